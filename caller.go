@@ -1,0 +1,36 @@
+package rempart
+
+// Roles. System roles act across tenants on the control plane only; tenant
+// roles act inside one tenant (IAM-2). See guard/permissions.go for what each
+// may do.
+const (
+	RoleSystemAdmin = "system_admin" // vendor operator: tenants, keys; never tenant records
+	RoleAdmin       = "admin"        // tenant admin: records, service accounts, audit trail
+	RoleWriter      = "writer"       // tenant: read and write records
+	RoleReader      = "reader"       // tenant: read records
+)
+
+// TenantRoles are the roles a tenant service account may hold.
+var TenantRoles = []string{RoleAdmin, RoleWriter, RoleReader}
+
+// Principal is an authenticated identity (IAM-1): one person or one service
+// account. TenantID is empty for system principals.
+type Principal struct {
+	ID       string
+	Name     string
+	TenantID string
+	Role     string
+}
+
+// Caller is who makes a request, with which credential, and from where. It
+// travels with every store call so that the audit entry can say it (AUD-1).
+type Caller struct {
+	Principal    Principal
+	CredentialID string // the API key (or session) used; "" when none
+	IP           string
+	UserAgent    string
+	RequestID    string
+}
+
+// Anonymous reports whether the caller presented no valid credential.
+func (c Caller) Anonymous() bool { return c.Principal.ID == "" }

@@ -1,0 +1,110 @@
+// Package guard decides who may do what (TEN-1, IAM-2). It is the only place
+// that makes a Scope, and storage methods that touch a tenant's data require
+// one, so no code path can reach service data without passing here.
+package guard
+
+import "github.com/rempart/rempart"
+
+// Permission is one thing a principal may do.
+type Permission string
+
+// Permissions. Tenant permissions apply inside the principal's own tenant;
+// system permissions apply to the control plane.
+const (
+	RecordsRead    Permission = "records:read"
+	RecordsWrite   Permission = "records:write"
+	AccountsManage Permission = "accounts:manage" // service accounts and their keys
+	TenantRead     Permission = "tenant:read"     // see the tenant itself
+	TenantAudit    Permission = "audit:tenant"    // read the tenant's audit trail (AUD-4)
+
+	TenantsManage Permission = "tenants:manage" // create, suspend, delete tenants
+	AuditLog      Permission = "audit:log"      // the whole log: entries, export
+	AuditProof    Permission = "audit:proof"    // checkpoints and proofs
+)
+
+// rolePermissions is the permission matrix (IAM-2): each role gets what its
+// job needs and nothing else. The system admin manages tenants but has no
+// access to any tenant's records: vendor staff reach service data only through
+// just-in-time grants (IAM-7).
+var rolePermissions = map[string][]Permission{
+	rempart.RoleSystemAdmin: {TenantsManage, TenantRead, AccountsManage, TenantAudit, AuditLog, AuditProof},
+	rempart.RoleAdmin:       {RecordsRead, RecordsWrite, AccountsManage, TenantRead, TenantAudit, AuditProof},
+	rempart.RoleWriter:      {RecordsRead, RecordsWrite, TenantRead, AuditProof},
+	rempart.RoleReader:      {RecordsRead, TenantRead, AuditProof},
+}
+
+// Matrix returns a copy of the permission matrix, for documentation and tests.
+func Matrix() map[string][]Permission {
+	m := make(map[string][]Permission, len(rolePermissions))
+	for r, ps := range rolePermissions {
+		m[r] = append([]Permission(nil), ps...)
+	}
+	return m
+}
+
+// Has reports whether role grants p.
+func Has(role string, p Permission) bool {
+	for _, q := range rolePermissions[role] {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Scope is the proof that a caller was authorised for one permission on one
+// tenant. Its fields are unexported: only Authorize makes a valid one.
+type Scope struct {
+	tenantID string
+	perm     Permission
+	caller   rempart.Caller
+}
+
+// TenantID is the tenant every storage query under this scope is bound to.
+func (s Scope) TenantID() string { return s.tenantID }
+
+// Permission is what the scope allows.
+func (s Scope) Permission() Permission { return s.perm }
+
+// Caller is who was authorised.
+func (s Scope) Caller() rempart.Caller { return s.caller }
+
+// Valid reports whether the scope came from Authorize. Storage refuses a zero
+// Scope.
+func (s Scope) Valid() bool { return s.tenantID != "" && s.perm != "" && !s.caller.Anonymous() }
+
+// Authorize checks that caller may use p on tenant t (TEN-1):
+//   - no credential: EUNAUTHORIZED;
+//   - a tenant principal of another tenant: ENOTFOUND, the same answer as for
+//     a tenant that does not exist, so that tenant IDs cannot be probed;
+//   - a role without p: EFORBIDDEN;
+//   - a suspended tenant: EFORBIDDEN for everything but the system admin.
+func Authorize(c rempart.Caller, t rempart.Tenant, p Permission) (Scope, error) {
+	if c.Anonymous() {
+		return Scope{}, rempart.Errorf(rempart.EUNAUTHORIZED, "A valid credential is required.")
+	}
+	pr := c.Principal
+	system := pr.TenantID == ""
+	if !system && pr.TenantID != t.ID {
+		return Scope{}, rempart.Errorf(rempart.ENOTFOUND, "Tenant not found.")
+	}
+	if !Has(pr.Role, p) {
+		return Scope{}, rempart.Errorf(rempart.EFORBIDDEN, "Your role (%s) does not allow %s.", pr.Role, p)
+	}
+	if t.Status != rempart.TenantActive && !system {
+		return Scope{}, rempart.Errorf(rempart.EFORBIDDEN, "Tenant is %s.", t.Status)
+	}
+	return Scope{tenantID: t.ID, perm: p, caller: c}, nil
+}
+
+// AuthorizeSystem checks a control-plane permission that is not bound to one
+// tenant (tenant management, the whole audit log).
+func AuthorizeSystem(c rempart.Caller, p Permission) error {
+	if c.Anonymous() {
+		return rempart.Errorf(rempart.EUNAUTHORIZED, "A valid credential is required.")
+	}
+	if !Has(c.Principal.Role, p) {
+		return rempart.Errorf(rempart.EFORBIDDEN, "Your role (%s) does not allow %s.", c.Principal.Role, p)
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+package guard_test
+
+import (
+	"testing"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/guard"
+)
+
+func caller(tenant, role string) rempart.Caller {
+	return rempart.Caller{Principal: rempart.Principal{ID: "sa_1", TenantID: tenant, Role: role}}
+}
+
+func TestAuthorize(t *testing.T) {
+	a := rempart.Tenant{ID: "ten_a", Status: rempart.TenantActive}
+	sus := rempart.Tenant{ID: "ten_s", Status: rempart.TenantSuspended}
+	cases := []struct {
+		name string
+		c    rempart.Caller
+		t    rempart.Tenant
+		p    guard.Permission
+		code string
+	}{
+		{"writer writes own tenant", caller("ten_a", rempart.RoleWriter), a, guard.RecordsWrite, ""},
+		{"reader cannot write", caller("ten_a", rempart.RoleReader), a, guard.RecordsWrite, rempart.EFORBIDDEN},
+		{"reader reads", caller("ten_a", rempart.RoleReader), a, guard.RecordsRead, ""},
+		{"other tenant is not found", caller("ten_b", rempart.RoleAdmin), a, guard.RecordsRead, rempart.ENOTFOUND},
+		{"suspended tenant", caller("ten_s", rempart.RoleAdmin), sus, guard.RecordsRead, rempart.EFORBIDDEN},
+		{"anonymous", rempart.Caller{}, a, guard.RecordsRead, rempart.EUNAUTHORIZED},
+		{"system admin has no record access", caller("", rempart.RoleSystemAdmin), a, guard.RecordsRead, rempart.EFORBIDDEN},
+		{"system admin manages a suspended tenant", caller("", rempart.RoleSystemAdmin), sus, guard.TenantsManage, ""},
+		{"tenant admin cannot manage tenants", caller("ten_a", rempart.RoleAdmin), a, guard.TenantsManage, rempart.EFORBIDDEN},
+		{"unknown role", caller("ten_a", "root"), a, guard.RecordsRead, rempart.EFORBIDDEN},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := guard.Authorize(c.c, c.t, c.p)
+			if got := rempart.ErrorCode(err); got != c.code {
+				t.Fatalf("got code %q (%v), want %q", got, err, c.code)
+			}
+			if c.code == "" && (!s.Valid() || s.TenantID() != c.t.ID || s.Permission() != c.p) {
+				t.Fatalf("scope: got %+v, want one bound to %s for %s", s, c.t.ID, c.p)
+			}
+			if c.code != "" && s.Valid() {
+				t.Fatal("a refusal returned a valid scope")
+			}
+		})
+	}
+}
+
+// TestLeastPrivilege pins the permission matrix (IAM-2): a new permission for
+// a role must be a deliberate change of this test.
+func TestLeastPrivilege(t *testing.T) {
+	want := map[string]int{rempart.RoleSystemAdmin: 6, rempart.RoleAdmin: 6, rempart.RoleWriter: 4, rempart.RoleReader: 3}
+	for role, ps := range guard.Matrix() {
+		if len(ps) != want[role] {
+			t.Errorf("%s: got %d permissions %v, want %d", role, len(ps), ps, want[role])
+		}
+		for _, p := range ps {
+			if role == rempart.RoleSystemAdmin && (p == guard.RecordsRead || p == guard.RecordsWrite) {
+				t.Errorf("system admin holds %s: staff reach records only through grants", p)
+			}
+		}
+	}
+	if guard.Has(rempart.RoleReader, guard.RecordsWrite) || !guard.Has(rempart.RoleWriter, guard.RecordsWrite) {
+		t.Error("reader/writer split broken")
+	}
+}

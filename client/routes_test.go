@@ -1,0 +1,303 @@
+package client_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/client"
+)
+
+// TestRoutes checks, for every method, what goes on the wire and how the
+// answer is decoded.
+func TestRoutes(t *testing.T) {
+	sa := rempart.ServiceAccount{ID: "sa_1", TenantID: "ten_1", Name: "crm", Role: rempart.RoleWriter, CreatedAt: t0}
+	saJS := `{"id":"sa_1","tenant_id":"ten_1","name":"crm","role":"writer","created_at":` + t0JSON + `}`
+	revoked := t0.Add(1)
+	key := rempart.APIKey{ID: "key_1", PrincipalID: "sa_1", TenantID: "ten_1", CreatedAt: t0, ExpiresAt: t0, RevokedAt: &revoked}
+	keyJS := `{"id":"key_1","principal_id":"sa_1","tenant_id":"ten_1","created_at":` + t0JSON + `,"expires_at":` + t0JSON + `,"revoked_at":"2025-03-01T12:00:00.000000001Z"}`
+	entry := rempart.AuditEntry{Index: 7, Time: t0, TenantID: "ten_1", Action: "record.read", Outcome: rempart.OutcomeSuccess}
+	entryJS := `{"index":7,"time":` + t0JSON + `,"tenant_id":"ten_1","action":"record.read","outcome":"success"}`
+	deleted := record
+	deleted.DeletedAt = &t0
+
+	tests := []struct {
+		name   string
+		answer answer
+		call   func(c *client.Client) (any, error)
+		want   any
+
+		method, path, query, body string
+		header                    map[string]string // "" means absent
+	}{
+		{
+			name: "openapi", answer: jsonAnswer(200, `{"openapi":"3.1.0"}`),
+			call:   func(c *client.Client) (any, error) { return c.OpenAPI(ctx) },
+			want:   json.RawMessage(`{"openapi":"3.1.0"}`),
+			method: "GET", path: "/api/v1/openapi.json",
+		},
+		{
+			name: "list tenants", answer: jsonAnswer(200, `{"tenants":[`+tenJS+`]}`),
+			call:   func(c *client.Client) (any, error) { return c.ListTenants(ctx) },
+			want:   []rempart.Tenant{tenant},
+			method: "GET", path: "/api/v1/tenants",
+		},
+		{
+			name: "create tenant", answer: jsonAnswer(201, tenJS),
+			call:   func(c *client.Client) (any, error) { return c.CreateTenant(ctx, rempart.TenantCreate{Name: "Acme"}) },
+			want:   tenant,
+			method: "POST", path: "/api/v1/tenants", body: `{"name":"Acme"}`,
+			header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "get tenant", answer: jsonAnswer(200, tenJS),
+			call:   func(c *client.Client) (any, error) { return c.GetTenant(ctx, "ten_1") },
+			want:   tenant,
+			method: "GET", path: "/api/v1/tenants/ten_1",
+		},
+		{
+			name: "suspend tenant", answer: jsonAnswer(200, tenJS),
+			call:   func(c *client.Client) (any, error) { return c.SuspendTenant(ctx, "ten_1") },
+			want:   tenant,
+			method: "POST", path: "/api/v1/tenants/ten_1/suspend",
+			header: map[string]string{"Content-Type": ""},
+		},
+		{
+			name: "resume tenant", answer: jsonAnswer(200, tenJS),
+			call:   func(c *client.Client) (any, error) { return c.ResumeTenant(ctx, "ten_1") },
+			want:   tenant,
+			method: "POST", path: "/api/v1/tenants/ten_1/resume",
+		},
+		{
+			name: "delete tenant", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.DeleteTenant(ctx, "ten_1") },
+			method: "DELETE", path: "/api/v1/tenants/ten_1",
+		},
+		{
+			name: "list service accounts", answer: jsonAnswer(200, `{"service_accounts":[`+saJS+`]}`),
+			call:   func(c *client.Client) (any, error) { return c.ListServiceAccounts(ctx, "ten_1") },
+			want:   []rempart.ServiceAccount{sa},
+			method: "GET", path: "/api/v1/tenants/ten_1/service-accounts",
+		},
+		{
+			name: "create service account", answer: jsonAnswer(201, saJS),
+			call: func(c *client.Client) (any, error) {
+				return c.CreateServiceAccount(ctx, "ten_1", rempart.ServiceAccountCreate{Name: "crm", Role: rempart.RoleWriter})
+			},
+			want:   sa,
+			method: "POST", path: "/api/v1/tenants/ten_1/service-accounts", body: `{"name":"crm","role":"writer"}`,
+			header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "delete service account", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.DeleteServiceAccount(ctx, "ten_1", "sa_1") },
+			method: "DELETE", path: "/api/v1/tenants/ten_1/service-accounts/sa_1",
+		},
+		{
+			name: "list keys", answer: jsonAnswer(200, `{"keys":[`+keyJS+`]}`),
+			call:   func(c *client.Client) (any, error) { return c.ListAPIKeys(ctx, "ten_1", "sa_1") },
+			want:   []rempart.APIKey{key},
+			method: "GET", path: "/api/v1/tenants/ten_1/service-accounts/sa_1/keys",
+		},
+		{
+			name:   "create key",
+			answer: jsonAnswer(201, `{"id":"key_1","principal_id":"sa_1","tenant_id":"ten_1","created_at":`+t0JSON+`,"expires_at":`+t0JSON+`,"secret":"rk_key_1.s"}`),
+			call: func(c *client.Client) (any, error) {
+				return c.CreateAPIKey(ctx, "ten_1", "sa_1", rempart.APIKeyCreate{ExpiresInDays: 7})
+			},
+			want:   rempart.APIKeyCreated{APIKey: rempart.APIKey{ID: "key_1", PrincipalID: "sa_1", TenantID: "ten_1", CreatedAt: t0, ExpiresAt: t0}, Secret: "rk_key_1.s"},
+			method: "POST", path: "/api/v1/tenants/ten_1/service-accounts/sa_1/keys", body: `{"expires_in_days":7}`,
+		},
+		{
+			name: "create key with defaults", answer: jsonAnswer(201, `{"id":"key_1","secret":"s"}`),
+			call: func(c *client.Client) (any, error) {
+				return c.CreateAPIKey(ctx, "ten_1", "sa_1", rempart.APIKeyCreate{})
+			},
+			want:   rempart.APIKeyCreated{APIKey: rempart.APIKey{ID: "key_1"}, Secret: "s"},
+			method: "POST", path: "/api/v1/tenants/ten_1/service-accounts/sa_1/keys", body: `{}`,
+		},
+		{
+			name: "revoke key", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.RevokeAPIKey(ctx, "ten_1", "sa_1", "key_1") },
+			method: "DELETE", path: "/api/v1/tenants/ten_1/service-accounts/sa_1/keys/key_1",
+		},
+		{
+			name: "collections", answer: jsonAnswer(200, `{"collections":["calls","notes"]}`),
+			call:   func(c *client.Client) (any, error) { return c.Collections(ctx, "ten_1") },
+			want:   []string{"calls", "notes"},
+			method: "GET", path: "/api/v1/tenants/ten_1/collections",
+		},
+		{
+			name: "list records", answer: jsonAnswer(200, `{"records":[`+recJS+`],"next_cursor":"abc"}`),
+			call: func(c *client.Client) (any, error) {
+				return c.ListRecords(ctx, "ten_1", "calls", client.ListOptions{Limit: 10, Cursor: "a b", Sort: client.SortCreatedDesc, Deleted: true})
+			},
+			want:   rempart.RecordList{Records: []rempart.Record{record}, NextCursor: "abc"},
+			method: "GET", path: "/api/v1/tenants/ten_1/collections/calls/records", query: "cursor=a+b&deleted=true&limit=10&sort=-created_at",
+		},
+		{
+			name: "list records with defaults", answer: jsonAnswer(200, `{"records":[]}`),
+			call: func(c *client.Client) (any, error) {
+				return c.ListRecords(ctx, "ten_1", "calls", client.ListOptions{})
+			},
+			want:   rempart.RecordList{Records: []rempart.Record{}},
+			method: "GET", path: "/api/v1/tenants/ten_1/collections/calls/records",
+		},
+		{
+			name: "create record", answer: jsonAnswer(201, recJS),
+			call: func(c *client.Client) (any, error) {
+				return c.CreateRecord(ctx, "ten_1", "calls", map[string]any{"a": 1}, "")
+			},
+			want:   record,
+			method: "POST", path: "/api/v1/tenants/ten_1/collections/calls/records", body: `{"a":1}`,
+			header: map[string]string{"Content-Type": "application/json", "Idempotency-Key": ""},
+		},
+		{
+			name: "create record idempotently from raw JSON", answer: jsonAnswer(201, recJS),
+			call: func(c *client.Client) (any, error) {
+				return c.CreateRecord(ctx, "ten_1", "calls", json.RawMessage(`{"a": 1}`), "op-42")
+			},
+			want:   record,
+			method: "POST", path: "/api/v1/tenants/ten_1/collections/calls/records", body: `{"a": 1}`,
+			header: map[string]string{"Content-Type": "application/json", "Idempotency-Key": "op-42"},
+		},
+		{
+			name: "create record from bytes", answer: jsonAnswer(201, recJS),
+			call: func(c *client.Client) (any, error) {
+				return c.CreateRecord(ctx, "ten_1", "calls", []byte(`{"a":1}`), "")
+			},
+			want:   record,
+			method: "POST", path: "/api/v1/tenants/ten_1/collections/calls/records", body: `{"a":1}`,
+		},
+		{
+			name: "get record", answer: answer{Status: 200, Header: map[string]string{"ETag": `"3"`}, Body: recJS},
+			call:   func(c *client.Client) (any, error) { return c.GetRecord(ctx, "ten_1", "calls", "rec_1") },
+			want:   record,
+			method: "GET", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1",
+		},
+		{
+			name: "replace record", answer: jsonAnswer(200, recJS),
+			call: func(c *client.Client) (any, error) {
+				return c.ReplaceRecord(ctx, "ten_1", "calls", "rec_1", struct {
+					A int `json:"a"`
+				}{1}, 0)
+			},
+			want:   record,
+			method: "PUT", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1", body: `{"a":1}`,
+			header: map[string]string{"Content-Type": "application/json", "If-Match": ""},
+		},
+		{
+			name: "replace record if match", answer: jsonAnswer(200, recJS),
+			call: func(c *client.Client) (any, error) {
+				return c.ReplaceRecord(ctx, "ten_1", "calls", "rec_1", map[string]int{"a": 1}, 2)
+			},
+			want:   record,
+			method: "PUT", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1", body: `{"a":1}`,
+			header: map[string]string{"If-Match": `"2"`},
+		},
+		{
+			name: "patch record", answer: jsonAnswer(200, recJS),
+			call: func(c *client.Client) (any, error) {
+				return c.PatchRecord(ctx, "ten_1", "calls", "rec_1", map[string]any{"b": nil}, 3)
+			},
+			want:   record,
+			method: "PATCH", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1", body: `{"b":null}`,
+			header: map[string]string{"Content-Type": "application/merge-patch+json", "If-Match": `"3"`},
+		},
+		{
+			name: "delete record", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.DeleteRecord(ctx, "ten_1", "calls", "rec_1", 0) },
+			method: "DELETE", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1",
+			header: map[string]string{"If-Match": ""},
+		},
+		{
+			name: "delete record if match", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.DeleteRecord(ctx, "ten_1", "calls", "rec_1", 12) },
+			method: "DELETE", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1",
+			header: map[string]string{"If-Match": `"12"`},
+		},
+		{
+			name: "restore record", answer: jsonAnswer(200, recJS),
+			call:   func(c *client.Client) (any, error) { return c.RestoreRecord(ctx, "ten_1", "calls", "rec_1") },
+			want:   record,
+			method: "POST", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1/restore",
+		},
+		{
+			name: "deleted record decodes deleted_at", answer: jsonAnswer(200, `{"records":[`+recJS[:len(recJS)-1]+`,"deleted_at":`+t0JSON+`}]}`),
+			call: func(c *client.Client) (any, error) {
+				return c.ListRecords(ctx, "ten_1", "calls", client.ListOptions{Deleted: true})
+			},
+			want:   rempart.RecordList{Records: []rempart.Record{deleted}},
+			method: "GET", path: "/api/v1/tenants/ten_1/collections/calls/records", query: "deleted=true",
+		},
+		{
+			name: "tenant audit", answer: jsonAnswer(200, `{"entries":[`+entryJS+`],"next_cursor":"8"}`),
+			call: func(c *client.Client) (any, error) {
+				return c.TenantAudit(ctx, "ten_1", client.AuditOptions{Cursor: "7", Limit: 1, Action: "record.read"})
+			},
+			want:   rempart.AuditList{Entries: []rempart.AuditEntry{entry}, NextCursor: "8"},
+			method: "GET", path: "/api/v1/tenants/ten_1/audit", query: "action=record.read&cursor=7&limit=1",
+		},
+		{
+			name: "audit entries", answer: jsonAnswer(200, `{"entries":[`+entryJS+`]}`),
+			call: func(c *client.Client) (any, error) {
+				return c.AuditEntries(ctx, client.AuditOptions{Start: 7, Limit: 50})
+			},
+			want:   rempart.AuditList{Entries: []rempart.AuditEntry{entry}},
+			method: "GET", path: "/api/v1/audit/entries", query: "limit=50&start=7",
+		},
+		{
+			name: "checkpoint", answer: jsonAnswer(200, `{"origin":"rempart","size":8,"root_hash":"AQI=","note":"n","verifier_key":"k"}`),
+			call:   func(c *client.Client) (any, error) { return c.Checkpoint(ctx) },
+			want:   rempart.Checkpoint{Origin: "rempart", Size: 8, RootHash: []byte{1, 2}, Note: "n", VerifierKey: "k"},
+			method: "GET", path: "/api/v1/audit/checkpoint",
+		},
+		{
+			name: "inclusion proof", answer: jsonAnswer(200, `{"index":3,"size":8,"leaf_hash":"AQ==","hashes":["Ag==","Aw=="]}`),
+			call:   func(c *client.Client) (any, error) { return c.InclusionProof(ctx, 3, 8) },
+			want:   rempart.Proof{Index: 3, Size: 8, LeafHash: []byte{1}, Hashes: [][]byte{{2}, {3}}},
+			method: "GET", path: "/api/v1/audit/proofs/inclusion", query: "index=3&size=8",
+		},
+		{
+			name: "consistency proof", answer: jsonAnswer(200, `{"from":4,"size":8,"hashes":["Ag=="]}`),
+			call:   func(c *client.Client) (any, error) { return c.ConsistencyProof(ctx, 4, 8) },
+			want:   rempart.Proof{From: 4, Size: 8, Hashes: [][]byte{{2}}},
+			method: "GET", path: "/api/v1/audit/proofs/consistency", query: "from=4&to=8",
+		},
+	}
+	f := newFake(t)
+	c := f.client()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.reply(tt.answer)
+			got, err := tt.call(c)
+			if err != nil {
+				t.Fatalf("got error %v", err)
+			}
+			r := f.request()
+			if r.Method != tt.method || r.Path != tt.path || r.Query != tt.query {
+				t.Errorf("request: got %s %s?%s, want %s %s?%s", r.Method, r.Path, r.Query, tt.method, tt.path, tt.query)
+			}
+			if !jsonEqual(t, r.Body, tt.body) {
+				t.Errorf("body: got %q, want %q", r.Body, tt.body)
+			}
+			if g := r.Header.Get("Authorization"); g != "Bearer rk_key1.secret" {
+				t.Errorf("Authorization: got %q", g)
+			}
+			for k, want := range tt.header {
+				if g := r.Header.Get(k); g != want {
+					t.Errorf("header %s: got %q, want %q", k, g, want)
+				}
+			}
+			if tt.body == "" && r.Header.Get("Content-Type") != "" {
+				t.Errorf("Content-Type without a body: got %q", r.Header.Get("Content-Type"))
+			}
+			if tt.want != nil {
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("result (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}

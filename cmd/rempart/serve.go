@@ -1,0 +1,373 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/audit"
+	"github.com/rempart/rempart/db"
+	"github.com/rempart/rempart/httpapi"
+	"github.com/rempart/rempart/httpsrv"
+	"github.com/rempart/rempart/identity"
+	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/vault"
+)
+
+// Main is the server: ParseFlags, then Run, then Close. End-to-end tests run
+// this same Main on port 0 with a temporary data directory.
+type Main struct {
+	Stdout, Stderr io.Writer
+
+	fs   *flag.FlagSet
+	opts *options
+
+	dataDir, database, sync, rootKey                    *string
+	listen, httpListen, internalListen                  *string
+	tlsCert, tlsKey, hostnames, trustedProxies          *string
+	keyLifetime, retention, checkpointEvery, purgeEvery *string
+	rateIP, rateCredential, maxRecordBytes, logLevel    *string
+
+	Logger          *slog.Logger
+	DB              *db.DB
+	Keyring         *keys.Keyring
+	Log             *audit.Log
+	Vault           *vault.Service
+	Identity        *identity.Service
+	API             *httpapi.Server
+	Server          *httpsrv.Server
+	Bootstrap       string // the one-time bootstrap token printed at start, if any
+	CertFingerprint string
+
+	cancel context.CancelFunc
+	jobs   sync.WaitGroup
+}
+
+// NewMain declares every setting of rempart serve.
+func NewMain(stdout, stderr io.Writer) *Main {
+	m := &Main{Stdout: stdout, Stderr: stderr, fs: flag.NewFlagSet("rempart serve", flag.ContinueOnError)}
+	m.fs.SetOutput(stderr)
+	o := newOptions(m.fs)
+	m.opts = o
+	m.dataDir = o.add("data-dir", "./rempart-data", "directory for the embedded database, root key, TLS certificate and files (created 0700)")
+	m.database = o.add("database", "", `database: "sqlite:PATH" or a PostgreSQL URL "postgres://user@host/db" (default: SQLite in the data directory)`)
+	m.sync = o.add("sqlite-sync", "full", `SQLite durability: "full" (a committed write survives power loss) or "normal" (survives a crash of rempart; the last commits may be lost on power loss)`)
+	m.rootKey = o.add("root-key", "", "root key file: 64 hex characters, mode 0600 (default: root.key in the data directory, created on first start)")
+	m.listen = o.add("listen", ":8443", "HTTPS address of the API")
+	m.httpListen = o.add("http-listen", ":8080", `plain-HTTP address that only redirects to HTTPS ("" disables it)`)
+	m.internalListen = o.add("internal-listen", "127.0.0.1:9090", "internal address for /healthz, /readyz and /metrics (keep it private)")
+	m.tlsCert = o.add("tls-cert", "", "TLS certificate PEM file (default: a self-signed one in the data directory, created on first start)")
+	m.tlsKey = o.add("tls-key", "", "TLS private key PEM file, mode 0600")
+	m.hostnames = o.add("hostnames", "", "comma-separated extra host names and IPs for the self-signed certificate")
+	m.trustedProxies = o.add("trusted-proxies", "", "comma-separated CIDRs of reverse proxies allowed to set X-Forwarded-For")
+	m.keyLifetime = o.add("key-lifetime", "2160h", "default and maximum lifetime of API keys")
+	m.retention = o.add("retention", "720h", "how long deleted records stay restorable before they are purged")
+	m.checkpointEvery = o.add("checkpoint-interval", "10s", "how often the audit log's checkpoint is signed when it grew")
+	m.purgeEvery = o.add("purge-interval", "1h", "how often records past their retention are purged")
+	m.rateIP = o.add("rate-ip", "2000:4000", "requests per second and burst allowed per client IP")
+	m.rateCredential = o.add("rate-credential", "2000:4000", "requests per second and burst allowed per API key")
+	m.maxRecordBytes = o.add("max-record-bytes", "1048576", "largest record accepted, in bytes")
+	m.logLevel = o.add("log-level", "info", "debug, info, warn or error")
+	return m
+}
+
+// ParseFlags reads flags, environment and the optional config file.
+func (m *Main) ParseFlags(args []string) error {
+	return m.opts.parse(args)
+}
+
+// Err reports a fatal error of a listener after Run.
+func (m *Main) Err() <-chan error { return m.Server.Err() }
+
+func (m *Main) path(p *string, name string) string {
+	if *p != "" {
+		return *p
+	}
+	return filepath.Join(*m.dataDir, name)
+}
+
+// Run opens storage and keys, wires the services and starts the listeners.
+func (m *Main) Run(ctx context.Context) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*m.logLevel)); err != nil {
+		return fmt.Errorf("log-level: %w", err)
+	}
+	m.Logger = slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	durations, err := parseDurations(map[string]string{"key-lifetime": *m.keyLifetime, "retention": *m.retention, "checkpoint-interval": *m.checkpointEvery, "purge-interval": *m.purgeEvery})
+	if err != nil {
+		return err
+	}
+	ipRate, ipBurst, err := parseRate("rate-ip", *m.rateIP)
+	if err != nil {
+		return err
+	}
+	credRate, credBurst, err := parseRate("rate-credential", *m.rateCredential)
+	if err != nil {
+		return err
+	}
+	maxRecord, err := strconv.Atoi(*m.maxRecordBytes)
+	if err != nil || maxRecord < 1024 || maxRecord > 16<<20 {
+		return errors.New("max-record-bytes must be a number between 1024 and 16777216")
+	}
+	proxies, err := parsePrefixes(*m.trustedProxies)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*m.dataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	dsn := *m.database
+	if dsn == "" {
+		dsn = "sqlite:" + filepath.Join(*m.dataDir, "rempart.db")
+	}
+	if m.DB, err = db.Open(ctx, db.Config{DSN: dsn, Synchronous: *m.sync}); err != nil {
+		return err
+	}
+	root, err := m.openRootKey(ctx)
+	if err != nil {
+		return err
+	}
+	m.Keyring = keys.NewKeyring(root, 10000)
+	signer, err := m.auditSigner(ctx, root)
+	if err != nil {
+		return err
+	}
+	clock := rempart.SystemClock{}
+	m.Log = audit.NewLog(m.DB, signer)
+	m.Vault = vault.New(m.DB, m.Keyring, clock, vault.Config{Limits: vault.Limits{MaxRecordBytes: maxRecord}, Retention: durations["retention"]})
+	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"]})
+	m.API = httpapi.New(m.Vault, m.Identity, m.Log, m.Logger, clock, httpapi.Config{
+		IPRate: ipRate, IPBurst: ipBurst, CredentialRate: credRate, CredentialBurst: credBurst, TrustedProxies: proxies,
+		MaxBodyBytes: int64(maxRecord) + 4<<10,
+	})
+	if m.Bootstrap, err = m.Identity.EnsureBootstrap(ctx); err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	cert, fp, _, err := httpsrv.LoadOrCreateCertificate(m.path(m.tlsCert, "tls.crt"), m.path(m.tlsKey, "tls.key"), splitList(*m.hostnames), time.Now())
+	if err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	m.CertFingerprint = fp
+	listeners := []httpsrv.Listener{
+		{Name: "https", Addr: *m.listen, Handler: httpsrv.HSTS(m.API.Handler()), TLS: httpsrv.TLSConfig(cert)},
+		{Name: "internal", Addr: *m.internalListen, Handler: m.internalHandler()},
+	}
+	if *m.httpListen != "" {
+		_, port, err := net.SplitHostPort(*m.listen)
+		if err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		p, _ := strconv.Atoi(port)
+		listeners = append(listeners, httpsrv.Listener{Name: "http-redirect", Addr: *m.httpListen, Handler: httpsrv.RedirectHandler(p)})
+	}
+	m.Server = httpsrv.New(m.Logger, listeners...)
+	if err := m.Server.Start(); err != nil {
+		return err
+	}
+	m.startJobs(durations["checkpoint-interval"], durations["purge-interval"])
+	m.printWelcome()
+	return nil
+}
+
+// openRootKey opens the root key, creating it only for a new database. An
+// existing database whose root key is missing or different refuses to start:
+// rempart never runs on a key it made up (ENC-3).
+func (m *Main) openRootKey(ctx context.Context) (keys.Provider, error) {
+	path := m.path(m.rootKey, "root.key")
+	stored, err := m.DB.Meta(ctx, "root_key_id")
+	switch {
+	case err == nil:
+		k, err := keys.OpenLocalFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("this database was encrypted under root key %s, which cannot be used: %w", stored, err)
+		}
+		if k.KeyID() != string(stored) {
+			return nil, fmt.Errorf("root key %s is %s, but this database was encrypted under %s", path, k.KeyID(), stored)
+		}
+		return k, nil
+	case rempart.ErrorCode(err) != rempart.ENOTFOUND:
+		return nil, err
+	}
+	k, err := keys.OpenLocalFile(path)
+	if errors.Is(err, keys.ErrNoRootKey) {
+		k, err = keys.CreateLocalFile(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := rempart.AuditEntry{Action: "key.root.adopt", Outcome: rempart.OutcomeSuccess, Resource: "keys/root/" + k.KeyID()}
+	if err := m.DB.PutMeta(ctx, e, "root_key_id", []byte(k.KeyID())); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// auditSigner loads the checkpoint signing key, stored wrapped by the root
+// key, or creates it on first start.
+func (m *Main) auditSigner(ctx context.Context, root keys.Provider) (*audit.Signer, error) {
+	ad := keys.AD("rempart/audit-signer/v1")
+	wrapped, err := m.DB.Meta(ctx, "audit_signer")
+	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
+		skey, _, err := audit.GenerateKey("rempart/" + strings.TrimPrefix(rempart.NewID("log"), "log_"))
+		if err != nil {
+			return nil, err
+		}
+		if wrapped, err = root.Wrap(ctx, []byte(skey), ad); err != nil {
+			return nil, err
+		}
+		e := rempart.AuditEntry{Action: "key.audit_signer.create", Outcome: rempart.OutcomeSuccess, Resource: "keys/audit-signer"}
+		if err := m.DB.PutMeta(ctx, e, "audit_signer", wrapped); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	skey, err := root.Unwrap(ctx, wrapped, ad)
+	if err != nil {
+		return nil, fmt.Errorf("unwrap audit signing key: %w", err)
+	}
+	return audit.NewSigner(string(skey))
+}
+
+func (m *Main) internalHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if _, _, err := m.DB.AuditTree(r.Context()); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", m.API.MetricsHandler())
+	return mux
+}
+
+func (m *Main) startJobs(checkpointEvery, purgeEvery time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	logErr := func(job string) func(error) {
+		return func(err error) { m.Logger.Error("job failed", "job", job, "error", err.Error()) }
+	}
+	m.jobs.Add(2)
+	go func() {
+		defer m.jobs.Done()
+		m.Log.Run(ctx, checkpointEvery, logErr("checkpoint"))
+	}()
+	go func() {
+		defer m.jobs.Done()
+		t := time.NewTicker(purgeEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := m.Vault.Purge(ctx, 1000); err != nil && ctx.Err() == nil {
+					logErr("purge")(err)
+				}
+			}
+		}
+	}()
+}
+
+func (m *Main) printWelcome() {
+	addr := m.Server.Addr("https")
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "::" || host == "0.0.0.0" {
+		host = "localhost"
+	}
+	url := "https://" + net.JoinHostPort(host, port)
+	fmt.Fprintf(m.Stdout, "rempart %s serving %s (API %s/api/v1)\n", version, url, url)
+	fmt.Fprintf(m.Stdout, "TLS certificate SHA-256 fingerprint: %s\n", m.CertFingerprint)
+	fmt.Fprintf(m.Stdout, "health and metrics: http://%s/healthz, /metrics\n", m.Server.Addr("internal"))
+	if m.Bootstrap != "" {
+		fmt.Fprintf(m.Stdout, `
+No administrator exists yet. This one-time bootstrap token creates the first one
+(valid 24 hours; a new one is printed at each start until it is used):
+
+    %s
+
+Redeem it for the administrator's API key (shown once):
+
+    curl --cacert %s -X POST -H "Authorization: Bearer %s" %s/api/v1/bootstrap
+
+`, m.Bootstrap, m.path(m.tlsCert, "tls.crt"), m.Bootstrap, url)
+	}
+}
+
+// Close stops the listeners (draining in-flight requests for up to 20 s),
+// the background jobs, and the database, in that order.
+func (m *Main) Close() error {
+	var errs []error
+	if m.Server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		errs = append(errs, m.Server.Shutdown(ctx))
+		cancel()
+	}
+	if m.cancel != nil {
+		m.cancel()
+		m.jobs.Wait()
+	}
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func parseDurations(in map[string]string) (map[string]time.Duration, error) {
+	out := map[string]time.Duration{}
+	for name, v := range in {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%s: %q is not a positive duration like 720h or 10s", name, v)
+		}
+		out[name] = d
+	}
+	return out, nil
+}
+
+func parseRate(name, v string) (float64, int, error) {
+	r, b, ok := strings.Cut(v, ":")
+	rate, err1 := strconv.ParseFloat(r, 64)
+	burst, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || rate <= 0 || burst < 1 {
+		return 0, 0, fmt.Errorf("%s: %q is not RATE:BURST like 2000:4000", name, v)
+	}
+	return rate, burst, nil
+}
+
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range splitList(v) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted-proxies: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,197 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/rempart/rempart"
+)
+
+// ErrClosed is returned for writes submitted after Close.
+var ErrClosed = errors.New("database is closed")
+
+// pending is one write (or audit-only entry) waiting for the group commit.
+type pending struct {
+	ctx   context.Context
+	entry rempart.AuditEntry
+	op    func(*Tx) error
+	err   error // the op's own error (the entry is still recorded)
+	done  chan error
+}
+
+// committer runs every write of this process through group commits: one
+// goroutine takes up to max pending writes, runs each in a savepoint of one
+// transaction, appends their audit entries to the Merkle log, and commits once.
+type committer struct {
+	db    *DB
+	max   int
+	queue chan *pending
+
+	mu     sync.RWMutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func newCommitter(d *DB, max int) *committer {
+	c := &committer{db: d, max: max, queue: make(chan *pending, max*4)}
+	c.wg.Add(1)
+	go c.run()
+	return c
+}
+
+func (c *committer) close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	close(c.queue)
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+func (c *committer) submit(p *pending) error {
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return ErrClosed
+	}
+	select {
+	case c.queue <- p:
+	case <-p.ctx.Done():
+		c.mu.RUnlock()
+		return p.ctx.Err()
+	}
+	c.mu.RUnlock()
+	// Once queued, the write is committed or failed by the committer; the
+	// caller waits for that answer even if its context ends, so that it never
+	// reports failure for a write that became durable.
+	return <-p.done
+}
+
+func (c *committer) run() {
+	defer c.wg.Done()
+	batch := make([]*pending, 0, c.max)
+	for first := range c.queue {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < c.max {
+			select {
+			case p, ok := <-c.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		err := c.commit(batch)
+		for _, p := range batch {
+			switch {
+			case err != nil:
+				p.done <- err
+			default:
+				p.done <- p.err
+			}
+		}
+	}
+}
+
+// commit runs one batch in one transaction.
+func (c *committer) commit(batch []*pending) (err error) {
+	ctx := context.Background()
+	sqltx, err := c.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable("begin", err)
+	}
+	defer func() {
+		if err != nil {
+			sqltx.Rollback()
+		}
+	}()
+	tx := &Tx{db: c.db, ctx: ctx, tx: sqltx}
+	log, err := c.db.openLog(tx)
+	if err != nil {
+		return unavailable("audit log", err)
+	}
+	defer log.close()
+	for _, p := range batch {
+		if p.op != nil {
+			p.err = runSavepoint(tx, p)
+		}
+		if p.err != nil {
+			p.entry.Outcome = rempart.OutcomeFailure
+			if p.entry.Reason == "" {
+				p.entry.Reason = rempart.ErrorCode(p.err)
+			}
+		}
+		if err := log.append(&p.entry, c.db.clock); err != nil {
+			return unavailable("audit append", err)
+		}
+	}
+	if err := log.save(); err != nil {
+		return unavailable("audit save", err)
+	}
+	if err := sqltx.Commit(); err != nil {
+		return unavailable("commit", err)
+	}
+	return nil
+}
+
+// runSavepoint runs p.op so that its failure undoes only its own changes.
+func runSavepoint(tx *Tx, p *pending) error {
+	if err := p.ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := tx.Exec("SAVEPOINT w"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := p.op(tx); err != nil {
+		if _, rerr := tx.Exec("ROLLBACK TO SAVEPOINT w"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		tx.Exec("RELEASE SAVEPOINT w")
+		return err
+	}
+	if _, err := tx.Exec("RELEASE SAVEPOINT w"); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
+
+func unavailable(what string, err error) error {
+	return fmt.Errorf("%s: %w", what, &unavailableError{err})
+}
+
+// unavailableError is an infrastructure failure of the commit: the write did
+// not happen and neither did its audit entry (AUD-1: fail closed).
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string { return e.err.Error() }
+func (e *unavailableError) Unwrap() error { return e.err }
+
+// Write runs op and records entry in the same transaction (AUD-1). If op
+// fails, its changes are undone and the entry is recorded with outcome
+// failure; Write then returns op's error. If the transaction cannot commit,
+// neither op nor the entry happened and Write returns an EUNAVAILABLE error.
+// The returned entry carries its index in the audit log.
+func (d *DB) Write(ctx context.Context, entry rempart.AuditEntry, op func(*Tx) error) (rempart.AuditEntry, error) {
+	p := &pending{ctx: ctx, entry: entry, op: op, done: make(chan error, 1)}
+	err := d.committer.submit(p)
+	var ue *unavailableError
+	if errors.As(err, &ue) || errors.Is(err, ErrClosed) {
+		return p.entry, &rempart.Error{Code: rempart.EUNAVAILABLE, Message: "The audit log cannot record this request right now; nothing was changed."}
+	}
+	return p.entry, err
+}
+
+// Audit records an entry and returns once it is durable. Reads call it before
+// answering, so that no read goes unrecorded (AUD-1).
+func (d *DB) Audit(ctx context.Context, entry rempart.AuditEntry) (rempart.AuditEntry, error) {
+	return d.Write(ctx, entry, nil)
+}
+

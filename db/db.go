@@ -1,0 +1,195 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver
+	"github.com/rempart/rempart"
+	_ "modernc.org/sqlite" // SQLite driver
+)
+
+// Dialect names a supported database.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Config says which database to open and how.
+type Config struct {
+	// DSN is "sqlite:PATH" (or a path ending in .db) or a PostgreSQL URL
+	// ("postgres://…").
+	DSN string
+	// Synchronous is SQLite's synchronous setting: "full" (default: a
+	// committed write survives power loss) or "normal" (survives a process
+	// crash; the last commits may be lost on power loss). Ignored for
+	// PostgreSQL, whose durability is the server's synchronous_commit.
+	Synchronous string
+	// MaxBatch bounds how many writes share one commit (default 256).
+	MaxBatch int
+	Clock    rempart.Clock
+}
+
+// DB is an open database with its group committer.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB // SQLite: one connection, used only by the committer
+	read    *sql.DB
+	clock   rempart.Clock
+
+	rebound sync.Map // query text → dialect-specific text
+
+	committer *committer
+}
+
+// Open opens the database, applies pending migrations and starts the
+// committer. It refuses a database whose schema is newer than this binary.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = rempart.SystemClock{}
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 256
+	}
+	d := &DB{clock: cfg.Clock}
+	var err error
+	switch {
+	case strings.HasPrefix(cfg.DSN, "postgres://"), strings.HasPrefix(cfg.DSN, "postgresql://"):
+		d.dialect = Postgres
+		if d.write, err = sql.Open("pgx", cfg.DSN); err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		d.write.SetMaxOpenConns(16)
+		d.write.SetMaxIdleConns(16)
+		d.read = d.write
+	default:
+		d.dialect = SQLite
+		path := strings.TrimPrefix(cfg.DSN, "sqlite:")
+		if path == "" {
+			return nil, errors.New("open sqlite: empty path")
+		}
+		sync := strings.ToLower(cfg.Synchronous)
+		if sync == "" {
+			sync = "full"
+		}
+		if sync != "full" && sync != "normal" {
+			return nil, fmt.Errorf("open sqlite: synchronous must be full or normal, not %q", cfg.Synchronous)
+		}
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous("+sync+")")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Set("_txlock", "immediate")
+		dsn := "file:" + path + "?" + q.Encode()
+		if d.write, err = sql.Open("sqlite", dsn); err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		d.write.SetMaxOpenConns(1)
+		d.write.SetConnMaxLifetime(0)
+		q.Add("_pragma", "query_only(1)")
+		if d.read, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode()); err != nil {
+			d.write.Close()
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		d.read.SetMaxOpenConns(8)
+		d.read.SetMaxIdleConns(8)
+		d.read.SetConnMaxLifetime(0)
+	}
+	if err := d.write.PingContext(ctx); err != nil {
+		d.closeConns()
+		return nil, fmt.Errorf("connect %s: %w", d.dialect, err)
+	}
+	if err := d.migrate(ctx); err != nil {
+		d.closeConns()
+		return nil, err
+	}
+	d.committer = newCommitter(d, cfg.MaxBatch)
+	return d, nil
+}
+
+// Dialect reports which database this is.
+func (d *DB) Dialect() Dialect { return d.dialect }
+
+// Close stops the committer (after the writes already queued) and closes the
+// connections.
+func (d *DB) Close() error {
+	if d.committer != nil {
+		d.committer.close()
+	}
+	return d.closeConns()
+}
+
+func (d *DB) closeConns() error {
+	err := d.write.Close()
+	if d.read != d.write {
+		if rerr := d.read.Close(); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// q rewrites a query written with ? placeholders for the dialect.
+func (d *DB) q(query string) string {
+	if d.dialect != Postgres {
+		return query
+	}
+	if v, ok := d.rebound.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	d.rebound.Store(query, b.String())
+	return b.String()
+}
+
+// queryer is what both *sql.DB and *sql.Tx offer.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx is a transaction in the database's dialect. Store code writes queries
+// with ? placeholders.
+type Tx struct {
+	db  *DB
+	ctx context.Context
+	tx  queryer
+}
+
+// Exec runs a statement.
+func (t *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, t.db.q(query), args...)
+}
+
+// Query runs a query.
+func (t *Tx) Query(query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, t.db.q(query), args...)
+}
+
+// QueryRow runs a query expected to return at most one row.
+func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx, t.db.q(query), args...)
+}
+
+// reader returns a Tx-like handle over the read pool, for queries that need
+// no transaction.
+func (d *DB) reader(ctx context.Context) *Tx { return &Tx{db: d, ctx: ctx, tx: d.read} }

@@ -1,0 +1,218 @@
+package db_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/audit"
+	"github.com/rempart/rempart/db"
+	"github.com/rempart/rempart/guard"
+	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/vault"
+)
+
+var ctx = context.Background()
+
+// newTenant creates a tenant and returns a scope of one of its writers.
+func newTenant(t *testing.T, d *db.DB, name string) guard.Scope {
+	t.Helper()
+	now := time.Now().UTC()
+	ten := rempart.Tenant{ID: rempart.NewID("ten"), Name: name, Status: rempart.TenantActive, CreatedAt: now, UpdatedAt: now}
+	w := keys.WrappedKeys{TenantID: ten.ID, DataKeyID: rempart.NewID("dk"), RootKeyID: "test", WrappedKEK: []byte("k"), WrappedDEK: []byte("d")}
+	if _, err := d.CreateTenant(ctx, rempart.AuditEntry{Action: "tenant.create", Outcome: rempart.OutcomeSuccess, TenantID: ten.ID}, ten, w); err != nil {
+		t.Fatal(err)
+	}
+	c := rempart.Caller{Principal: rempart.Principal{ID: rempart.NewID("sa"), TenantID: ten.ID, Role: rempart.RoleWriter}}
+	s, err := guard.Authorize(c, ten, guard.RecordsWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func row(coll, id string, created time.Time) vault.RecordRow {
+	return vault.RecordRow{Collection: coll, ID: id, Version: 1, CreatedAt: created, UpdatedAt: created, DataKeyID: "dk", Ciphertext: []byte("sealed:" + id)}
+}
+
+func entry(action string) rempart.AuditEntry {
+	return rempart.AuditEntry{Action: action, Outcome: rempart.OutcomeSuccess}
+}
+
+func TestConformance(t *testing.T) {
+	dialects(t, func(t *testing.T, open func(t *testing.T) *db.DB) {
+		t.Run("records are bound to their tenant", func(t *testing.T) {
+			d := open(t)
+			a, b := newTenant(t, d, "A"), newTenant(t, d, "B")
+			if _, _, err := d.CreateRecord(ctx, a, entry("record.create"), row("calls", "r1", time.Now()), nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.GetRecord(ctx, a, "calls", "r1"); err != nil {
+				t.Fatalf("own record: %v", err)
+			}
+			if _, err := d.GetRecord(ctx, b, "calls", "r1"); rempart.ErrorCode(err) != rempart.ENOTFOUND {
+				t.Fatalf("other tenant's record: got %v, want not_found", err)
+			}
+			rows, err := d.ListRecords(ctx, b, "calls", vault.ListQuery{Limit: 10})
+			if err != nil || len(rows) != 0 {
+				t.Fatalf("other tenant's list: got %d rows, %v; want none", len(rows), err)
+			}
+			if _, err := d.MutateRecord(ctx, b, entry("record.update"), "calls", "r1", func(r vault.RecordRow) (vault.RecordRow, error) { return r, nil }); rempart.ErrorCode(err) != rempart.ENOTFOUND {
+				t.Fatalf("other tenant's update: got %v, want not_found", err)
+			}
+		})
+
+		t.Run("zero scope panics", func(t *testing.T) {
+			d := open(t)
+			defer func() {
+				if recover() == nil {
+					t.Fatal("GetRecord with a zero scope did not panic")
+				}
+			}()
+			d.GetRecord(ctx, guard.Scope{}, "calls", "r1")
+		})
+
+		t.Run("paging and sorting", func(t *testing.T) {
+			d := open(t)
+			s := newTenant(t, d, "A")
+			base := time.Now().UTC()
+			for i, id := range []string{"a", "b", "c", "d", "e"} {
+				if _, _, err := d.CreateRecord(ctx, s, entry("record.create"), row("calls", id, base.Add(time.Duration(i)*time.Second)), nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []string
+			q := vault.ListQuery{SortBy: "created_at", Descending: true, Limit: 2}
+			for {
+				rows, err := d.ListRecords(ctx, s, "calls", q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range rows {
+					got = append(got, r.ID)
+				}
+				if len(rows) < q.Limit {
+					break
+				}
+				last := rows[len(rows)-1]
+				q.After = &vault.Position{Time: last.CreatedAt, ID: last.ID}
+			}
+			if want := "edcba"; join(got) != want {
+				t.Fatalf("descending pages: got %s, want %s", join(got), want)
+			}
+		})
+
+		t.Run("idempotent create", func(t *testing.T) {
+			d := open(t)
+			s := newTenant(t, d, "A")
+			idem := &vault.Idempotency{Key: "k1", RequestHash: []byte("h1")}
+			if _, existing, err := d.CreateRecord(ctx, s, entry("record.create"), row("calls", "r1", time.Now()), idem); err != nil || existing {
+				t.Fatalf("first create: existing=%v err=%v", existing, err)
+			}
+			got, existing, err := d.CreateRecord(ctx, s, entry("record.create"), row("calls", "r2", time.Now()), idem)
+			if err != nil || !existing || got.ID != "r1" {
+				t.Fatalf("replay: got %s existing=%v err=%v; want r1 existing", got.ID, existing, err)
+			}
+			_, _, err = d.CreateRecord(ctx, s, entry("record.create"), row("calls", "r3", time.Now()), &vault.Idempotency{Key: "k1", RequestHash: []byte("other")})
+			if rempart.ErrorCode(err) != rempart.ECONFLICT {
+				t.Fatalf("same key, other body: got %v, want conflict", err)
+			}
+			if _, err := d.GetRecord(ctx, s, "calls", "r2"); rempart.ErrorCode(err) != rempart.ENOTFOUND {
+				t.Fatalf("replay inserted a second record: %v", err)
+			}
+		})
+
+		t.Run("failed write is undone but audited", func(t *testing.T) {
+			d := open(t)
+			s := newTenant(t, d, "A")
+			boom := rempart.Errorf(rempart.EPRECONDITION, "nope")
+			_, err := d.Write(ctx, entry("record.update"), func(tx *db.Tx) error {
+				if _, err := tx.Exec(`INSERT INTO records (tenant_id, collection, id, version, created_at, updated_at, data_key_id, ciphertext) VALUES (?, 'calls', 'ghost', 1, 0, 0, 'dk', ?)`, s.TenantID(), []byte("x")); err != nil {
+					return err
+				}
+				return boom
+			})
+			if !errors.Is(err, boom) {
+				t.Fatalf("got %v, want the op's error", err)
+			}
+			if _, err := d.GetRecord(ctx, s, "calls", "ghost"); rempart.ErrorCode(err) != rempart.ENOTFOUND {
+				t.Fatalf("failed op left its row: %v", err)
+			}
+			es, err := d.AuditLog(ctx, audit.Query{Limit: 100, Action: "record.update"})
+			if err != nil || len(es) != 1 || es[0].Outcome != rempart.OutcomeFailure || es[0].Reason != rempart.EPRECONDITION {
+				t.Fatalf("audit of failed op: got %+v, %v; want one failure entry", es, err)
+			}
+		})
+
+		t.Run("no audit, no write", func(t *testing.T) {
+			d := open(t)
+			s := newTenant(t, d, "A")
+			// Make every audit append fail, as a full disk or a broken
+			// table would (AUD-1: fail closed).
+			breakAudit(t, d)
+			_, _, err := d.CreateRecord(ctx, s, entry("record.create"), row("calls", "r1", time.Now()), nil)
+			if rempart.ErrorCode(err) != rempart.EUNAVAILABLE {
+				t.Fatalf("write with a broken audit log: got %v, want unavailable", err)
+			}
+			repairAudit(t, d)
+			if _, err := d.GetRecord(ctx, s, "calls", "r1"); rempart.ErrorCode(err) != rempart.ENOTFOUND {
+				t.Fatalf("the write happened without its audit entry: %v", err)
+			}
+		})
+
+		t.Run("merkle log proofs and export", func(t *testing.T) {
+			d := open(t)
+			for i := 0; i < 37; i++ {
+				if _, err := d.Audit(ctx, entry("test.event")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			size, root, err := d.AuditTree(ctx)
+			if err != nil || size != 37 {
+				t.Fatalf("tree size: got %d, %v; want 37", size, err)
+			}
+			read := d.AuditNodes(ctx)
+			for _, idx := range []uint64{0, 1, 17, 36} {
+				leaf, err := d.LeafHash(ctx, idx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				proof, err := audit.InclusionProof(idx, size, read)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := audit.VerifyInclusion(idx, size, leaf, proof, root); err != nil {
+					t.Fatalf("inclusion of %d: %v", idx, err)
+				}
+			}
+			skey, vkey, err := audit.GenerateKey("test/log")
+			if err != nil {
+				t.Fatal(err)
+			}
+			signer, _ := audit.NewSigner(skey)
+			cp, _ := signer.Sign(size, root)
+			if err := d.SaveCheckpoint(ctx, cp); err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := d.ExportAudit(ctx, &buf); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := audit.Verify(&buf, vkey, nil)
+			if err != nil || !rep.OK || rep.Entries != 37 {
+				t.Fatalf("verify export: got %+v, %v", rep, err)
+			}
+		})
+	})
+}
+
+func join(ss []string) string {
+	var b bytes.Buffer
+	for _, s := range ss {
+		b.WriteString(s)
+	}
+	return b.String()
+}

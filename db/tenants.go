@@ -1,0 +1,155 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/guard"
+	"github.com/rempart/rempart/keys"
+)
+
+func ts(t time.Time) int64 { return t.UnixNano() }
+
+func fromTS(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromNullTS(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromTS(n.Int64)
+	return &t
+}
+
+// mustScope panics on a zero scope: a storage call without authorisation is a
+// programming error that must never reach the data (TEN-1).
+func mustScope(s guard.Scope) string {
+	if !s.Valid() {
+		panic("db: tenant data accessed without an authorised scope")
+	}
+	return s.TenantID()
+}
+
+const tenantCols = `id, name, status, created_at, updated_at`
+
+func scanTenant(row interface{ Scan(...any) error }) (rempart.Tenant, error) {
+	var t rempart.Tenant
+	var c, u int64
+	if err := row.Scan(&t.ID, &t.Name, &t.Status, &c, &u); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return t, rempart.Errorf(rempart.ENOTFOUND, "Tenant not found.")
+		}
+		return t, err
+	}
+	t.CreatedAt, t.UpdatedAt = fromTS(c), fromTS(u)
+	return t, nil
+}
+
+// Tenant returns one tenant, or ENOTFOUND.
+func (d *DB) Tenant(ctx context.Context, id string) (rempart.Tenant, error) {
+	return scanTenant(d.reader(ctx).QueryRow(`SELECT `+tenantCols+` FROM tenants WHERE id = ?`, id))
+}
+
+// Tenants lists all tenants by creation time.
+func (d *DB) Tenants(ctx context.Context) ([]rempart.Tenant, error) {
+	rows, err := d.reader(ctx).Query(`SELECT ` + tenantCols + ` FROM tenants ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []rempart.Tenant{}
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// CreateTenant inserts a tenant with its first keys.
+func (d *DB) CreateTenant(ctx context.Context, e rempart.AuditEntry, t rempart.Tenant, k keys.WrappedKeys) (rempart.AuditEntry, error) {
+	return d.Write(ctx, e, func(tx *Tx) error {
+		var n int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM tenants WHERE name = ?`, t.Name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return rempart.Errorf(rempart.ECONFLICT, "A tenant named %q already exists.", t.Name)
+		}
+		if _, err := tx.Exec(`INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?)`, t.ID, t.Name, t.Status, ts(t.CreatedAt), ts(t.UpdatedAt)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`INSERT INTO tenant_keys (tenant_id, data_key_id, root_key_id, wrapped_kek, wrapped_dek, created_at, active) VALUES (?, ?, ?, ?, ?, ?, 1)`,
+			t.ID, k.DataKeyID, k.RootKeyID, k.WrappedKEK, k.WrappedDEK, ts(t.CreatedAt))
+		return err
+	})
+}
+
+// SetTenantStatus suspends or resumes a tenant.
+func (d *DB) SetTenantStatus(ctx context.Context, s guard.Scope, e rempart.AuditEntry, status string) (rempart.Tenant, error) {
+	id := mustScope(s)
+	var t rempart.Tenant
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		res, err := tx.Exec(`UPDATE tenants SET status = ?, updated_at = ? WHERE id = ?`, status, ts(d.clock.Now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return rempart.Errorf(rempart.ENOTFOUND, "Tenant not found.")
+		}
+		t, err = scanTenant(tx.QueryRow(`SELECT `+tenantCols+` FROM tenants WHERE id = ?`, id))
+		return err
+	})
+	return t, err
+}
+
+// DeleteTenant removes a tenant with its keys, records, service accounts and
+// API keys. Without its keys, any copy of its ciphertext (in a backup, say)
+// is unreadable: deletion is crypto-shredding (GOV-5). The audit trail stays.
+func (d *DB) DeleteTenant(ctx context.Context, s guard.Scope, e rempart.AuditEntry) error {
+	id := mustScope(s)
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		for _, q := range []string{
+			`DELETE FROM tenant_keys WHERE tenant_id = ?`,
+			`DELETE FROM records WHERE tenant_id = ?`,
+			`DELETE FROM idempotency_keys WHERE tenant_id = ?`,
+			`DELETE FROM api_keys WHERE tenant_id = ?`,
+			`DELETE FROM principals WHERE tenant_id = ?`,
+		} {
+			if _, err := tx.Exec(q, id); err != nil {
+				return err
+			}
+		}
+		res, err := tx.Exec(`DELETE FROM tenants WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return rempart.Errorf(rempart.ENOTFOUND, "Tenant not found.")
+		}
+		return nil
+	})
+	return err
+}
+
+// TenantKeys returns the wrapped keys of a tenant's data key ("" = active).
+func (d *DB) TenantKeys(ctx context.Context, s guard.Scope, dataKeyID string) (keys.WrappedKeys, error) {
+	k := keys.WrappedKeys{TenantID: mustScope(s)}
+	q := `SELECT data_key_id, root_key_id, wrapped_kek, wrapped_dek FROM tenant_keys WHERE tenant_id = ? AND data_key_id = ?`
+	args := []any{k.TenantID, dataKeyID}
+	if dataKeyID == "" {
+		q = `SELECT data_key_id, root_key_id, wrapped_kek, wrapped_dek FROM tenant_keys WHERE tenant_id = ? AND active = 1`
+		args = args[:1]
+	}
+	err := d.reader(ctx).QueryRow(q, args...).Scan(&k.DataKeyID, &k.RootKeyID, &k.WrappedKEK, &k.WrappedDEK)
+	if errors.Is(err, sql.ErrNoRows) && dataKeyID != "" {
+		return k, rempart.Errorf(rempart.ENOTFOUND, "No such data key for this tenant.")
+	} else if errors.Is(err, sql.ErrNoRows) {
+		return k, rempart.Errorf(rempart.EUNAVAILABLE, "The tenant's keys are not available.")
+	}
+	return k, err
+}

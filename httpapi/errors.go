@@ -1,0 +1,81 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/rempart/rempart"
+)
+
+// codes maps each rempart error code to its one HTTP status.
+var codes = map[string]int{
+	rempart.ECONFLICT:       http.StatusConflict,
+	rempart.EINTERNAL:       http.StatusInternalServerError,
+	rempart.EINVALID:        http.StatusBadRequest,
+	rempart.ENOTFOUND:       http.StatusNotFound,
+	rempart.EUNAUTHORIZED:   http.StatusUnauthorized,
+	rempart.EFORBIDDEN:      http.StatusForbidden,
+	rempart.EPRECONDITION:   http.StatusPreconditionFailed,
+	rempart.ETOOLARGE:       http.StatusRequestEntityTooLarge,
+	rempart.EUNSUPPORTED:    http.StatusUnsupportedMediaType,
+	rempart.ERATELIMIT:      http.StatusTooManyRequests,
+	rempart.EUNAVAILABLE:    http.StatusServiceUnavailable,
+	rempart.EPRECONDREQUIRE: http.StatusPreconditionRequired,
+}
+
+// Problem is an RFC 9457 problem details document.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Code      string `json:"code"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// writeError answers with a problem document. Internal errors are logged
+// with their detail; the client sees only a generic message and the request
+// ID to quote.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := rempart.ErrorCode(err)
+	status, ok := codes[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	reqID := requestID(r)
+	if code == rempart.EINTERNAL || code == rempart.EUNAVAILABLE {
+		s.logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("request_id", reqID), slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+	}
+	var e *rempart.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(Problem{
+		Type:      "urn:rempart:problem:" + code,
+		Title:     http.StatusText(status),
+		Status:    status,
+		Detail:    rempart.ErrorMessage(err),
+		Code:      code,
+		RequestID: reqID,
+	})
+}
+
+// writeJSON answers with a JSON document.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n')) // a client gone away is not our error
+	return nil
+}

@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+//go:embed openapi.json
+var openAPIDocument []byte
+
+// routes registers every API route. This file is the one list of them; a test
+// checks it against the OpenAPI document.
+func (s *Server) routes() {
+	const (
+		t  = "/api/v1/tenants/{tenant}"
+		sa = t + "/service-accounts/{account}"
+		rc = t + "/collections/{collection}/records"
+	)
+	s.handle("POST /api/v1/bootstrap", s.public, s.bootstrap)
+	s.handle("GET /api/v1/openapi.json", s.public, s.openAPI)
+
+	s.handle("GET /api/v1/tenants", s.authed, s.listTenants)
+	s.handle("POST /api/v1/tenants", s.authed, s.createTenant)
+	s.handle("GET "+t, s.authed, s.getTenant)
+	s.handle("POST "+t+"/suspend", s.authed, s.suspendTenant)
+	s.handle("POST "+t+"/resume", s.authed, s.resumeTenant)
+	s.handle("DELETE "+t, s.authed, s.deleteTenant)
+
+	s.handle("GET "+t+"/service-accounts", s.authed, s.listServiceAccounts)
+	s.handle("POST "+t+"/service-accounts", s.authed, s.createServiceAccount)
+	s.handle("DELETE "+sa, s.authed, s.deleteServiceAccount)
+	s.handle("GET "+sa+"/keys", s.authed, s.listKeys)
+	s.handle("POST "+sa+"/keys", s.authed, s.createKey)
+	s.handle("DELETE "+sa+"/keys/{key}", s.authed, s.revokeKey)
+
+	s.handle("GET "+t+"/collections", s.authed, s.listCollections)
+	s.handle("GET "+rc, s.authed, s.listRecords)
+	s.handle("POST "+rc, s.authed, s.createRecord)
+	s.handle("GET "+rc+"/{id}", s.authed, s.getRecord)
+	s.handle("PUT "+rc+"/{id}", s.authed, s.replaceRecord)
+	s.handle("PATCH "+rc+"/{id}", s.authed, s.patchRecord)
+	s.handle("DELETE "+rc+"/{id}", s.authed, s.deleteRecord)
+	s.handle("POST "+rc+"/{id}/restore", s.authed, s.restoreRecord)
+
+	s.handle("GET "+t+"/audit", s.authed, s.tenantAudit)
+	s.handle("GET /api/v1/audit/entries", s.authed, s.auditEntries)
+	s.handle("GET /api/v1/audit/checkpoint", s.authed, s.checkpoint)
+	s.handle("GET /api/v1/audit/proofs/inclusion", s.authed, s.inclusionProof)
+	s.handle("GET /api/v1/audit/proofs/consistency", s.authed, s.consistencyProof)
+	s.handle("GET /api/v1/audit/export", s.authed, s.export)
+
+	// Anything else under the API answers a problem document, not HTML.
+	s.handle("/api/", s.public, s.notFound)
+}
+
+// patterns lists the registered route patterns, for the OpenAPI test.
+func (s *Server) Patterns() []string { return s.patterns }
+
+func (s *Server) handle(pattern string, wrap func(string, handlerFunc) http.Handler, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, wrap(pattern, h))
+}

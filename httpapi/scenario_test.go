@@ -1,0 +1,212 @@
+package httpapi_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rempart/rempart"
+)
+
+// world is the cast of the isolation scenarios (TEN-1): tenant A with one
+// principal per role plus a revoked and an expired key, tenant B next door,
+// tenant S suspended, and the system administrator.
+type world struct {
+	*stack
+	a, b, sus   string // tenant IDs
+	saA, keyA   string // an account of A and one of its keys
+	recA        string // a record of A
+	secrets     map[string]string
+	marker      string // a string only tenant A's record holds
+}
+
+func newWorld(t *testing.T) *world {
+	s := newStack(t)
+	admin, adminKey := s.admin()
+	w := &world{stack: s, secrets: map[string]string{"sysadmin": adminKey}, marker: "MARKER-" + rempart.RandomSecret(8)}
+	w.a, w.b, w.sus = s.tenant(admin, "Tenant A"), s.tenant(admin, "Tenant B"), s.tenant(admin, "Tenant S")
+	_, _, w.secrets["adminA"] = s.account(admin, w.a, "admin-a", rempart.RoleAdmin, 0)
+	_, _, w.secrets["writerA"] = s.account(admin, w.a, "writer-a", rempart.RoleWriter, 0)
+	_, _, w.secrets["readerA"] = s.account(admin, w.a, "reader-a", rempart.RoleReader, 0)
+	_, _, w.secrets["expiredA"] = s.account(admin, w.a, "expiring-a", rempart.RoleAdmin, 1)
+	var revokedSA, revokedKey string
+	revokedSA, revokedKey, w.secrets["revokedA"] = s.account(admin, w.a, "revoked-a", rempart.RoleAdmin, 0)
+	w.saA, w.keyA, _ = s.account(admin, w.a, "victim-a", rempart.RoleReader, 0)
+	_, _, w.secrets["writerB"] = s.account(admin, w.b, "writer-b", rempart.RoleAdmin, 0)
+	_, _, w.secrets["adminS"] = s.account(admin, w.sus, "admin-s", rempart.RoleAdmin, 0)
+	ctx := context.Background()
+	if err := s.identity.RevokeAPIKey(ctx, admin, w.a, revokedSA, revokedKey); err != nil {
+		t.Fatal(err)
+	}
+	writer, err := s.identity.Authenticate(ctx, rempart.Caller{}, w.secrets["writerA"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := s.vault.CreateRecord(ctx, writer, w.a, "calls", []byte(`{"note":"`+w.marker+`"}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.recA = rec.ID
+	if _, err := s.vault.SetTenantStatus(ctx, admin, w.sus, rempart.TenantSuspended); err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Advance(36 * time.Hour) // the 1-day key is now expired
+	return w
+}
+
+// route classes: what a route needs.
+const (
+	cRead     = "records read"
+	cWrite    = "records write"
+	cAccounts = "accounts"
+	cTenant   = "tenant read"
+	cAudit    = "tenant audit"
+	cSystem   = "system"
+	cManage   = "tenant management" // system-only, on one tenant
+	cLog      = "whole log"
+	cProof    = "proof"
+)
+
+type route struct {
+	method, path, body, ctype string
+	class                     string
+	ok                        int // status when allowed
+}
+
+// routes lists every authenticated route, with {T} for the tenant of the
+// scenario and {R} for a record of tenant A.
+func (w *world) routes() []route {
+	rec := "/api/v1/tenants/{T}/collections/calls/records"
+	sa := "/api/v1/tenants/{T}/service-accounts/" + w.saA
+	return []route{
+		{"GET", "/api/v1/tenants", "", "", cSystem, 200},
+		{"POST", "/api/v1/tenants", `{"name":"New Co {N}"}`, "application/json", cSystem, 201},
+		{"GET", "/api/v1/tenants/{T}", "", "", cTenant, 200},
+		{"POST", "/api/v1/tenants/{T}/suspend", "", "", cManage, 200},
+		{"POST", "/api/v1/tenants/{T}/resume", "", "", cManage, 200},
+		{"DELETE", "/api/v1/tenants/{T}", "", "", cManage, 204},
+		{"GET", "/api/v1/tenants/{T}/service-accounts", "", "", cAccounts, 200},
+		{"POST", "/api/v1/tenants/{T}/service-accounts", `{"name":"new-{N}","role":"reader"}`, "application/json", cAccounts, 201},
+		{"DELETE", sa, "", "", cAccounts, 204},
+		{"GET", sa + "/keys", "", "", cAccounts, 200},
+		{"POST", sa + "/keys", `{"expires_in_days":7}`, "application/json", cAccounts, 201},
+		{"DELETE", sa + "/keys/" + w.keyA, "", "", cAccounts, 204},
+		{"GET", "/api/v1/tenants/{T}/collections", "", "", cRead, 200},
+		{"GET", rec, "", "", cRead, 200},
+		{"POST", rec, `{"x":1}`, "application/json", cWrite, 201},
+		{"GET", rec + "/{R}", "", "", cRead, 200},
+		{"PUT", rec + "/{R}", `{"x":2}`, "application/json", cWrite, 200},
+		{"PATCH", rec + "/{R}", `{"x":3}`, "application/merge-patch+json", cWrite, 200},
+		{"DELETE", rec + "/{R}", "", "", cWrite, 204},
+		{"POST", rec + "/{R}/restore", "", "", cWrite, 409},
+		{"GET", "/api/v1/tenants/{T}/audit", "", "", cAudit, 200},
+		{"GET", "/api/v1/audit/entries", "", "", cLog, 200},
+		{"GET", "/api/v1/audit/checkpoint", "", "", cProof, 200},
+		{"GET", "/api/v1/audit/proofs/inclusion?index=0&size=1", "", "", cProof, 200},
+		{"GET", "/api/v1/audit/proofs/consistency?from=1&to=2", "", "", cProof, 200},
+		{"GET", "/api/v1/audit/export", "", "", cLog, 200},
+	}
+}
+
+// principal is one actor of the scenarios: which key, which tenant its
+// tenant-bound requests name, and the expected status per route class.
+type principal struct {
+	name, secret, tenant string
+	want                 func(class string, ok int) int
+}
+
+func allow(classes ...string) func(string, int) int {
+	return func(class string, ok int) int {
+		for _, c := range classes {
+			if c == class {
+				return ok
+			}
+		}
+		return http.StatusForbidden
+	}
+}
+
+func (w *world) principals() []principal {
+	tenantBound := func(class string) bool { return class != cSystem && class != cLog && class != cProof }
+	return []principal{
+		{"same tenant, admin", w.secrets["adminA"], w.a, allow(cRead, cWrite, cAccounts, cTenant, cAudit, cProof)},
+		{"same tenant, writer", w.secrets["writerA"], w.a, allow(cRead, cWrite, cTenant, cProof)},
+		{"wrong role: reader writes", w.secrets["readerA"], w.a, allow(cRead, cTenant, cProof)},
+		{"system admin: no record access", w.secrets["sysadmin"], w.a, allow(cSystem, cManage, cLog, cAccounts, cTenant, cAudit, cProof)},
+		{"other tenant", w.secrets["writerB"], w.a, func(class string, ok int) int {
+			if class == cProof {
+				return ok
+			}
+			if tenantBound(class) {
+				return http.StatusNotFound
+			}
+			return http.StatusForbidden
+		}},
+		{"suspended tenant", w.secrets["adminS"], w.sus, func(class string, ok int) int {
+			if class == cProof {
+				return ok
+			}
+			return http.StatusForbidden
+		}},
+		{"revoked key", w.secrets["revokedA"], w.a, func(string, int) int { return http.StatusUnauthorized }},
+		{"expired key", w.secrets["expiredA"], w.a, func(string, int) int { return http.StatusUnauthorized }},
+		{"no credential", "", w.a, func(string, int) int { return http.StatusUnauthorized }},
+	}
+}
+
+func TestTenantIsolationScenarios(t *testing.T) {
+	shared := newWorld(t)
+	for _, p := range shared.principals() {
+		for i, r := range shared.routes() {
+			t.Run(p.name+"/"+r.method+" "+r.path, func(t *testing.T) {
+				w := shared
+				want := p.want(r.class, r.ok)
+				if want < 300 && r.method != "GET" && r.method != "POST" || want < 300 && strings.HasSuffix(r.path, "suspend") {
+					// A successful change would alter the shared world.
+					w = newWorld(t)
+				}
+				pr := w.principals()[indexOf(shared.principals(), p.name)]
+				rt := w.routes()[i]
+				path := strings.NewReplacer("{T}", pr.tenant, "{R}", w.recA).Replace(rt.path)
+				body := strings.ReplaceAll(rt.body, "{N}", strings.ToLower(rempart.RandomSecret(5)))
+				req, _ := http.NewRequest(rt.method, w.srv.URL+path, strings.NewReader(body))
+				if rt.ctype != "" {
+					req.Header.Set("Content-Type", rt.ctype)
+				}
+				if pr.secret != "" {
+					req.Header.Set("Authorization", "Bearer "+pr.secret)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Fatalf("got %d, want %d: %s", resp.StatusCode, want, got)
+				}
+				if want >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
+					t.Errorf("error content type: got %q, want application/problem+json", resp.Header.Get("Content-Type"))
+				}
+				if pr.tenant != w.a || want >= 400 || pr.name == "system admin: no record access" {
+					// Tenant A's service data never reaches anyone else.
+					if strings.Contains(string(got), w.marker) {
+						t.Fatalf("response leaks tenant A's data: %s", got)
+					}
+				}
+			})
+		}
+	}
+}
+
+func indexOf(ps []principal, name string) int {
+	for i, p := range ps {
+		if p.name == name {
+			return i
+		}
+	}
+	return -1
+}

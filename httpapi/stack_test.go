@@ -1,0 +1,113 @@
+package httpapi_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/audit"
+	"github.com/rempart/rempart/db"
+	"github.com/rempart/rempart/httpapi"
+	"github.com/rempart/rempart/identity"
+	"github.com/rempart/rempart/internal/testclock"
+	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/vault"
+)
+
+// stack is the whole API over a real SQLite database, as cmd/rempart wires it.
+type stack struct {
+	t        *testing.T
+	srv      *httptest.Server
+	db       *db.DB
+	clock    *testclock.Clock
+	vault    *vault.Service
+	identity *identity.Service
+	log      *audit.Log
+	api      *httpapi.Server
+	dir      string
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	clock := testclock.New(time.Now())
+	d, err := db.Open(ctx, db.Config{DSN: "sqlite:" + filepath.Join(dir, "rempart.db"), Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := keys.CreateLocalFile(filepath.Join(dir, "root.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, _, err := audit.GenerateKey("test/rempart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := audit.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stack{t: t, db: d, clock: clock, dir: dir}
+	s.log = audit.NewLog(d, signer)
+	s.vault = vault.New(d, keys.NewKeyring(root, 100), clock, vault.Config{})
+	s.identity = identity.New(d, clock, identity.Config{})
+	s.api = httpapi.New(s.vault, s.identity, s.log, slog.New(slog.NewTextHandler(io.Discard, nil)), clock, httpapi.Config{})
+	s.srv = httptest.NewServer(s.api.Handler())
+	t.Cleanup(func() {
+		s.srv.Close()
+		d.Close()
+	})
+	return s
+}
+
+// admin bootstraps the first system administrator and returns its caller and
+// secret.
+func (s *stack) admin() (rempart.Caller, string) {
+	s.t.Helper()
+	ctx := context.Background()
+	tok, err := s.identity.EnsureBootstrap(ctx)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	b, err := s.identity.Bootstrap(ctx, rempart.Caller{}, tok)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c, err := s.identity.Authenticate(ctx, rempart.Caller{}, b.Key.Secret)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c, b.Key.Secret
+}
+
+// tenant creates a tenant and returns its ID.
+func (s *stack) tenant(admin rempart.Caller, name string) string {
+	s.t.Helper()
+	ten, err := s.vault.CreateTenant(context.Background(), admin, name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return ten.ID
+}
+
+// account creates a service account with a key of the given lifetime (days,
+// 0 = default) and returns the account ID, the key ID and its secret.
+func (s *stack) account(admin rempart.Caller, tenant, name, role string, days int) (string, string, string) {
+	s.t.Helper()
+	ctx := context.Background()
+	sa, err := s.identity.CreateServiceAccount(ctx, admin, tenant, rempart.ServiceAccountCreate{Name: name, Role: role})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	k, err := s.identity.CreateAPIKey(ctx, admin, tenant, sa.ID, rempart.APIKeyCreate{ExpiresInDays: days})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return sa.ID, k.ID, k.Secret
+}

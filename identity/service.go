@@ -1,0 +1,227 @@
+package identity
+
+import (
+	"context"
+	"crypto/subtle"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/guard"
+)
+
+// Config tunes credentials.
+type Config struct {
+	// KeyLifetime is the default and maximum lifetime of an API key (IAM-6);
+	// default 90 days.
+	KeyLifetime time.Duration
+	// BootstrapLifetime is how long a bootstrap token stays valid; default 24h.
+	BootstrapLifetime time.Duration
+}
+
+// Service authenticates callers and manages service accounts and keys.
+type Service struct {
+	store Store
+	clock rempart.Clock
+	cfg   Config
+}
+
+// New returns the identity service.
+func New(store Store, clock rempart.Clock, cfg Config) *Service {
+	if cfg.KeyLifetime <= 0 {
+		cfg.KeyLifetime = 90 * 24 * time.Hour
+	}
+	if cfg.BootstrapLifetime <= 0 {
+		cfg.BootstrapLifetime = 24 * time.Hour
+	}
+	return &Service{store: store, clock: clock, cfg: cfg}
+}
+
+func entry(c rempart.Caller, tenantID, action, resource string) rempart.AuditEntry {
+	return rempart.AuditEntry{TenantID: tenantID, PrincipalID: c.Principal.ID, CredentialID: c.CredentialID, Action: action, Resource: resource,
+		Outcome: rempart.OutcomeSuccess, IP: c.IP, UserAgent: c.UserAgent, RequestID: c.RequestID}
+}
+
+func (s *Service) deny(ctx context.Context, e rempart.AuditEntry, err error) error {
+	e.Outcome, e.Reason = rempart.OutcomeDenied, rempart.ErrorCode(err)
+	if _, aerr := s.store.Audit(ctx, e); aerr != nil {
+		return aerr
+	}
+	return err
+}
+
+var errBadCredential = rempart.Errorf(rempart.EUNAUTHORIZED, "The credential is missing, malformed, unknown, expired or revoked.")
+
+// Authenticate turns a presented API key into a caller. Every failure is
+// audited (AUD-1) and answers the same EUNAUTHORIZED, so that a caller cannot
+// tell an unknown key from a revoked one. c carries the request's IP, user
+// agent and request ID; its principal is filled in on success.
+func (s *Service) Authenticate(ctx context.Context, c rempart.Caller, token string) (rempart.Caller, error) {
+	e := entry(c, "", "auth.api_key", "")
+	keyID, hash, ok := parseSecret(token)
+	if !ok {
+		e.Reason = "malformed"
+		return c, s.fail(ctx, e)
+	}
+	e.CredentialID = keyID
+	k, err := s.store.APIKey(ctx, keyID)
+	if err != nil && rempart.ErrorCode(err) != rempart.ENOTFOUND {
+		return c, err
+	}
+	now := s.clock.Now()
+	switch {
+	case err != nil:
+		e.Reason = "unknown key"
+	case subtle.ConstantTimeCompare(k.Hash, hash) != 1:
+		e.Reason = "wrong secret"
+	case k.RevokedAt != nil:
+		e.Reason = "revoked"
+	case !now.Before(k.ExpiresAt):
+		e.Reason = "expired"
+	case k.PrincipalDeleted:
+		e.Reason = "principal deleted"
+	default:
+		c.Principal, c.CredentialID = k.Principal, k.ID
+		return c, nil
+	}
+	if err == nil {
+		e.PrincipalID, e.TenantID = k.Principal.ID, k.Principal.TenantID
+	}
+	return c, s.fail(ctx, e)
+}
+
+// fail records a failed authentication and returns errBadCredential.
+func (s *Service) fail(ctx context.Context, e rempart.AuditEntry) error {
+	e.Outcome = rempart.OutcomeDenied
+	if _, err := s.store.Audit(ctx, e); err != nil {
+		return err
+	}
+	return errBadCredential
+}
+
+// Unauthenticated records a request that presented no credential at all.
+func (s *Service) Unauthenticated(ctx context.Context, c rempart.Caller, resource string) error {
+	e := entry(c, "", "auth.missing", resource)
+	e.Reason = "no credential"
+	return s.fail(ctx, e)
+}
+
+var accountNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+func (s *Service) authorize(ctx context.Context, c rempart.Caller, tenant string, e rempart.AuditEntry) (guard.Scope, error) {
+	t, err := s.store.Tenant(ctx, tenant)
+	if err != nil {
+		if rempart.ErrorCode(err) == rempart.ENOTFOUND {
+			return guard.Scope{}, s.deny(ctx, e, err)
+		}
+		return guard.Scope{}, err
+	}
+	scope, err := guard.Authorize(c, t, guard.AccountsManage)
+	if err != nil {
+		return guard.Scope{}, s.deny(ctx, e, err)
+	}
+	return scope, nil
+}
+
+// CreateServiceAccount adds a service account with a tenant role.
+func (s *Service) CreateServiceAccount(ctx context.Context, c rempart.Caller, tenant string, in rempart.ServiceAccountCreate) (rempart.ServiceAccount, error) {
+	sa := rempart.ServiceAccount{ID: rempart.NewID("sa"), TenantID: tenant, Name: in.Name, Role: in.Role, CreatedAt: s.clock.Now()}
+	e := entry(c, tenant, "service_account.create", "tenants/"+tenant+"/service-accounts/"+sa.ID)
+	scope, err := s.authorize(ctx, c, tenant, e)
+	if err != nil {
+		return sa, err
+	}
+	if !accountNameRE.MatchString(in.Name) {
+		return sa, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "A service account name is 1 to 63 characters: lowercase letters, digits, '.', '_' or '-'."))
+	}
+	if !slices.Contains(rempart.TenantRoles, in.Role) {
+		return sa, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "role must be one of %s.", strings.Join(rempart.TenantRoles, ", ")))
+	}
+	e.Reason = "role " + in.Role
+	return sa, s.store.CreateServiceAccount(ctx, scope, e, sa)
+}
+
+// ServiceAccounts lists a tenant's service accounts.
+func (s *Service) ServiceAccounts(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.ServiceAccount, error) {
+	e := entry(c, tenant, "service_account.list", "tenants/"+tenant+"/service-accounts")
+	scope, err := s.authorize(ctx, c, tenant, e)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.store.ServiceAccounts(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.store.Audit(ctx, e)
+	return out, err
+}
+
+// DeleteServiceAccount removes a service account; its keys stop working at
+// once (IAM-8).
+func (s *Service) DeleteServiceAccount(ctx context.Context, c rempart.Caller, tenant, id string) error {
+	e := entry(c, tenant, "service_account.delete", "tenants/"+tenant+"/service-accounts/"+id)
+	scope, err := s.authorize(ctx, c, tenant, e)
+	if err != nil {
+		return err
+	}
+	return s.store.DeleteServiceAccount(ctx, scope, e, id)
+}
+
+// CreateAPIKey issues a key for a service account of the tenant. The secret is
+// returned once and stored only as a hash.
+func (s *Service) CreateAPIKey(ctx context.Context, c rempart.Caller, tenant, account string, in rempart.APIKeyCreate) (rempart.APIKeyCreated, error) {
+	keyID, secret, hash := newSecret()
+	e := entry(c, tenant, "api_key.create", "tenants/"+tenant+"/service-accounts/"+account+"/keys/"+keyID)
+	scope, err := s.authorize(ctx, c, tenant, e)
+	if err != nil {
+		return rempart.APIKeyCreated{}, err
+	}
+	lifetime := s.cfg.KeyLifetime
+	if in.ExpiresInDays != 0 {
+		d := time.Duration(in.ExpiresInDays) * 24 * time.Hour
+		if in.ExpiresInDays < 0 || d > lifetime {
+			return rempart.APIKeyCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "expires_in_days must be between 1 and %d.", int(lifetime/(24*time.Hour))))
+		}
+		lifetime = d
+	}
+	sa, err := s.store.ServiceAccount(ctx, scope, account)
+	if err != nil {
+		return rempart.APIKeyCreated{}, s.deny(ctx, e, err)
+	}
+	now := s.clock.Now()
+	k := KeyRow{ID: keyID, Principal: rempart.Principal{ID: sa.ID, Name: sa.Name, TenantID: sa.TenantID, Role: sa.Role}, Hash: hash, CreatedAt: now, ExpiresAt: now.Add(lifetime)}
+	if err := s.store.CreateAPIKey(ctx, scope, e, k); err != nil {
+		return rempart.APIKeyCreated{}, err
+	}
+	return rempart.APIKeyCreated{APIKey: rempart.APIKey{ID: keyID, PrincipalID: sa.ID, TenantID: tenant, CreatedAt: now, ExpiresAt: k.ExpiresAt}, Secret: secret}, nil
+}
+
+// APIKeys lists a service account's keys (never their secrets).
+func (s *Service) APIKeys(ctx context.Context, c rempart.Caller, tenant, account string) ([]rempart.APIKey, error) {
+	e := entry(c, tenant, "api_key.list", "tenants/"+tenant+"/service-accounts/"+account+"/keys")
+	scope, err := s.authorize(ctx, c, tenant, e)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.ServiceAccount(ctx, scope, account); err != nil {
+		return nil, s.deny(ctx, e, err)
+	}
+	out, err := s.store.APIKeys(ctx, scope, account)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.store.Audit(ctx, e)
+	return out, err
+}
+
+// RevokeAPIKey revokes a key; the next request with it is refused (IAM-8).
+func (s *Service) RevokeAPIKey(ctx context.Context, c rempart.Caller, tenant, account, keyID string) error {
+	e := entry(c, tenant, "api_key.revoke", "tenants/"+tenant+"/service-accounts/"+account+"/keys/"+keyID)
+	scope, err := s.authorize(ctx, c, tenant, e)
+	if err != nil {
+		return err
+	}
+	return s.store.RevokeAPIKey(ctx, scope, e, account, keyID)
+}

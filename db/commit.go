@@ -194,4 +194,3 @@ func (d *DB) Write(ctx context.Context, entry rempart.AuditEntry, op func(*Tx) e
 func (d *DB) Audit(ctx context.Context, entry rempart.AuditEntry) (rempart.AuditEntry, error) {
 	return d.Write(ctx, entry, nil)
 }
-

@@ -7,4 +7,3 @@ func (d *DB) ExecForTest(query string) error {
 	_, err := d.write.Exec(query)
 	return err
 }
-

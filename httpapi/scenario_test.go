@@ -16,11 +16,11 @@ import (
 // tenant S suspended, and the system administrator.
 type world struct {
 	*stack
-	a, b, sus   string // tenant IDs
-	saA, keyA   string // an account of A and one of its keys
-	recA        string // a record of A
-	secrets     map[string]string
-	marker      string // a string only tenant A's record holds
+	a, b, sus string // tenant IDs
+	saA, keyA string // an account of A and one of its keys
+	recA      string // a record of A
+	secrets   map[string]string
+	marker    string // a string only tenant A's record holds
 }
 
 func newWorld(t *testing.T) *world {

@@ -198,4 +198,3 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		t.Fatalf("nothing was stored by bad input: got %d records, %v", len(page.Records), err)
 	}
 }
-

@@ -34,7 +34,6 @@ func setup(t *testing.T, p *proc) (admin *api, tenant string, writer *api) {
 // load, restarts it, and checks that every acknowledged write is there and
 // that the audit log still verifies (BCK-3, AUD-1, AUD-2).
 func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
-	t.Skip("known hang after restart at the audit listing: under investigation, see the open issue")
 	dir := t.TempDir()
 	p := startServer(t, dir)
 	admin, tenant, writer := setup(t, p)
@@ -87,9 +86,11 @@ func TestSIGKILLLosesNoAcknowledgedWrite(t *testing.T) {
 			t.Fatalf("record %s: got %s, want %s", id, rec.Data, payload)
 		}
 	}
-	var creates rempart.AuditList
 	var n int
 	for cursor := ""; ; {
+		// A fresh value each page: decoding into the previous page would keep
+		// its next_cursor when the last page has none.
+		var creates rempart.AuditList
 		admin.must(200, "GET", "/api/v1/audit/entries?limit=1000&action=record.create&cursor="+cursor, "", &creates)
 		for _, e := range creates.Entries {
 			if e.Outcome == rempart.OutcomeSuccess {

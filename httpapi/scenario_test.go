@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/audit"
 )
 
 // world is the cast of the isolation scenarios (TEN-1): tenant A with one
@@ -179,6 +180,10 @@ func TestTenantIsolationScenarios(t *testing.T) {
 				if pr.secret != "" {
 					req.Header.Set("Authorization", "Bearer "+pr.secret)
 				}
+				before, _, err := w.db.AuditTree(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Fatal(err)
@@ -187,6 +192,12 @@ func TestTenantIsolationScenarios(t *testing.T) {
 				resp.Body.Close()
 				if resp.StatusCode != want {
 					t.Fatalf("got %d, want %d: %s", resp.StatusCode, want, got)
+				}
+				if rt.class != cProof || want >= 300 {
+					// Checkpoints and proofs hold no service data: a success
+					// is not recorded, or every verifier's poll would grow
+					// the log it checks. Their denials are.
+					checkAudited(t, w.stack, before, resp.Header.Get("X-Request-Id"), want, pr.secret != "")
 				}
 				if want >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
 					t.Errorf("error content type: got %q, want application/problem+json", resp.Header.Get("Content-Type"))
@@ -199,6 +210,41 @@ func TestTenantIsolationScenarios(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// checkAudited checks that the request left an audit entry (AUD-1) whose
+// outcome matches its status and, for a presented key, names the credential.
+func checkAudited(t *testing.T, s *stack, from uint64, requestID string, status int, keyed bool) {
+	t.Helper()
+	entries, err := s.db.AuditLog(context.Background(), audit.Query{Start: from, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last *rempart.AuditEntry
+	for i := range entries {
+		if entries[i].RequestID == requestID {
+			last = &entries[i]
+		}
+	}
+	if last == nil {
+		t.Fatalf("no audit entry for request %s (status %d)", requestID, status)
+	}
+	want := rempart.OutcomeSuccess
+	switch {
+	case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusNotFound:
+		want = rempart.OutcomeDenied
+	case status >= 300:
+		want = rempart.OutcomeFailure
+	}
+	if last.Outcome != want {
+		t.Errorf("audit outcome of %s: got %s, want %s (%+v)", last.Action, last.Outcome, want, *last)
+	}
+	if keyed && last.CredentialID == "" {
+		t.Errorf("audit entry %s names no credential: %+v", last.Action, *last)
+	}
+	if !keyed && last.PrincipalID != "" {
+		t.Errorf("anonymous request audited with principal %s", last.PrincipalID)
 	}
 }
 

@@ -4,6 +4,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/audit"
@@ -11,12 +14,14 @@ import (
 
 // logAppender appends entries to the Merkle log inside a commit transaction.
 // The tree state row is locked for the transaction, so that on PostgreSQL the
-// committers of several nodes append in turn (BCK-4).
+// committers of several nodes append in turn (BCK-4). Rows are buffered and
+// written by flush with multi-row inserts: one statement per chunk instead of
+// one per entry and node.
 type logAppender struct {
 	tx      *Tx
 	tree    *audit.Tree
-	entry   *sql.Stmt
-	node    *sql.Stmt
+	entries []any // insertChunk columns per entry, flattened
+	nodes   []any
 	changed bool
 }
 
@@ -45,25 +50,13 @@ func (d *DB) openLog(tx *Tx) (*logAppender, error) {
 			return nil, fmt.Errorf("audit tree state: %w", err)
 		}
 	}
-	sqltx := tx.tx.(*sql.Tx)
-	l := &logAppender{tx: tx, tree: tree}
-	if l.entry, err = sqltx.PrepareContext(tx.ctx, d.q(`INSERT INTO audit_entries (idx, time, tenant_id, principal_id, action, outcome, body, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)); err != nil {
-		return nil, err
-	}
-	if l.node, err = sqltx.PrepareContext(tx.ctx, d.q(`INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)`)); err != nil {
-		l.entry.Close()
-		return nil, err
-	}
-	return l, nil
+	return &logAppender{tx: tx, tree: tree}, nil
 }
 
-func (l *logAppender) close() {
-	l.entry.Close()
-	l.node.Close()
-}
+func (l *logAppender) close() {}
 
-// append gives e the next index, stores its canonical bytes and leaf hash,
-// and stores the tree nodes it completes.
+// append gives e the next index, buffers its canonical bytes and leaf hash,
+// and the tree nodes it completes.
 func (l *logAppender) append(e *rempart.AuditEntry, clock rempart.Clock) error {
 	e.Index = l.tree.Size()
 	if e.Time.IsZero() {
@@ -74,25 +67,70 @@ func (l *logAppender) append(e *rempart.AuditEntry, clock rempart.Clock) error {
 		return err
 	}
 	leaf := audit.LeafHash(body)
-	if _, err := l.entry.ExecContext(l.tx.ctx, int64(e.Index), e.Time.UnixNano(), nullString(e.TenantID), nullString(e.PrincipalID), e.Action, e.Outcome, body, leaf); err != nil {
-		return fmt.Errorf("insert audit entry: %w", err)
-	}
-	var nodeErr error
+	l.entries = append(l.entries, int64(e.Index), e.Time.UnixNano(), nullString(e.TenantID), nullString(e.PrincipalID), e.Action, e.Outcome, body, leaf)
 	err = l.tree.Append(leaf, func(id audit.NodeID, hash []byte) {
-		if nodeErr == nil {
-			_, nodeErr = l.node.ExecContext(l.tx.ctx, int64(id.Level), int64(id.Index), hash)
-		}
+		l.nodes = append(l.nodes, int64(id.Level), int64(id.Index), hash)
 	})
 	if err != nil {
 		return err
 	}
 	l.changed = true
-	return nodeErr
+	return nil
 }
 
+const (
+	entryInsert = `INSERT INTO audit_entries (idx, time, tenant_id, principal_id, action, outcome, body, leaf_hash) VALUES `
+	entryCols   = 8
+	nodeInsert  = `INSERT INTO audit_nodes (level, idx, hash) VALUES `
+	nodeCols    = 3
+	// insertChunk rows per statement: few statement texts to prepare, and
+	// far below either dialect's limit on bound parameters.
+	insertChunk = 64
+)
+
+// insertRows inserts rows (cols values each, flattened) in chunks.
+func insertRows(tx *Tx, prefix string, cols int, vals []any) error {
+	for len(vals) > 0 {
+		n := min(len(vals)/cols, insertChunk)
+		if _, err := tx.Exec(multiValues(prefix, cols, n), vals[:n*cols]...); err != nil {
+			return err
+		}
+		vals = vals[n*cols:]
+	}
+	return nil
+}
+
+var valuesCache sync.Map // "prefix/cols/rows" → statement text
+
+// multiValues returns prefix followed by rows groups of cols placeholders.
+func multiValues(prefix string, cols, rows int) string {
+	key := prefix + "/" + strconv.Itoa(cols) + "/" + strconv.Itoa(rows)
+	if v, ok := valuesCache.Load(key); ok {
+		return v.(string)
+	}
+	group := "(?" + strings.Repeat(", ?", cols-1) + ")"
+	var b strings.Builder
+	b.WriteString(prefix)
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(group)
+	}
+	valuesCache.Store(key, b.String())
+	return b.String()
+}
+
+// save writes the buffered entries and nodes and the new tree state.
 func (l *logAppender) save() error {
 	if !l.changed {
 		return nil
+	}
+	if err := insertRows(l.tx, entryInsert, entryCols, l.entries); err != nil {
+		return fmt.Errorf("insert audit entries: %w", err)
+	}
+	if err := insertRows(l.tx, nodeInsert, nodeCols, l.nodes); err != nil {
+		return fmt.Errorf("insert audit nodes: %w", err)
 	}
 	st, err := l.tree.MarshalBinary()
 	if err != nil {

@@ -104,6 +104,7 @@ func (c *committer) run() {
 // commit runs one batch in one transaction.
 func (c *committer) commit(batch []*pending) (err error) {
 	ctx := context.Background()
+	c.db.prepareWanted(ctx)
 	sqltx, err := c.db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable("begin", err)
@@ -113,7 +114,7 @@ func (c *committer) commit(batch []*pending) (err error) {
 			sqltx.Rollback()
 		}
 	}()
-	tx := &Tx{db: c.db, ctx: ctx, tx: sqltx}
+	tx := &Tx{db: c.db, ctx: ctx, pool: c.db.write, tx: sqltx}
 	log, err := c.db.openLog(tx)
 	if err != nil {
 		return unavailable("audit log", err)
@@ -138,6 +139,9 @@ func (c *committer) commit(batch []*pending) (err error) {
 	}
 	if err := sqltx.Commit(); err != nil {
 		return unavailable("commit", err)
+	}
+	if tx.authDirty && c.db.auth != nil {
+		c.db.auth.invalidate() // before any writer of the batch is answered
 	}
 	return nil
 }

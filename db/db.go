@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver
 	"github.com/rempart/rempart"
@@ -46,8 +47,12 @@ type DB struct {
 	clock   rempart.Clock
 
 	rebound sync.Map // query text → dialect-specific text
+	stmts   sync.Map // stmtKey → *sql.Stmt
+	wanted  sync.Map // stmtKey → true: seen in a transaction, not prepared yet
+	nstmts  atomic.Int64
 
 	committer *committer
+	auth      *authCache // nil on PostgreSQL: see authcache.go
 }
 
 // Open opens the database, applies pending migrations and starts the
@@ -103,6 +108,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		d.read.SetMaxOpenConns(8)
 		d.read.SetMaxIdleConns(8)
 		d.read.SetConnMaxLifetime(0)
+		d.auth = newAuthCache()
 	}
 	if err := d.write.PingContext(ctx); err != nil {
 		d.closeConns()
@@ -129,6 +135,10 @@ func (d *DB) Close() error {
 }
 
 func (d *DB) closeConns() error {
+	d.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	err := d.write.Close()
 	if d.read != d.write {
 		if rerr := d.read.Close(); err == nil {
@@ -160,36 +170,123 @@ func (d *DB) q(query string) string {
 	return b.String()
 }
 
-// queryer is what both *sql.DB and *sql.Tx offer.
-type queryer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+// Tx is a transaction (or, from reader, the read pool) in the database's
+// dialect. Store code writes queries with ? placeholders; each distinct query
+// is prepared once per pool and reused (parsing SQL is a large share of a
+// point query's cost).
+type Tx struct {
+	db   *DB
+	ctx  context.Context
+	pool *sql.DB
+	tx   *sql.Tx // nil for the read pool
+	// authDirty is set when the transaction wrote to a table the
+	// authentication cache mirrors.
+	authDirty bool
 }
 
-// Tx is a transaction in the database's dialect. Store code writes queries
-// with ? placeholders.
-type Tx struct {
-	db  *DB
-	ctx context.Context
-	tx  queryer
+// maxStmts bounds the statement cache; queries past it run unprepared.
+const maxStmts = 512
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
+}
+
+// stmt returns the prepared statement of query on t's pool, bound to t's
+// transaction if any, or nil to run the query unprepared. Inside a
+// transaction a miss cannot prepare on the pool (SQLite's single write
+// connection is the transaction's own): the query is noted and prepared by
+// prepareWanted between commits.
+func (t *Tx) stmt(query string) (*sql.Stmt, error) {
+	if t.tx != nil && !t.authDirty && writesAuth(query) {
+		t.authDirty = true
+	}
+	k := stmtKey{t.pool, query}
+	if v, ok := t.db.stmts.Load(k); ok {
+		if t.tx != nil {
+			return t.tx.StmtContext(t.ctx, v.(*sql.Stmt)), nil
+		}
+		return v.(*sql.Stmt), nil
+	}
+	if t.db.nstmts.Load() >= maxStmts {
+		return nil, nil
+	}
+	if t.tx != nil {
+		t.db.wanted.Store(k, true)
+		return nil, nil
+	}
+	return t.db.prepare(t.ctx, k)
+}
+
+func (d *DB) prepare(ctx context.Context, k stmtKey) (*sql.Stmt, error) {
+	st, err := k.pool.PrepareContext(ctx, d.q(k.query))
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := d.stmts.LoadOrStore(k, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	d.nstmts.Add(1)
+	return st, nil
+}
+
+// prepareWanted prepares the queries that transactions ran unprepared. The
+// committer calls it while it holds no transaction.
+func (d *DB) prepareWanted(ctx context.Context) {
+	d.wanted.Range(func(k, _ any) bool {
+		d.wanted.Delete(k)
+		if d.nstmts.Load() < maxStmts {
+			d.prepare(ctx, k.(stmtKey)) // a failure shows when the query runs
+		}
+		return true
+	})
 }
 
 // Exec runs a statement.
 func (t *Tx) Exec(query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(t.ctx, t.db.q(query), args...)
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	} else if st == nil {
+		return t.raw().ExecContext(t.ctx, t.db.q(query), args...)
+	}
+	return st.ExecContext(t.ctx, args...)
 }
 
 // Query runs a query.
 func (t *Tx) Query(query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(t.ctx, t.db.q(query), args...)
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	} else if st == nil {
+		return t.raw().QueryContext(t.ctx, t.db.q(query), args...)
+	}
+	return st.QueryContext(t.ctx, args...)
 }
 
 // QueryRow runs a query expected to return at most one row.
 func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(t.ctx, t.db.q(query), args...)
+	st, err := t.stmt(query)
+	if err != nil || st == nil {
+		// An unpreparable query fails the same way when run directly, and
+		// *sql.Row can only carry an error that way.
+		return t.raw().QueryRowContext(t.ctx, t.db.q(query), args...)
+	}
+	return st.QueryRowContext(t.ctx, args...)
+}
+
+func (t *Tx) raw() interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+} {
+	if t.tx != nil {
+		return t.tx
+	}
+	return t.pool
 }
 
 // reader returns a Tx-like handle over the read pool, for queries that need
 // no transaction.
-func (d *DB) reader(ctx context.Context) *Tx { return &Tx{db: d, ctx: ctx, tx: d.read} }
+func (d *DB) reader(ctx context.Context) *Tx { return &Tx{db: d, ctx: ctx, pool: d.read} }

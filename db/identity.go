@@ -14,6 +14,21 @@ import (
 
 // APIKey returns a key with its principal.
 func (d *DB) APIKey(ctx context.Context, id string) (identity.KeyRow, error) {
+	if d.auth == nil {
+		return d.apiKey(ctx, id)
+	}
+	if k, ok := d.auth.key(id); ok {
+		return k, nil
+	}
+	gen := d.auth.generation()
+	k, err := d.apiKey(ctx, id)
+	if err == nil {
+		d.auth.putKey(gen, k)
+	}
+	return k, err
+}
+
+func (d *DB) apiKey(ctx context.Context, id string) (identity.KeyRow, error) {
 	var k identity.KeyRow
 	var tenant sql.NullString
 	var c, x int64

@@ -11,6 +11,7 @@ import (
 	"github.com/rempart/rempart/audit"
 	"github.com/rempart/rempart/db"
 	"github.com/rempart/rempart/guard"
+	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/keys"
 	"github.com/rempart/rempart/vault"
 )
@@ -18,7 +19,7 @@ import (
 var ctx = context.Background()
 
 // newTenant creates a tenant and returns a scope of one of its writers.
-func newTenant(t *testing.T, d *db.DB, name string) guard.Scope {
+func newTenant(t testing.TB, d *db.DB, name string) guard.Scope {
 	t.Helper()
 	now := time.Now().UTC()
 	ten := rempart.Tenant{ID: rempart.NewID("ten"), Name: name, Status: rempart.TenantActive, CreatedAt: now, UpdatedAt: now}
@@ -160,6 +161,61 @@ func TestConformance(t *testing.T) {
 			repairAudit(t, d)
 			if _, err := d.GetRecord(ctx, s, "calls", "r1"); rempart.ErrorCode(err) != rempart.ENOTFOUND {
 				t.Fatalf("the write happened without its audit entry: %v", err)
+			}
+		})
+
+		t.Run("revocation, deletion and suspension take effect at once", func(t *testing.T) {
+			// Each lookup runs before the change too, so that a cache of
+			// credentials (SQLite) would hold the old answer (IAM-8).
+			d := open(t)
+			s := newTenant(t, d, "A")
+			now := time.Now().UTC()
+			newKey := func(name string) identity.KeyRow {
+				sa := rempart.ServiceAccount{ID: rempart.NewID("sa"), TenantID: s.TenantID(), Name: name, Role: rempart.RoleWriter, CreatedAt: now}
+				if err := d.CreateServiceAccount(ctx, s, entry("service_account.create"), sa); err != nil {
+					t.Fatal(err)
+				}
+				k := identity.KeyRow{ID: rempart.NewID("key"), Principal: rempart.Principal{ID: sa.ID, TenantID: sa.TenantID, Role: sa.Role}, Hash: []byte("h"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+				if err := d.CreateAPIKey(ctx, s, entry("api_key.create"), k); err != nil {
+					t.Fatal(err)
+				}
+				if got, err := d.APIKey(ctx, k.ID); err != nil || got.RevokedAt != nil || got.PrincipalDeleted {
+					t.Fatalf("fresh key: got %+v, %v", got, err)
+				}
+				return k
+			}
+			k1 := newKey("one")
+			if err := d.RevokeAPIKey(ctx, s, entry("api_key.revoke"), k1.Principal.ID, k1.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := d.APIKey(ctx, k1.ID); err != nil || got.RevokedAt == nil {
+				t.Fatalf("revoked key: got revoked_at %v, %v; want set", got.RevokedAt, err)
+			}
+			k2 := newKey("two")
+			if err := d.DeleteServiceAccount(ctx, s, entry("service_account.delete"), k2.Principal.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := d.APIKey(ctx, k2.ID); err != nil || got.RevokedAt == nil || !got.PrincipalDeleted {
+				t.Fatalf("key of a deleted account: got %+v, %v; want revoked, principal deleted", got, err)
+			}
+			if ten, err := d.Tenant(ctx, s.TenantID()); err != nil || ten.Status != rempart.TenantActive {
+				t.Fatalf("tenant: got %+v, %v", ten, err)
+			}
+			if _, err := d.SetTenantStatus(ctx, s, entry("tenant.suspend"), rempart.TenantSuspended); err != nil {
+				t.Fatal(err)
+			}
+			if ten, err := d.Tenant(ctx, s.TenantID()); err != nil || ten.Status != rempart.TenantSuspended {
+				t.Fatalf("suspended tenant: got %+v, %v; want suspended", ten, err)
+			}
+			k3 := newKey("three")
+			if err := d.DeleteTenant(ctx, s, entry("tenant.delete")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Tenant(ctx, s.TenantID()); rempart.ErrorCode(err) != rempart.ENOTFOUND {
+				t.Fatalf("deleted tenant: got %v, want not_found", err)
+			}
+			if _, err := d.APIKey(ctx, k3.ID); rempart.ErrorCode(err) != rempart.ENOTFOUND {
+				t.Fatalf("key of a deleted tenant: got %v, want not_found", err)
 			}
 		})
 

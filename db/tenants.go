@@ -49,6 +49,21 @@ func scanTenant(row interface{ Scan(...any) error }) (rempart.Tenant, error) {
 
 // Tenant returns one tenant, or ENOTFOUND.
 func (d *DB) Tenant(ctx context.Context, id string) (rempart.Tenant, error) {
+	if d.auth == nil {
+		return d.tenant(ctx, id)
+	}
+	if t, ok := d.auth.tenant(id); ok {
+		return t, nil
+	}
+	gen := d.auth.generation()
+	t, err := d.tenant(ctx, id)
+	if err == nil {
+		d.auth.putTenant(gen, t)
+	}
+	return t, err
+}
+
+func (d *DB) tenant(ctx context.Context, id string) (rempart.Tenant, error) {
 	return scanTenant(d.reader(ctx).QueryRow(`SELECT `+tenantCols+` FROM tenants WHERE id = ?`, id))
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -40,6 +41,7 @@ type Main struct {
 	tlsCert, tlsKey, hostnames, trustedProxies          *string
 	keyLifetime, retention, checkpointEvery, purgeEvery *string
 	rateIP, rateCredential, maxRecordBytes, logLevel    *string
+	pprof                                               *string
 
 	Logger          *slog.Logger
 	DB              *db.DB
@@ -81,6 +83,7 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.rateCredential = o.add("rate-credential", "2000:4000", "requests per second and burst allowed per API key")
 	m.maxRecordBytes = o.add("max-record-bytes", "1048576", "largest record accepted, in bytes")
 	m.logLevel = o.add("log-level", "info", "debug, info, warn or error")
+	m.pprof = o.add("pprof", "false", "serve Go's profiler at /debug/pprof/ on the internal listener (true or false)")
 	return m
 }
 
@@ -121,6 +124,9 @@ func (m *Main) Run(ctx context.Context) error {
 	maxRecord, err := strconv.Atoi(*m.maxRecordBytes)
 	if err != nil || maxRecord < 1024 || maxRecord > 16<<20 {
 		return errors.New("max-record-bytes must be a number between 1024 and 16777216")
+	}
+	if _, err := strconv.ParseBool(*m.pprof); err != nil {
+		return fmt.Errorf("pprof: %q is not true or false", *m.pprof)
 	}
 	proxies, err := parsePrefixes(*m.trustedProxies)
 	if err != nil {
@@ -253,6 +259,11 @@ func (m *Main) internalHandler() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", m.API.MetricsHandler())
+	if on, _ := strconv.ParseBool(*m.pprof); on {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

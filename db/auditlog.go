@@ -53,8 +53,6 @@ func (d *DB) openLog(tx *Tx) (*logAppender, error) {
 	return &logAppender{tx: tx, tree: tree}, nil
 }
 
-func (l *logAppender) close() {}
-
 // append gives e the next index, buffers its canonical bytes and leaf hash,
 // and the tree nodes it completes.
 func (l *logAppender) append(e *rempart.AuditEntry, clock rempart.Clock) error {
@@ -78,11 +76,21 @@ func (l *logAppender) append(e *rempart.AuditEntry, clock rempart.Clock) error {
 	return nil
 }
 
+// insertInto returns "INSERT INTO table (cols) VALUES " for a multi-row
+// insert. On SQLite it is INSERT OR FAIL: a multi-row insert that may abort
+// on a constraint must keep a statement journal to undo its earlier rows,
+// while FAIL leaves them, which costs nothing here since any failure rolls
+// the whole transaction back.
+func (d *DB) insertInto(tableCols string) string {
+	if d.dialect == SQLite {
+		return "INSERT OR FAIL INTO " + tableCols + " VALUES "
+	}
+	return "INSERT INTO " + tableCols + " VALUES "
+}
+
 const (
-	entryInsert = `INSERT INTO audit_entries (idx, time, tenant_id, principal_id, action, outcome, body, leaf_hash) VALUES `
-	entryCols   = 8
-	nodeInsert  = `INSERT INTO audit_nodes (level, idx, hash) VALUES `
-	nodeCols    = 3
+	entryCols = 8
+	nodeCols  = 3
 	// insertChunk rows per statement: few statement texts to prepare, and
 	// far below either dialect's limit on bound parameters.
 	insertChunk = 64
@@ -126,10 +134,10 @@ func (l *logAppender) save() error {
 	if !l.changed {
 		return nil
 	}
-	if err := insertRows(l.tx, entryInsert, entryCols, l.entries); err != nil {
+	if err := insertRows(l.tx, l.tx.db.insertInto("audit_entries (idx, time, tenant_id, principal_id, action, outcome, body, leaf_hash)"), entryCols, l.entries); err != nil {
 		return fmt.Errorf("insert audit entries: %w", err)
 	}
-	if err := insertRows(l.tx, nodeInsert, nodeCols, l.nodes); err != nil {
+	if err := insertRows(l.tx, l.tx.db.insertInto("audit_nodes (level, idx, hash)"), nodeCols, l.nodes); err != nil {
 		return fmt.Errorf("insert audit nodes: %w", err)
 	}
 	st, err := l.tree.MarshalBinary()

@@ -6,14 +6,17 @@ import (
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/identity"
+	"github.com/rempart/rempart/keys"
 )
 
-// authCache keeps API keys (with their principals) and tenants in memory, so
-// that authenticating a request and checking its tenant cost no query.
+// authCache keeps API keys (with their principals), tenants and the wrapped
+// active data key of each tenant in memory, so that authenticating a
+// request, checking its tenant and sealing a write cost no query.
 //
 // It is exact, not eventually consistent: it is used only on SQLite, where
 // this process's committer is the one writer of the database, and every
-// committed batch that wrote to api_keys, principals or tenants clears it
+// committed batch that wrote to api_keys, principals, tenants or tenant_keys
+// clears it
 // before any of that batch's writers gets its answer (so a revocation or a
 // suspension has taken effect when its request returns, IAM-8). A lookup that
 // read the database before such a commit does not store its result after it:
@@ -26,13 +29,14 @@ type authCache struct {
 	gen     uint64
 	keys    map[string]identity.KeyRow
 	tenants map[string]rempart.Tenant
+	active  map[string]keys.WrappedKeys // tenant ID → its active data key
 }
 
 // maxAuthCache bounds each map; past it the map starts over.
 const maxAuthCache = 100_000
 
 func newAuthCache() *authCache {
-	return &authCache{keys: map[string]identity.KeyRow{}, tenants: map[string]rempart.Tenant{}}
+	return &authCache{keys: map[string]identity.KeyRow{}, tenants: map[string]rempart.Tenant{}, active: map[string]keys.WrappedKeys{}}
 }
 
 // generation returns the current generation, taken before a lookup reads
@@ -81,6 +85,25 @@ func (c *authCache) putTenant(gen uint64, t rempart.Tenant) {
 	c.tenants[t.ID] = t
 }
 
+func (c *authCache) activeKey(tenant string) (keys.WrappedKeys, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k, ok := c.active[tenant]
+	return k, ok
+}
+
+func (c *authCache) putActiveKey(gen uint64, k keys.WrappedKeys) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if len(c.active) >= maxAuthCache {
+		clear(c.active)
+	}
+	c.active[k.TenantID] = k
+}
+
 // invalidate forgets everything and starts a new generation.
 func (c *authCache) invalidate() {
 	c.mu.Lock()
@@ -88,10 +111,11 @@ func (c *authCache) invalidate() {
 	c.gen++
 	clear(c.keys)
 	clear(c.tenants)
+	clear(c.active)
 }
 
 // authTables are the tables whose changes the cache must see.
-var authTables = []string{"api_keys", "principals", "tenants"}
+var authTables = []string{"api_keys", "principals", "tenants", "tenant_keys"}
 
 var writesAuthMemo sync.Map // query text → bool
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -145,6 +146,65 @@ func TestConformance(t *testing.T) {
 			es, err := d.AuditLog(ctx, audit.Query{Limit: 100, Action: "record.update"})
 			if err != nil || len(es) != 1 || es[0].Outcome != rempart.OutcomeFailure || es[0].Reason != rempart.EPRECONDITION {
 				t.Fatalf("audit of failed op: got %+v, %v; want one failure entry", es, err)
+			}
+		})
+
+		t.Run("a failing write among many undoes only itself", func(t *testing.T) {
+			// Concurrent writes share commits; one of them fails after
+			// writing. Whatever the batching, the others commit, the failed
+			// one leaves nothing, and every one is audited once.
+			d := open(t)
+			s := newTenant(t, d, "A")
+			boom := rempart.Errorf(rempart.ECONFLICT, "boom")
+			const n = 40
+			errs := make(chan error, n)
+			start := make(chan struct{})
+			for i := range n {
+				go func() {
+					<-start
+					_, err := d.Write(ctx, entry("record.create"), func(tx *db.Tx) error {
+						if _, err := tx.Exec(`INSERT INTO records (tenant_id, collection, id, version, created_at, updated_at, data_key_id, ciphertext) VALUES (?, 'calls', ?, 1, 0, 0, 'dk', ?)`, s.TenantID(), fmt.Sprintf("r%02d", i), []byte("x")); err != nil {
+							return err
+						}
+						if i == 7 {
+							return boom
+						}
+						return nil
+					})
+					errs <- err
+				}()
+			}
+			close(start)
+			failures := 0
+			for range n {
+				if err := <-errs; errors.Is(err, boom) {
+					failures++
+				} else if err != nil {
+					t.Fatalf("write: %v", err)
+				}
+			}
+			if failures != 1 {
+				t.Fatalf("got %d failed writes, want 1", failures)
+			}
+			rows, err := d.ListRecords(ctx, s, "calls", vault.ListQuery{Limit: 100})
+			if err != nil || len(rows) != n-1 {
+				t.Fatalf("records: got %d, %v; want %d", len(rows), err, n-1)
+			}
+			for _, r := range rows {
+				if r.ID == "r07" {
+					t.Fatal("the failed write's row was committed")
+				}
+			}
+			es, err := d.AuditLog(ctx, audit.Query{Limit: 1000, Action: "record.create"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			outcomes := map[string]int{}
+			for _, e := range es {
+				outcomes[e.Outcome]++
+			}
+			if outcomes[rempart.OutcomeSuccess] != n-1 || outcomes[rempart.OutcomeFailure] != 1 {
+				t.Fatalf("audit outcomes: got %v, want %d success and 1 failure", outcomes, n-1)
 			}
 		})
 

@@ -153,7 +153,23 @@ func (d *DB) DeleteTenant(ctx context.Context, s guard.Scope, e rempart.AuditEnt
 
 // TenantKeys returns the wrapped keys of a tenant's data key ("" = active).
 func (d *DB) TenantKeys(ctx context.Context, s guard.Scope, dataKeyID string) (keys.WrappedKeys, error) {
-	k := keys.WrappedKeys{TenantID: mustScope(s)}
+	tenant := mustScope(s)
+	if dataKeyID != "" || d.auth == nil {
+		return d.tenantKeys(ctx, tenant, dataKeyID)
+	}
+	if k, ok := d.auth.activeKey(tenant); ok {
+		return k, nil
+	}
+	gen := d.auth.generation()
+	k, err := d.tenantKeys(ctx, tenant, "")
+	if err == nil {
+		d.auth.putActiveKey(gen, k)
+	}
+	return k, err
+}
+
+func (d *DB) tenantKeys(ctx context.Context, tenant, dataKeyID string) (keys.WrappedKeys, error) {
+	k := keys.WrappedKeys{TenantID: tenant}
 	q := `SELECT data_key_id, root_key_id, wrapped_kek, wrapped_dek FROM tenant_keys WHERE tenant_id = ? AND data_key_id = ?`
 	args := []any{k.TenantID, dataKeyID}
 	if dataKeyID == "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,6 +54,8 @@ type DB struct {
 
 	committer *committer
 	auth      *authCache // nil on PostgreSQL: see authcache.go
+
+	checkpointer *walCheckpointer // SQLite only
 }
 
 // Open opens the database, applies pending migrations and starts the
@@ -93,16 +96,26 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous("+sync+")")
 		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "journal_size_limit(67108864)")
+		ckpt, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		ckpt.SetMaxOpenConns(1)
 		q.Set("_txlock", "immediate")
+		q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(backstopCheckpoint)+")")
 		dsn := "file:" + path + "?" + q.Encode()
 		if d.write, err = sql.Open("sqlite", dsn); err != nil {
+			ckpt.Close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		d.write.SetMaxOpenConns(1)
 		d.write.SetConnMaxLifetime(0)
+		d.checkpointer = startCheckpointer(ckpt, checkpointEvery)
 		q.Add("_pragma", "query_only(1)")
 		if d.read, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode()); err != nil {
 			d.write.Close()
+			d.checkpointer.close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		d.read.SetMaxOpenConns(8)
@@ -135,6 +148,9 @@ func (d *DB) Close() error {
 }
 
 func (d *DB) closeConns() error {
+	if d.checkpointer != nil {
+		d.checkpointer.close()
+	}
 	d.stmts.Range(func(k, v any) bool {
 		v.(*sql.Stmt).Close()
 		return true

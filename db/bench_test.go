@@ -177,3 +177,15 @@ func BenchmarkRawSQLitePointRead(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAuditAppendSerial is one append per commit: the fixed cost of a
+// group commit (BEGIN, tree state, inserts, COMMIT with its fsync).
+func BenchmarkAuditAppendSerial(b *testing.B) {
+	d := OpenSQLite(b, b.TempDir())
+	e := benchEntry("ten_bench")
+	for b.Loop() {
+		if _, err := d.Audit(context.Background(), e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

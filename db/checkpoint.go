@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // walCheckpointer copies committed pages from SQLite's write-ahead log into
@@ -25,7 +27,7 @@ const (
 	backstopCheckpoint = 16384 // pages (64 MiB of WAL at 4 KiB pages)
 )
 
-func startCheckpointer(conn *sql.DB, every time.Duration) *walCheckpointer {
+func startCheckpointer(conn *sql.DB, every time.Duration, took prometheus.Histogram) *walCheckpointer {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &walCheckpointer{conn: conn, cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -42,7 +44,10 @@ func startCheckpointer(conn *sql.DB, every time.Duration) *walCheckpointer {
 				// read to the end, so that the statement holds no read
 				// lock that would keep the WAL from restarting.
 				var busy, frames, copied int
-				c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
+				start := time.Now()
+				if c.conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied) == nil {
+					took.Observe(since(start))
+				}
 			}
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/rempart/rempart"
 )
@@ -110,9 +111,18 @@ func (c *committer) run() {
 // still recorded. (A savepoint per write in every batch would copy each page
 // a write touches into a sub-journal: a sixth of a write's cost.)
 func (c *committer) commit(batch []*pending) error {
+	m := c.db.metrics
+	start := time.Now()
 	err, failed := c.try(batch, false)
 	if failed {
+		m.isolated.Inc()
 		err, _ = c.try(batch, true)
+	}
+	if err != nil {
+		m.unavailable.Inc()
+	} else {
+		m.commit.Observe(since(start))
+		m.batch.Observe(float64(len(batch)))
 	}
 	return err
 }

@@ -56,6 +56,7 @@ type DB struct {
 	auth      *authCache // nil on PostgreSQL: see authcache.go
 
 	checkpointer *walCheckpointer // SQLite only
+	metrics      *metrics
 }
 
 // Open opens the database, applies pending migrations and starts the
@@ -67,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 256
 	}
-	d := &DB{clock: cfg.Clock}
+	d := &DB{clock: cfg.Clock, metrics: newMetrics()}
 	var err error
 	switch {
 	case strings.HasPrefix(cfg.DSN, "postgres://"), strings.HasPrefix(cfg.DSN, "postgresql://"):
@@ -111,7 +112,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 		d.write.SetMaxOpenConns(1)
 		d.write.SetConnMaxLifetime(0)
-		d.checkpointer = startCheckpointer(ckpt, checkpointEvery)
+		d.checkpointer = startCheckpointer(ckpt, checkpointEvery, d.metrics.checkpoint)
 		q.Add("_pragma", "query_only(1)")
 		if d.read, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode()); err != nil {
 			d.write.Close()

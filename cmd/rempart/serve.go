@@ -159,6 +159,7 @@ func (m *Main) Run(ctx context.Context) error {
 		IPRate: ipRate, IPBurst: ipBurst, CredentialRate: credRate, CredentialBurst: credBurst, TrustedProxies: proxies,
 		MaxBodyBytes: int64(maxRecord) + 4<<10,
 	})
+	m.API.Registry().MustRegister(m.DB.Collectors()...)
 	if m.Bootstrap, err = m.Identity.EnsureBootstrap(ctx); err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}

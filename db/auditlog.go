@@ -13,48 +13,59 @@ import (
 )
 
 // logAppender appends entries to the Merkle log inside a commit transaction.
-// The tree state row is locked for the transaction, so that on PostgreSQL the
-// committers of several nodes append in turn (BCK-4). Rows are buffered and
-// written by flush with multi-row inserts: one statement per chunk instead of
-// one per entry and node.
+// Rows are buffered and written by save with multi-row inserts. Each entry's
+// row carries the tree nodes its append completed, and the last row of the
+// commit the tree's new right edge, so that a commit touches one table
+// (and its tenant index) only.
 type logAppender struct {
 	tx      *Tx
 	tree    *audit.Tree
-	entries []any // insertChunk columns per entry, flattened
-	nodes   []any
+	entries []any // entryCols values per entry, flattened
+	nodes   []byte
 	changed bool
 }
 
+// treeLock serialises the committers of several nodes on PostgreSQL (BCK-4);
+// SQLite's write lock already does.
+const treeLock = 7245147
+
 func (d *DB) openLog(tx *Tx) (*logAppender, error) {
-	q := `SELECT state FROM audit_tree WHERE id = 1`
 	if d.dialect == Postgres {
-		q += ` FOR UPDATE`
+		if _, err := tx.Exec(`SELECT pg_advisory_xact_lock(` + strconv.Itoa(treeLock) + `)`); err != nil {
+			return nil, fmt.Errorf("lock audit log: %w", err)
+		}
 	}
-	var state []byte
-	var tree *audit.Tree
-	err := tx.QueryRow(q).Scan(&state)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		tree = audit.NewTree()
-		st, err := tree.MarshalBinary()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := tx.Exec(`INSERT INTO audit_tree (id, size, state) VALUES (1, 0, ?)`, st); err != nil {
-			return nil, fmt.Errorf("init audit tree: %w", err)
-		}
-	case err != nil:
-		return nil, fmt.Errorf("read audit tree: %w", err)
-	default:
-		if tree, err = audit.UnmarshalTree(state); err != nil {
-			return nil, fmt.Errorf("audit tree state: %w", err)
-		}
+	tree, err := readTree(tx)
+	if err != nil {
+		return nil, err
 	}
 	return &logAppender{tx: tx, tree: tree}, nil
 }
 
-// append gives e the next index, buffers its canonical bytes and leaf hash,
-// and the tree nodes it completes.
+// readTree returns the log's right edge: the state stored with the last
+// entry, or for a log last appended before migration 2, the audit_tree row.
+func readTree(q *Tx) (*audit.Tree, error) {
+	var state []byte
+	err := q.QueryRow(`SELECT tree FROM audit_entries ORDER BY idx DESC LIMIT 1`).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return audit.NewTree(), nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read audit tree: %w", err)
+	}
+	if state == nil {
+		if err := q.QueryRow(`SELECT state FROM audit_tree WHERE id = 1`).Scan(&state); err != nil {
+			return nil, fmt.Errorf("read audit tree (before migration 2): %w", err)
+		}
+	}
+	t, err := audit.UnmarshalTree(state)
+	if err != nil {
+		return nil, fmt.Errorf("audit tree state: %w", err)
+	}
+	return t, nil
+}
+
+// append gives e the next index and buffers its row: canonical bytes, leaf
+// hash, and the tree nodes it completes.
 func (l *logAppender) append(e *rempart.AuditEntry, clock rempart.Clock) error {
 	e.Index = l.tree.Size()
 	if e.Time.IsZero() {
@@ -65,13 +76,18 @@ func (l *logAppender) append(e *rempart.AuditEntry, clock rempart.Clock) error {
 		return err
 	}
 	leaf := audit.LeafHash(body)
-	l.entries = append(l.entries, int64(e.Index), e.Time.UnixNano(), nullString(e.TenantID), nullString(e.PrincipalID), e.Action, e.Outcome, body, leaf)
-	err = l.tree.Append(leaf, func(id audit.NodeID, hash []byte) {
-		l.nodes = append(l.nodes, int64(id.Level), int64(id.Index), hash)
+	l.nodes = l.nodes[:0]
+	err = l.tree.Append(leaf, func(_ audit.NodeID, hash []byte) {
+		l.nodes = append(l.nodes, hash...)
 	})
 	if err != nil {
 		return err
 	}
+	var nodes []byte
+	if len(l.nodes) > 0 {
+		nodes = append([]byte(nil), l.nodes...)
+	}
+	l.entries = append(l.entries, int64(e.Index), e.Time.UnixNano(), nullString(e.TenantID), nullString(e.PrincipalID), e.Action, e.Outcome, body, leaf, nodes, []byte(nil))
 	l.changed = true
 	return nil
 }
@@ -89,8 +105,7 @@ func (d *DB) insertInto(tableCols string) string {
 }
 
 const (
-	entryCols = 8
-	nodeCols  = 3
+	entryCols = 10
 	// insertChunk rows per statement: few statement texts to prepare, and
 	// far below either dialect's limit on bound parameters.
 	insertChunk = 64
@@ -129,23 +144,20 @@ func multiValues(prefix string, cols, rows int) string {
 	return b.String()
 }
 
-// save writes the buffered entries and nodes and the new tree state.
+// save writes the buffered entries, the last one with the tree's new state.
 func (l *logAppender) save() error {
 	if !l.changed {
 		return nil
-	}
-	if err := insertRows(l.tx, l.tx.db.insertInto("audit_entries (idx, time, tenant_id, principal_id, action, outcome, body, leaf_hash)"), entryCols, l.entries); err != nil {
-		return fmt.Errorf("insert audit entries: %w", err)
-	}
-	if err := insertRows(l.tx, l.tx.db.insertInto("audit_nodes (level, idx, hash)"), nodeCols, l.nodes); err != nil {
-		return fmt.Errorf("insert audit nodes: %w", err)
 	}
 	st, err := l.tree.MarshalBinary()
 	if err != nil {
 		return err
 	}
-	_, err = l.tx.Exec(`UPDATE audit_tree SET size = ?, state = ? WHERE id = 1`, int64(l.tree.Size()), st)
-	return err
+	l.entries[len(l.entries)-1] = st
+	if err := insertRows(l.tx, l.tx.db.insertInto("audit_entries (idx, time, tenant_id, principal_id, action, outcome, body, leaf_hash, nodes, tree)"), entryCols, l.entries); err != nil {
+		return fmt.Errorf("insert audit entries: %w", err)
+	}
+	return nil
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

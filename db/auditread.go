@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -58,23 +59,17 @@ func (d *DB) AuditLog(ctx context.Context, q audit.Query) ([]rempart.AuditEntry,
 
 // AuditTree returns the current size and root hash of the log.
 func (d *DB) AuditTree(ctx context.Context) (uint64, []byte, error) {
-	var state []byte
-	err := d.reader(ctx).QueryRow(`SELECT state FROM audit_tree WHERE id = 1`).Scan(&state)
-	if errors.Is(err, sql.ErrNoRows) {
-		t := audit.NewTree()
-		return 0, t.Root(), nil
-	} else if err != nil {
-		return 0, nil, err
-	}
-	t, err := audit.UnmarshalTree(state)
+	t, err := readTree(d.reader(ctx))
 	if err != nil {
 		return 0, nil, err
 	}
 	return t.Size(), t.Root(), nil
 }
 
-// AuditNodes returns node hashes for proofs: level 0 from the entries' leaf
-// hashes, higher levels from the stored perfect subtrees.
+// AuditNodes returns node hashes for proofs: level 0 is an entry's leaf
+// hash; node (l, i), l ≥ 1, was completed by the append of entry
+// (i+1)·2^l − 1 and is stored in that entry's row, at l−1 hashes in (or, for
+// entries appended before migration 2, in audit_nodes).
 func (d *DB) AuditNodes(ctx context.Context) audit.NodeReader {
 	return func(ids []audit.NodeID) ([][]byte, error) {
 		out := make([][]byte, len(ids))
@@ -83,8 +78,10 @@ func (d *DB) AuditNodes(ctx context.Context) audit.NodeReader {
 			var err error
 			if id.Level == 0 {
 				err = r.QueryRow(`SELECT leaf_hash FROM audit_entries WHERE idx = ?`, int64(id.Index)).Scan(&out[i])
+			} else if id.Level < 64 && id.Index < (1<<(63-id.Level)) {
+				out[i], err = nodeOf(r, id)
 			} else {
-				err = r.QueryRow(`SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?`, int64(id.Level), int64(id.Index)).Scan(&out[i])
+				err = errors.New("no such node")
 			}
 			if err != nil {
 				return nil, fmt.Errorf("audit node %d/%d: %w", id.Level, id.Index, err)
@@ -92,6 +89,24 @@ func (d *DB) AuditNodes(ctx context.Context) audit.NodeReader {
 		}
 		return out, nil
 	}
+}
+
+func nodeOf(r *Tx, id audit.NodeID) ([]byte, error) {
+	last := (id.Index+1)<<id.Level - 1
+	var nodes []byte
+	if err := r.QueryRow(`SELECT nodes FROM audit_entries WHERE idx = ?`, int64(last)).Scan(&nodes); err != nil {
+		return nil, err
+	}
+	if nodes == nil {
+		var h []byte
+		err := r.QueryRow(`SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?`, int64(id.Level), int64(id.Index)).Scan(&h)
+		return h, err
+	}
+	off := int(id.Level-1) * sha256.Size
+	if len(nodes) < off+sha256.Size {
+		return nil, fmt.Errorf("entry %d holds %d node bytes, not level %d", last, len(nodes), id.Level)
+	}
+	return nodes[off : off+sha256.Size : off+sha256.Size], nil
 }
 
 // LeafHash returns the leaf hash of entry idx.

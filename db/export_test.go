@@ -7,3 +7,44 @@ func (d *DB) ExecForTest(query string) error {
 	_, err := d.write.Exec(query)
 	return err
 }
+
+// LegacyAuditLayoutForTest rewrites the log as an install before migration 2
+// kept it: completed nodes in audit_nodes, the right edge in audit_tree, and
+// neither in the entries' rows.
+func (d *DB) LegacyAuditLayoutForTest() error {
+	rows, err := d.write.Query(`SELECT idx, nodes, tree FROM audit_entries ORDER BY idx`)
+	if err != nil {
+		return err
+	}
+	type node struct {
+		level, idx int64
+		hash       []byte
+	}
+	var nodes []node
+	var last []byte
+	for rows.Next() {
+		var idx int64
+		var ns, tree []byte
+		if err := rows.Scan(&idx, &ns, &tree); err != nil {
+			rows.Close()
+			return err
+		}
+		for l := int64(1); int(l)*32 <= len(ns); l++ {
+			nodes = append(nodes, node{l, (idx+1)>>l - 1, ns[(l-1)*32 : l*32]})
+		}
+		if tree != nil {
+			last = tree
+		}
+	}
+	rows.Close()
+	for _, n := range nodes {
+		if _, err := d.write.Exec(d.q(`INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)`), n.level, n.idx, n.hash); err != nil {
+			return err
+		}
+	}
+	if _, err := d.write.Exec(d.q(`INSERT INTO audit_tree (id, size, state) VALUES (1, 0, ?)`), last); err != nil {
+		return err
+	}
+	_, err = d.write.Exec(`UPDATE audit_entries SET nodes = NULL, tree = NULL`)
+	return err
+}

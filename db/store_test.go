@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -276,6 +277,66 @@ func TestConformance(t *testing.T) {
 			}
 			if _, err := d.APIKey(ctx, k3.ID); rempart.ErrorCode(err) != rempart.ENOTFOUND {
 				t.Fatalf("key of a deleted tenant: got %v, want not_found", err)
+			}
+		})
+
+		t.Run("proofs across the layout of migration 2", func(t *testing.T) {
+			// A log begun before migration 2 (nodes in audit_nodes, the edge
+			// in audit_tree) goes on growing in the new layout; every proof
+			// over the whole log still verifies.
+			d := open(t)
+			for range 23 {
+				if _, err := d.Audit(ctx, entry("test.old")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			oldSize, oldRoot, err := d.AuditTree(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.LegacyAuditLayoutForTest(); err != nil {
+				t.Fatal(err)
+			}
+			if size, root, err := d.AuditTree(ctx); err != nil || size != oldSize || !bytes.Equal(root, oldRoot) {
+				t.Fatalf("tree read from the old layout: got %d %x, %v; want %d %x", size, root, err, oldSize, oldRoot)
+			}
+			var wg sync.WaitGroup
+			for range 41 { // concurrent: several entries per commit
+				wg.Go(func() {
+					if _, err := d.Audit(ctx, entry("test.new")); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			size, root, err := d.AuditTree(ctx)
+			if err != nil || size != 64 {
+				t.Fatalf("size: got %d, %v; want 64", size, err)
+			}
+			read := d.AuditNodes(ctx)
+			for idx := range size {
+				leaf, err := d.LeafHash(ctx, idx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := audit.InclusionProof(idx, size, read)
+				if err != nil {
+					t.Fatalf("inclusion proof of %d: %v", idx, err)
+				}
+				if err := audit.VerifyInclusion(idx, size, leaf, p, root); err != nil {
+					t.Fatalf("inclusion of %d: %v", idx, err)
+				}
+			}
+			for _, from := range []uint64{1, 7, 16, 23, 33, 63} {
+				p, err := audit.ConsistencyProof(from, size, read)
+				if err != nil {
+					t.Fatalf("consistency proof %d→%d: %v", from, size, err)
+				}
+				if from == oldSize {
+					if err := audit.VerifyConsistency(from, size, p, oldRoot, root); err != nil {
+						t.Fatalf("consistency %d→%d: %v", from, size, err)
+					}
+				}
 			}
 		})
 

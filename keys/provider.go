@@ -23,6 +23,38 @@ type Provider interface {
 	Unwrap(ctx context.Context, wrapped, ad []byte) ([]byte, error)
 }
 
+// RootKeys is where the versions of the root key live: a local file and its
+// successors, the key objects of an HSM token, or one KMS key. It is the only
+// way rempart obtains, makes or destroys a root key (ENC-3); rempart never
+// falls back to a key of its own making when a source cannot give one.
+//
+// A Provider is one version. The database records which version wrapped each
+// key-encryption key (WrappedKeys.RootKeyID) and which version is active; a
+// rotation makes a new version active, re-wraps every KEK under it in the
+// background, and destroys the old one once nothing refers to it.
+type RootKeys interface {
+	// Describe names the source for operators, without any secret
+	// (for example "PKCS#11 token rempart, slot 1").
+	Describe() string
+	// Open returns the version with this ID (Provider.KeyID). A version that
+	// does not exist is an error wrapping ErrNoRootKey.
+	Open(ctx context.Context, id string) (Provider, error)
+	// Latest returns the newest version, or an error wrapping ErrNoRootKey
+	// when the source holds none yet.
+	Latest(ctx context.Context) (Provider, error)
+	// Create makes a new version, newer than every other, and returns it.
+	// Sources whose versions are managed elsewhere (a KMS rotates its own
+	// key) return an error wrapping ErrUnsupported.
+	Create(ctx context.Context) (Provider, error)
+	// Destroy deletes the version for good: what it wrapped can no longer
+	// be unwrapped. Sources that cannot destroy return an error wrapping
+	// ErrUnsupported.
+	Destroy(ctx context.Context, id string) error
+}
+
+// ErrUnsupported reports an operation a root key source does not offer.
+var ErrUnsupported = errors.New("not supported by this root key source")
+
 // LocalFile is a root key kept in a local file: 32 random bytes, hex encoded,
 // readable by its owner only.
 type LocalFile struct {

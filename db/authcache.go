@@ -15,8 +15,8 @@ import (
 //
 // It is exact, not eventually consistent: it is used only on SQLite, where
 // this process's committer is the one writer of the database, and every
-// committed batch that wrote to api_keys, principals, tenants or tenant_keys
-// clears it
+// committed batch that wrote to api_keys, principals, tenants or the
+// tenant key tables clears it
 // before any of that batch's writers gets its answer (so a revocation or a
 // suspension has taken effect when its request returns, IAM-8). A lookup that
 // read the database before such a commit does not store its result after it:
@@ -115,7 +115,7 @@ func (c *authCache) invalidate() {
 }
 
 // authTables are the tables whose changes the cache must see.
-var authTables = []string{"api_keys", "principals", "tenants", "tenant_keys"}
+var authTables = []string{"api_keys", "principals", "tenants", "tenant_keys", "tenant_keks"}
 
 var writesAuthMemo sync.Map // query text → bool
 

@@ -49,6 +49,34 @@ func OpenSQLite(t testing.TB, dir string) *db.DB {
 // at cleanup, so that tests run in parallel without seeing each other.
 func OpenPostgres(t testing.TB, dsn string) *db.DB {
 	t.Helper()
+	d, err := db.Open(context.Background(), db.Config{DSN: PostgresSchema(t, dsn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// places runs fn with the DSN of a fresh, empty database of each dialect, for
+// tests that open and reopen it themselves.
+func places(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "sqlite:"+filepath.Join(t.TempDir(), "test.db")) })
+	t.Run("postgres", func(t *testing.T) {
+		dsn := os.Getenv("REMPART_TEST_POSTGRES")
+		if dsn == "" {
+			if os.Getenv("CI") != "" {
+				t.Fatal("CI must run the PostgreSQL conformance suite: set REMPART_TEST_POSTGRES")
+			}
+			t.Skip("REMPART_TEST_POSTGRES not set")
+		}
+		fn(t, PostgresSchema(t, dsn))
+	})
+}
+
+// PostgresSchema creates a fresh schema in the PostgreSQL database at dsn,
+// dropped at cleanup, and returns a DSN that uses it.
+func PostgresSchema(t testing.TB, dsn string) string {
+	t.Helper()
 	admin, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -61,16 +89,11 @@ func OpenPostgres(t testing.TB, dsn string) *db.DB {
 	if strings.Contains(dsn, "?") {
 		sep = "&"
 	}
-	d, err := db.Open(context.Background(), db.Config{DSN: dsn + sep + "search_path=" + schema})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		d.Close()
 		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
 		admin.Close()
 	})
-	return d
+	return dsn + sep + "search_path=" + schema
 }
 
 func TestMigrationsRefuseNewerSchema(t *testing.T) {

@@ -37,7 +37,10 @@ type Config struct {
 	Synchronous string
 	// MaxBatch bounds how many writes share one commit (default 256).
 	MaxBatch int
-	Clock    rempart.Clock
+	// Schema stops the migrations at this version (0: apply all). Restores
+	// load a backup into the schema it was taken from, then migrate on.
+	Schema int
+	Clock  rempart.Clock
 }
 
 // DB is an open database with its group committer.
@@ -128,7 +131,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		d.closeConns()
 		return nil, fmt.Errorf("connect %s: %w", d.dialect, err)
 	}
-	if err := d.migrate(ctx); err != nil {
+	if err := d.migrate(ctx, cfg.Schema); err != nil {
 		d.closeConns()
 		return nil, err
 	}

@@ -48,3 +48,9 @@ func (d *DB) LegacyAuditLayoutForTest() error {
 	_, err = d.write.Exec(`UPDATE audit_entries SET nodes = NULL, tree = NULL`)
 	return err
 }
+
+// ExecArgsForTest runs a statement with arguments directly.
+func (d *DB) ExecArgsForTest(query string, args ...any) error {
+	_, err := d.write.Exec(d.q(query), args...)
+	return err
+}

@@ -53,12 +53,20 @@ func (d *DB) SchemaVersion() int {
 	return len(ms)
 }
 
-// migrate applies pending migrations, one transaction each, and refuses a
-// database that has migrations this binary does not know.
-func (d *DB) migrate(ctx context.Context) error {
+// migrate applies pending migrations up to version upTo (0: all), one
+// transaction each, and refuses a database that has migrations this binary
+// does not know.
+func (d *DB) migrate(ctx context.Context, upTo int) error {
 	ms, err := d.migrations()
 	if err != nil {
 		return fmt.Errorf("load migrations: %w", err)
+	}
+	if upTo < 0 || upTo > len(ms) {
+		return fmt.Errorf("schema version %d: this binary knows 1 to %d", upTo, len(ms))
+	}
+	target := len(ms)
+	if upTo > 0 {
+		target = upTo
 	}
 	if _, err := d.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
@@ -82,7 +90,10 @@ func (d *DB) migrate(ctx context.Context) error {
 	if current > len(ms) {
 		return fmt.Errorf("database schema is version %d, newer than this binary knows (%d): upgrade rempart", current, len(ms))
 	}
-	for _, m := range ms[current:] {
+	if current > target {
+		return fmt.Errorf("database schema is version %d, past the %d asked for", current, target)
+	}
+	for _, m := range ms[current:target] {
 		tx, err := d.write.BeginTx(ctx, nil)
 		if err != nil {
 			return err

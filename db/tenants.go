@@ -98,8 +98,12 @@ func (d *DB) CreateTenant(ctx context.Context, e rempart.AuditEntry, t rempart.T
 		if _, err := tx.Exec(`INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?)`, t.ID, t.Name, t.Status, ts(t.CreatedAt), ts(t.UpdatedAt)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`INSERT INTO tenant_keys (tenant_id, data_key_id, root_key_id, wrapped_kek, wrapped_dek, created_at, active) VALUES (?, ?, ?, ?, ?, ?, 1)`,
-			t.ID, k.DataKeyID, k.RootKeyID, k.WrappedKEK, k.WrappedDEK, ts(t.CreatedAt))
+		if _, err := tx.Exec(`INSERT INTO tenant_keks (tenant_id, kek_id, wrapper, wrapped, created_at, active) VALUES (?, ?, ?, ?, ?, 1)`,
+			t.ID, k.KEKID, k.RootKeyID, k.WrappedKEK, ts(t.CreatedAt)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`INSERT INTO tenant_keys (tenant_id, data_key_id, kek_id, wrapped_dek, created_at, active) VALUES (?, ?, ?, ?, ?, 1)`,
+			t.ID, k.DataKeyID, k.KEKID, k.WrappedDEK, ts(t.CreatedAt))
 		return err
 	})
 }
@@ -130,6 +134,7 @@ func (d *DB) DeleteTenant(ctx context.Context, s guard.Scope, e rempart.AuditEnt
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
 		for _, q := range []string{
 			`DELETE FROM tenant_keys WHERE tenant_id = ?`,
+			`DELETE FROM tenant_keks WHERE tenant_id = ?`,
 			`DELETE FROM records WHERE tenant_id = ?`,
 			`DELETE FROM idempotency_keys WHERE tenant_id = ?`,
 			`DELETE FROM api_keys WHERE tenant_id = ?`,
@@ -168,15 +173,18 @@ func (d *DB) TenantKeys(ctx context.Context, s guard.Scope, dataKeyID string) (k
 	return k, err
 }
 
+const wrappedKeysQuery = `SELECT k.data_key_id, k.kek_id, e.wrapper, e.wrapped, k.wrapped_dek FROM tenant_keys k
+	JOIN tenant_keks e ON e.tenant_id = k.tenant_id AND e.kek_id = k.kek_id WHERE k.tenant_id = ?`
+
 func (d *DB) tenantKeys(ctx context.Context, tenant, dataKeyID string) (keys.WrappedKeys, error) {
 	k := keys.WrappedKeys{TenantID: tenant}
-	q := `SELECT data_key_id, root_key_id, wrapped_kek, wrapped_dek FROM tenant_keys WHERE tenant_id = ? AND data_key_id = ?`
+	q := wrappedKeysQuery + ` AND k.data_key_id = ?`
 	args := []any{k.TenantID, dataKeyID}
 	if dataKeyID == "" {
-		q = `SELECT data_key_id, root_key_id, wrapped_kek, wrapped_dek FROM tenant_keys WHERE tenant_id = ? AND active = 1`
+		q = wrappedKeysQuery + ` AND k.active = 1`
 		args = args[:1]
 	}
-	err := d.reader(ctx).QueryRow(q, args...).Scan(&k.DataKeyID, &k.RootKeyID, &k.WrappedKEK, &k.WrappedDEK)
+	err := d.reader(ctx).QueryRow(q, args...).Scan(&k.DataKeyID, &k.KEKID, &k.RootKeyID, &k.WrappedKEK, &k.WrappedDEK)
 	if errors.Is(err, sql.ErrNoRows) && dataKeyID != "" {
 		return k, rempart.Errorf(rempart.ENOTFOUND, "No such data key for this tenant.")
 	} else if errors.Is(err, sql.ErrNoRows) {

@@ -11,12 +11,14 @@ import (
 )
 
 // WrappedKeys is what storage keeps for one data key of a tenant: the
-// tenant's KEK wrapped by the root key and the data key wrapped by the KEK.
-// Neither is usable without the root key (ENC-3: no plaintext key at rest).
+// tenant's KEK wrapped by a root key version and the data key wrapped by the
+// KEK. Neither is usable without the root key (ENC-3: no plaintext key at
+// rest).
 type WrappedKeys struct {
 	TenantID   string
 	DataKeyID  string
-	RootKeyID  string
+	KEKID      string
+	RootKeyID  string // the root key version that wraps the KEK
 	WrappedKEK []byte
 	WrappedDEK []byte
 }
@@ -28,10 +30,16 @@ type DataKey struct {
 }
 
 // Keyring creates tenant keys and unwraps data keys, keeping at most a bounded
-// number of unwrapped keys in memory.
+// number of unwrapped keys in memory. New keys are wrapped under the active
+// root key version; keys wrapped under an older version are unwrapped with
+// it, opened from the root key source, until a rotation has re-wrapped them.
 type Keyring struct {
-	root Provider
-	max  int
+	max int
+
+	rootMu   sync.RWMutex
+	active   Provider
+	src      RootKeys            // nil: only the active version is known
+	versions map[string]Provider // opened versions, by KeyID
 
 	mu    sync.Mutex
 	lru   *list.List // of *cacheItem, most recent first
@@ -43,14 +51,71 @@ type cacheItem struct {
 	dk  DataKey
 }
 
-// NewKeyring returns a keyring over the root key provider, caching up to
-// maxCached unwrapped data keys (at least 1).
+// NewKeyring returns a keyring whose active root key version is root,
+// caching up to maxCached unwrapped data keys (at least 1).
 func NewKeyring(root Provider, maxCached int) *Keyring {
-	return &Keyring{root: root, max: max(maxCached, 1), lru: list.New(), items: map[string]*list.Element{}}
+	return &Keyring{active: root, versions: map[string]Provider{root.KeyID(): root}, max: max(maxCached, 1), lru: list.New(), items: map[string]*list.Element{}}
 }
 
-// RootKeyID identifies the root key in use.
-func (k *Keyring) RootKeyID() string { return k.root.KeyID() }
+// SetSource gives the keyring the source of the other root key versions.
+func (k *Keyring) SetSource(src RootKeys) {
+	k.rootMu.Lock()
+	defer k.rootMu.Unlock()
+	k.src = src
+}
+
+// RootKeyID identifies the active root key version.
+func (k *Keyring) RootKeyID() string {
+	k.rootMu.RLock()
+	defer k.rootMu.RUnlock()
+	return k.active.KeyID()
+}
+
+// Activate makes p the root key version new keys are wrapped under.
+func (k *Keyring) Activate(p Provider) {
+	k.rootMu.Lock()
+	defer k.rootMu.Unlock()
+	k.active = p
+	k.versions[p.KeyID()] = p
+}
+
+func (k *Keyring) activeRoot() Provider {
+	k.rootMu.RLock()
+	defer k.rootMu.RUnlock()
+	return k.active
+}
+
+// Root returns the root key version id, opening it from the source the first
+// time.
+func (k *Keyring) Root(ctx context.Context, id string) (Provider, error) {
+	k.rootMu.RLock()
+	p, ok := k.versions[id]
+	src := k.src
+	k.rootMu.RUnlock()
+	if ok {
+		return p, nil
+	}
+	if src == nil {
+		return nil, fmt.Errorf("%w: root key %s is not the active one and no source is configured", ErrNoRootKey, id)
+	}
+	p, err := src.Open(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	k.rootMu.Lock()
+	defer k.rootMu.Unlock()
+	k.versions[id] = p
+	return p, nil
+}
+
+// Forget drops a destroyed root key version.
+func (k *Keyring) ForgetRoot(id string) {
+	k.rootMu.Lock()
+	defer k.rootMu.Unlock()
+	if k.active.KeyID() != id {
+		delete(k.versions, id)
+	}
+}
 
 func kekAD(tenantID string) []byte { return AD("rempart/kek/v1", tenantID) }
 
@@ -60,7 +125,8 @@ func dekAD(tenantID, dataKeyID string) []byte { return AD("rempart/dek/v1", tena
 // them wrapped, for storage in the same transaction as the tenant (TEN-2).
 func (k *Keyring) NewTenantKeys(ctx context.Context, tenantID string) (WrappedKeys, error) {
 	kek, dek := randomKey(), randomKey()
-	wkek, err := k.root.Wrap(ctx, kek, kekAD(tenantID))
+	root := k.activeRoot()
+	wkek, err := root.Wrap(ctx, kek, kekAD(tenantID))
 	if err != nil {
 		return WrappedKeys{}, fmt.Errorf("wrap tenant key: %w", err)
 	}
@@ -72,7 +138,8 @@ func (k *Keyring) NewTenantKeys(ctx context.Context, tenantID string) (WrappedKe
 	return WrappedKeys{
 		TenantID:   tenantID,
 		DataKeyID:  id,
-		RootKeyID:  k.root.KeyID(),
+		KEKID:      rempart.NewID("kek"),
+		RootKeyID:  root.KeyID(),
 		WrappedKEK: wkek,
 		WrappedDEK: Seal(kekAEAD, dek, dekAD(tenantID, id)),
 	}, nil
@@ -95,7 +162,11 @@ func (k *Keyring) Unwrap(ctx context.Context, w WrappedKeys) (DataKey, error) {
 	if dk, ok := k.Cached(w.TenantID, w.DataKeyID); ok {
 		return dk, nil
 	}
-	kek, err := k.root.Unwrap(ctx, w.WrappedKEK, kekAD(w.TenantID))
+	root, err := k.Root(ctx, w.RootKeyID)
+	if err != nil {
+		return DataKey{}, fmt.Errorf("unwrap tenant key: %w", err)
+	}
+	kek, err := root.Unwrap(ctx, w.WrappedKEK, kekAD(w.TenantID))
 	if err != nil {
 		return DataKey{}, fmt.Errorf("unwrap tenant key: %w", err)
 	}

@@ -16,6 +16,7 @@ var ErrClosed = errors.New("database is closed")
 // pending is one write (or audit-only entry) waiting for the group commit.
 type pending struct {
 	ctx   context.Context
+	quiet bool               // bookkeeping: no audit entry
 	orig  rempart.AuditEntry // as submitted; entry is reset to it on a retry
 	entry rempart.AuditEntry
 	op    func(*Tx) error
@@ -160,6 +161,9 @@ func (c *committer) try(batch []*pending, isolate bool) (err error, failed bool)
 				return nil, true
 			}
 		}
+		if p.quiet {
+			continue
+		}
 		if p.err != nil {
 			p.entry.Outcome = rempart.OutcomeFailure
 			if p.entry.Reason == "" {
@@ -224,6 +228,19 @@ func (d *DB) Write(ctx context.Context, entry rempart.AuditEntry, op func(*Tx) e
 		return p.entry, &rempart.Error{Code: rempart.EUNAVAILABLE, Message: "The audit log cannot record this request right now; nothing was changed."}
 	}
 	return p.entry, err
+}
+
+// writeQuiet runs op in a commit without an audit entry. It is for
+// bookkeeping that is neither access to service data nor a security event
+// (a job's progress), never for anything AUD-1 covers.
+func (d *DB) writeQuiet(ctx context.Context, op func(*Tx) error) error {
+	p := &pending{ctx: ctx, quiet: true, op: op, done: make(chan error, 1)}
+	err := d.committer.submit(p)
+	var ue *unavailableError
+	if errors.As(err, &ue) || errors.Is(err, ErrClosed) {
+		return &rempart.Error{Code: rempart.EUNAVAILABLE, Message: "The database cannot take this write right now."}
+	}
+	return err
 }
 
 // Audit records an entry and returns once it is durable. Reads call it before

@@ -9,4 +9,8 @@
 //
 // Unwrapped data keys live only in memory, in a bounded cache, so the root key
 // provider is not called per request.
+//
+// Large objects (attachments, backups) are sealed with a streaming
+// construction over AES-256-GCM (stream.go): fixed segments under a per-object
+// key, their order and end authenticated, any range readable on its own.
 package keys

@@ -146,3 +146,77 @@ type Bootstrapped struct {
 	Principal ServiceAccount `json:"principal"`
 	Key       APIKeyCreated  `json:"key"`
 }
+
+// Job is a unit of background work (package jobs): a backup, a restore test,
+// a key rotation. Done and Total show its progress (Total 0: unknown).
+type Job struct {
+	ID        string          `json:"id"`
+	Kind      string          `json:"kind"`
+	UniqueKey string          `json:"unique_key,omitempty"`
+	Params    json.RawMessage `json:"params"`
+	State     json.RawMessage `json:"state,omitempty"`
+	Status    string          `json:"status"` // queued, running, done, failed
+	Done      int64           `json:"done"`
+	Total     int64           `json:"total"`
+	Attempts  int             `json:"attempts"`
+	Error     string          `json:"error,omitempty"`
+	RunAfter  time.Time       `json:"run_after"`
+	CreatedAt time.Time       `json:"created_at"`
+	Started   *time.Time      `json:"started_at,omitempty"`
+	Finished  *time.Time      `json:"finished_at,omitempty"`
+	// LeaseOwner and LeaseUntil say which node holds a running job.
+	LeaseOwner string     `json:"-"`
+	LeaseUntil *time.Time `json:"-"`
+}
+
+// JobList is a list of jobs, newest first.
+type JobList struct {
+	Jobs []Job `json:"jobs"`
+}
+
+// Backup is what the database records of a backup (BCK-1); its key, wrapped
+// by the root key, is never shown.
+type Backup struct {
+	ID         string     `json:"id"`
+	Status     string     `json:"status"` // running, complete, failed, deleted
+	RootKeyID  string     `json:"root_key_id"`
+	WrappedKey []byte     `json:"-"`
+	CreatedAt  time.Time  `json:"created_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	DataBytes  int64      `json:"data_bytes"`
+	Rows       int64      `json:"rows"`
+	Objects    int64      `json:"objects"`
+	Error      string     `json:"error,omitempty"`
+}
+
+// BackupList lists the recorded backups, newest first, with the key that
+// verifies their manifests.
+type BackupList struct {
+	Backups     []Backup `json:"backups"`
+	VerifierKey string   `json:"verifier_key"`
+}
+
+// RestoreTest is the evidence of one restore test (BCK-2): which backup was
+// restored into a scratch database, what was checked, how long it took.
+type RestoreTest struct {
+	ID        string    `json:"id"`
+	BackupID  string    `json:"backup_id,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	// DurationMilli is the whole test; RestoreMilli and VerifyMilli its
+	// two halves.
+	DurationMilli int64  `json:"duration_ms"`
+	RestoreMilli  int64  `json:"restore_ms"`
+	VerifyMilli   int64  `json:"verify_ms"`
+	Outcome       string `json:"outcome"` // OutcomeSuccess or OutcomeFailure
+	Tables        int    `json:"tables"`
+	Rows          int64  `json:"rows"`
+	Objects       int64  `json:"objects"`
+	DataBytes     int64  `json:"data_bytes"`
+	AuditEntries  uint64 `json:"audit_entries"`
+	Error         string `json:"error,omitempty"`
+}
+
+// RestoreTestList lists restore tests, newest first.
+type RestoreTestList struct {
+	RestoreTests []RestoreTest `json:"restore_tests"`
+}

@@ -22,6 +22,13 @@ func TestRoutes(t *testing.T) {
 	deleted := record
 	deleted.DeletedAt = &t0
 
+	job := rempart.Job{ID: "job_1", Kind: "backup.create", Params: json.RawMessage(`{}`), Status: "queued", RunAfter: t0, CreatedAt: t0}
+	jobJS := `{"id":"job_1","kind":"backup.create","params":{},"status":"queued","done":0,"total":0,"attempts":0,"run_after":` + t0JSON + `,"created_at":` + t0JSON + `}`
+	bk := rempart.Backup{ID: "bk_1", Status: "complete", RootKeyID: "local:ab", CreatedAt: t0, DataBytes: 10, Rows: 2, Objects: 1}
+	bkJS := `{"id":"bk_1","status":"complete","root_key_id":"local:ab","created_at":` + t0JSON + `,"data_bytes":10,"rows":2,"objects":1}`
+	rt := rempart.RestoreTest{ID: "rt_1", BackupID: "bk_1", StartedAt: t0, Outcome: "success", Rows: 2}
+	rtJS := `{"id":"rt_1","backup_id":"bk_1","started_at":` + t0JSON + `,"duration_ms":0,"restore_ms":0,"verify_ms":0,"outcome":"success","tables":0,"rows":2,"objects":0,"data_bytes":0,"audit_entries":0}`
+
 	tests := []struct {
 		name   string
 		answer answer
@@ -31,6 +38,50 @@ func TestRoutes(t *testing.T) {
 		method, path, query, body string
 		header                    map[string]string // "" means absent
 	}{
+		{
+			name: "list backups", answer: jsonAnswer(200, `{"backups":[`+bkJS+`],"verifier_key":"vk"}`),
+			call:   func(c *client.Client) (any, error) { return c.ListBackups(ctx) },
+			want:   rempart.BackupList{Backups: []rempart.Backup{bk}, VerifierKey: "vk"},
+			method: "GET", path: "/api/v1/backups",
+		},
+		{
+			name: "create backup", answer: jsonAnswer(202, jobJS),
+			call:   func(c *client.Client) (any, error) { return c.CreateBackup(ctx) },
+			want:   job,
+			method: "POST", path: "/api/v1/backups",
+		},
+		{
+			name: "verify backup", answer: jsonAnswer(202, jobJS),
+			call:   func(c *client.Client) (any, error) { return c.VerifyBackup(ctx, "bk_1") },
+			want:   job,
+			method: "POST", path: "/api/v1/backups/bk_1/verify",
+		},
+		{
+			name: "list restore tests", answer: jsonAnswer(200, `{"restore_tests":[`+rtJS+`]}`),
+			call:   func(c *client.Client) (any, error) { return c.ListRestoreTests(ctx, 5) },
+			want:   rempart.RestoreTestList{RestoreTests: []rempart.RestoreTest{rt}},
+			method: "GET", path: "/api/v1/restore-tests", query: "limit=5",
+		},
+		{
+			name: "create restore test", answer: jsonAnswer(202, jobJS),
+			call:   func(c *client.Client) (any, error) { return c.CreateRestoreTest(ctx) },
+			want:   job,
+			method: "POST", path: "/api/v1/restore-tests",
+		},
+		{
+			name: "list jobs", answer: jsonAnswer(200, `{"jobs":[`+jobJS+`]}`),
+			call: func(c *client.Client) (any, error) {
+				return c.ListJobs(ctx, client.JobOptions{Kind: "backup.create", Status: "queued", Limit: 3})
+			},
+			want:   []rempart.Job{job},
+			method: "GET", path: "/api/v1/jobs", query: "kind=backup.create&limit=3&status=queued",
+		},
+		{
+			name: "get job", answer: jsonAnswer(200, jobJS),
+			call:   func(c *client.Client) (any, error) { return c.GetJob(ctx, "job_1") },
+			want:   job,
+			method: "GET", path: "/api/v1/jobs/job_1",
+		},
 		{
 			name: "openapi", answer: jsonAnswer(200, `{"openapi":"3.1.0"}`),
 			call:   func(c *client.Client) (any, error) { return c.OpenAPI(ctx) },

@@ -174,7 +174,11 @@ func (d *DB) TenantKeys(ctx context.Context, s guard.Scope, dataKeyID string) (k
 }
 
 const wrappedKeysQuery = `SELECT k.data_key_id, k.kek_id, e.wrapper, e.wrapped, k.wrapped_dek FROM tenant_keys k
-	JOIN tenant_keks e ON e.tenant_id = k.tenant_id AND e.kek_id = k.kek_id WHERE k.tenant_id = ?`
+	LEFT JOIN tenant_keks e ON e.tenant_id = k.tenant_id AND e.kek_id = k.kek_id WHERE k.tenant_id = ?`
+
+// errKEKGone is the answer for data whose key-encryption key was destroyed
+// (its tenant deleted, then restored from a backup): it cannot be read.
+var errKEKGone = rempart.Errorf(rempart.EUNAVAILABLE, "This tenant's key-encryption key was destroyed (the tenant was deleted): its data cannot be decrypted.")
 
 func (d *DB) tenantKeys(ctx context.Context, tenant, dataKeyID string) (keys.WrappedKeys, error) {
 	k := keys.WrappedKeys{TenantID: tenant}
@@ -184,7 +188,12 @@ func (d *DB) tenantKeys(ctx context.Context, tenant, dataKeyID string) (keys.Wra
 		q = wrappedKeysQuery + ` AND k.active = 1`
 		args = args[:1]
 	}
-	err := d.reader(ctx).QueryRow(q, args...).Scan(&k.DataKeyID, &k.KEKID, &k.RootKeyID, &k.WrappedKEK, &k.WrappedDEK)
+	var wrapper sql.NullString
+	err := d.reader(ctx).QueryRow(q, args...).Scan(&k.DataKeyID, &k.KEKID, &wrapper, &k.WrappedKEK, &k.WrappedDEK)
+	if err == nil && !wrapper.Valid {
+		return k, errKEKGone
+	}
+	k.RootKeyID = wrapper.String
 	if errors.Is(err, sql.ErrNoRows) && dataKeyID != "" {
 		return k, rempart.Errorf(rempart.ENOTFOUND, "No such data key for this tenant.")
 	} else if errors.Is(err, sql.ErrNoRows) {

@@ -20,6 +20,8 @@ const (
 	TenantsManage Permission = "tenants:manage" // create, suspend, delete tenants
 	AuditLog      Permission = "audit:log"      // the whole log: entries, export
 	AuditProof    Permission = "audit:proof"    // checkpoints and proofs
+	BackupsManage Permission = "backups:manage" // backups, their verification and restore tests
+	JobsRead      Permission = "jobs:read"      // background jobs and their progress
 )
 
 // rolePermissions is the permission matrix (IAM-2): each role gets what its
@@ -27,7 +29,7 @@ const (
 // access to any tenant's records: vendor staff reach service data only through
 // just-in-time grants (IAM-7).
 var rolePermissions = map[string][]Permission{
-	rempart.RoleSystemAdmin: {TenantsManage, TenantRead, AccountsManage, TenantAudit, AuditLog, AuditProof},
+	rempart.RoleSystemAdmin: {TenantsManage, TenantRead, AccountsManage, TenantAudit, AuditLog, AuditProof, BackupsManage, JobsRead},
 	rempart.RoleAdmin:       {RecordsRead, RecordsWrite, AccountsManage, TenantRead, TenantAudit, AuditProof},
 	rempart.RoleWriter:      {RecordsRead, RecordsWrite, TenantRead, AuditProof},
 	rempart.RoleReader:      {RecordsRead, TenantRead, AuditProof},

@@ -153,6 +153,12 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Checkpoint":           rempart.Checkpoint{},
 		"Proof":                rempart.Proof{},
 		"Bootstrapped":         rempart.Bootstrapped{},
+		"Job":                  rempart.Job{},
+		"JobList":              rempart.JobList{},
+		"Backup":               rempart.Backup{},
+		"BackupList":           rempart.BackupList{},
+		"RestoreTest":          rempart.RestoreTest{},
+		"RestoreTestList":      rempart.RestoreTestList{},
 	}
 	for name, v := range types {
 		s, ok := schemas[name].(map[string]any)

@@ -49,6 +49,14 @@ func (s *Server) routes() {
 	s.handle("GET /api/v1/audit/proofs/consistency", s.authed, s.consistencyProof)
 	s.handle("GET /api/v1/audit/export", s.authed, s.export)
 
+	s.handle("GET /api/v1/backups", s.authed, s.listBackups)
+	s.handle("POST /api/v1/backups", s.authed, s.createBackup)
+	s.handle("POST /api/v1/backups/{backup}/verify", s.authed, s.verifyBackup)
+	s.handle("GET /api/v1/restore-tests", s.authed, s.listRestoreTests)
+	s.handle("POST /api/v1/restore-tests", s.authed, s.createRestoreTest)
+	s.handle("GET /api/v1/jobs", s.authed, s.listJobs)
+	s.handle("GET /api/v1/jobs/{job}", s.authed, s.getJob)
+
 	// Anything else under the API answers a problem document, not HTML.
 	s.handle("/api/", s.public, s.notFound)
 }

@@ -109,6 +109,13 @@ func (w *world) routes() []route {
 		{"GET", "/api/v1/audit/proofs/inclusion?index=0&size=1", "", "", cProof, 200},
 		{"GET", "/api/v1/audit/proofs/consistency?from=1&to=2", "", "", cProof, 200},
 		{"GET", "/api/v1/audit/export", "", "", cLog, 200},
+		{"GET", "/api/v1/backups", "", "", cSystem, 200},
+		{"POST", "/api/v1/backups", "", "", cSystem, 202},
+		{"POST", "/api/v1/backups/bk_0000000000/verify", "", "", cSystem, 404},
+		{"GET", "/api/v1/restore-tests", "", "", cSystem, 200},
+		{"POST", "/api/v1/restore-tests", "", "", cSystem, 202},
+		{"GET", "/api/v1/jobs", "", "", cSystem, 200},
+		{"GET", "/api/v1/jobs/job_0000000000", "", "", cSystem, 404},
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/httpsrv"
 	"github.com/rempart/rempart/identity"
+	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/vault"
 )
 
@@ -27,6 +28,30 @@ type AuditService interface {
 	InclusionProof(ctx context.Context, c rempart.Caller, index, size uint64) (rempart.Proof, error)
 	ConsistencyProof(ctx context.Context, c rempart.Caller, from, to uint64) (rempart.Proof, error)
 	Export(ctx context.Context, c rempart.Caller, w io.Writer) error
+}
+
+// BackupService is the backups as the API offers them (BCK-1, BCK-2).
+type BackupService interface {
+	RequestBackup(ctx context.Context, c rempart.Caller) (rempart.Job, error)
+	RequestVerify(ctx context.Context, c rempart.Caller, id string) (rempart.Job, error)
+	RequestRestoreTest(ctx context.Context, c rempart.Caller) (rempart.Job, error)
+	Records(ctx context.Context, c rempart.Caller) (rempart.BackupList, error)
+	History(ctx context.Context, c rempart.Caller, limit int) (rempart.RestoreTestList, error)
+}
+
+// JobService is the background jobs as the API offers them.
+type JobService interface {
+	List(ctx context.Context, c rempart.Caller, q jobs.Query) (rempart.JobList, error)
+	Get(ctx context.Context, c rempart.Caller, id string) (rempart.Job, error)
+}
+
+// Services are the domain services behind the API.
+type Services struct {
+	Vault    *vault.Service
+	Identity *identity.Service
+	Audit    AuditService
+	Backups  BackupService
+	Jobs     JobService
 }
 
 // Config tunes the API edge.
@@ -46,6 +71,8 @@ type Server struct {
 	vault    *vault.Service
 	identity *identity.Service
 	audit    AuditService
+	backups  BackupService
+	jobs     JobService
 	logger   *slog.Logger
 	clock    rempart.Clock
 	cfg      Config
@@ -57,7 +84,7 @@ type Server struct {
 }
 
 // New returns the API server.
-func New(v *vault.Service, id *identity.Service, a AuditService, logger *slog.Logger, clock rempart.Clock, cfg Config) *Server {
+func New(svc Services, logger *slog.Logger, clock rempart.Clock, cfg Config) *Server {
 	if cfg.IPRate <= 0 {
 		cfg.IPRate, cfg.IPBurst = 2000, 4000
 	}
@@ -67,7 +94,7 @@ func New(v *vault.Service, id *identity.Service, a AuditService, logger *slog.Lo
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1<<20 + 4<<10
 	}
-	s := &Server{vault: v, identity: id, audit: a, logger: logger, clock: clock, cfg: cfg,
+	s := &Server{vault: svc.Vault, identity: svc.Identity, audit: svc.Audit, backups: svc.Backups, jobs: svc.Jobs, logger: logger, clock: clock, cfg: cfg,
 		ipLimit:  httpsrv.NewRateLimiter(cfg.IPRate, cfg.IPBurst, clock),
 		keyLimit: httpsrv.NewRateLimiter(cfg.CredentialRate, cfg.CredentialBurst, clock),
 		metrics:  newMetrics(),

@@ -11,10 +11,14 @@ import (
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/audit"
+	"github.com/rempart/rempart/backup"
+	"github.com/rempart/rempart/blobs"
 	"github.com/rempart/rempart/db"
 	"github.com/rempart/rempart/httpapi"
 	"github.com/rempart/rempart/identity"
+	"github.com/rempart/rempart/internal/blobstore"
 	"github.com/rempart/rempart/internal/testclock"
+	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/keys"
 	"github.com/rempart/rempart/vault"
 )
@@ -28,6 +32,9 @@ type stack struct {
 	vault    *vault.Service
 	identity *identity.Service
 	log      *audit.Log
+	keyring  *keys.Keyring
+	jobs     *jobs.Runner
+	backups  *backup.Service
 	api      *httpapi.Server
 	dir      string
 }
@@ -55,12 +62,34 @@ func newStack(t *testing.T) *stack {
 	}
 	s := &stack{t: t, db: d, clock: clock, dir: dir}
 	s.log = audit.NewLog(d, signer)
-	s.vault = vault.New(d, keys.NewKeyring(root, 100), clock, vault.Config{})
+	s.keyring = keys.NewKeyring(root, 100)
+	s.vault = vault.New(d, s.keyring, clock, vault.Config{})
 	s.identity = identity.New(d, clock, identity.Config{})
-	s.api = httpapi.New(s.vault, s.identity, s.log, slog.New(slog.NewTextHandler(io.Discard, nil)), clock, httpapi.Config{})
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s.jobs = jobs.NewRunner(d, clock, logger, jobs.Config{})
+	for _, k := range []string{backup.KindCreate, backup.KindVerify, backup.KindRestoreTest} {
+		s.jobs.Handle(k, func(context.Context, *jobs.Run) error { return nil })
+	}
+	store, err := blobs.Open(ctx, filepath.Join(dir, "backups"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bskey, bvkey, _ := audit.GenerateKey("test/backup")
+	bsigner, err := backup.NewSigner(bskey, bvkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.backups = backup.New(backup.Config{Store: d, Source: d, Objects: blobstore.Objects{Store: store}, Keys: s.keyring, Signer: bsigner, Clock: clock,
+		Checkpoint: func(size uint64, root []byte) (string, error) {
+			cp, err := signer.Sign(size, root)
+			return cp.Note, err
+		}})
+	s.backups.SetEnqueuer(s.jobs)
+	s.api = httpapi.New(httpapi.Services{Vault: s.vault, Identity: s.identity, Audit: s.log, Backups: s.backups, Jobs: s.jobs}, logger, clock, httpapi.Config{})
 	s.srv = httptest.NewServer(s.api.Handler())
 	t.Cleanup(func() {
 		s.srv.Close()
+		store.Close()
 		d.Close()
 	})
 	return s

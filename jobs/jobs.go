@@ -35,25 +35,7 @@ const (
 )
 
 // Job is one unit of background work.
-type Job struct {
-	ID        string          `json:"id"`
-	Kind      string          `json:"kind"`
-	UniqueKey string          `json:"unique_key,omitempty"`
-	Params    json.RawMessage `json:"params"`
-	State     json.RawMessage `json:"state,omitempty"`
-	Status    string          `json:"status"`
-	Done      int64           `json:"done"`
-	Total     int64           `json:"total"`
-	Attempts  int             `json:"attempts"`
-	Error     string          `json:"error,omitempty"`
-	RunAfter  time.Time       `json:"run_after"`
-	CreatedAt time.Time       `json:"created_at"`
-	Started   *time.Time      `json:"started_at,omitempty"`
-	Finished  *time.Time      `json:"finished_at,omitempty"`
-	// LeaseOwner and LeaseUntil say which node holds a running job.
-	LeaseOwner string     `json:"-"`
-	LeaseUntil *time.Time `json:"-"`
-}
+type Job = rempart.Job
 
 // Query selects jobs for listing: newest first.
 type Query struct {
@@ -80,6 +62,7 @@ type Store interface {
 	Finish(ctx context.Context, e rempart.AuditEntry, id, owner, status, errMsg string, runAfter time.Time) error
 	Job(ctx context.Context, id string) (Job, error)
 	Jobs(ctx context.Context, q Query) ([]Job, error)
+	Audit(ctx context.Context, e rempart.AuditEntry) (rempart.AuditEntry, error)
 }
 
 // ErrLeaseLost reports that another node took over a job (its lease had run

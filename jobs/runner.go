@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/guard"
 )
 
 // Handler does one job. It reads its parameters and any saved state from
@@ -105,6 +106,53 @@ func (r *Runner) Enqueue(ctx context.Context, c rempart.Caller, kind, uniqueKey 
 		r.Wake()
 	}
 	return got, created, err
+}
+
+// List returns jobs, newest first, to a caller allowed to see them; the
+// read is audited.
+func (r *Runner) List(ctx context.Context, c rempart.Caller, q Query) (rempart.JobList, error) {
+	e := rempart.AuditEntry{PrincipalID: c.Principal.ID, CredentialID: c.CredentialID, IP: c.IP, UserAgent: c.UserAgent, RequestID: c.RequestID,
+		Action: "job.list", Resource: "jobs", Outcome: rempart.OutcomeSuccess}
+	if err := guard.AuthorizeSystem(c, guard.JobsRead); err != nil {
+		e.Outcome, e.Reason = rempart.OutcomeDenied, rempart.ErrorCode(err)
+		if _, aerr := r.store.Audit(ctx, e); aerr != nil {
+			return rempart.JobList{}, aerr
+		}
+		return rempart.JobList{}, err
+	}
+	js, err := r.store.Jobs(ctx, q)
+	if err != nil {
+		return rempart.JobList{}, err
+	}
+	if _, err := r.store.Audit(ctx, e); err != nil {
+		return rempart.JobList{}, err
+	}
+	return rempart.JobList{Jobs: js}, nil
+}
+
+// Get returns one job to a caller allowed to see it.
+func (r *Runner) Get(ctx context.Context, c rempart.Caller, id string) (rempart.Job, error) {
+	e := rempart.AuditEntry{PrincipalID: c.Principal.ID, CredentialID: c.CredentialID, IP: c.IP, UserAgent: c.UserAgent, RequestID: c.RequestID,
+		Action: "job.read", Resource: "jobs/" + id, Outcome: rempart.OutcomeSuccess}
+	if err := guard.AuthorizeSystem(c, guard.JobsRead); err != nil {
+		e.Outcome, e.Reason = rempart.OutcomeDenied, rempart.ErrorCode(err)
+		if _, aerr := r.store.Audit(ctx, e); aerr != nil {
+			return rempart.Job{}, aerr
+		}
+		return rempart.Job{}, err
+	}
+	j, err := r.store.Job(ctx, id)
+	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
+		e.Outcome, e.Reason = rempart.OutcomeDenied, rempart.ENOTFOUND
+		if _, aerr := r.store.Audit(ctx, e); aerr != nil {
+			return j, aerr
+		}
+		return j, err
+	} else if err != nil {
+		return j, err
+	}
+	_, err = r.store.Audit(ctx, e)
+	return j, err
 }
 
 // Wake makes the runner look for due jobs now.

@@ -19,6 +19,10 @@ type Config struct {
 	// Retention is how long a soft-deleted record stays restorable (BCK-3);
 	// default 30 days.
 	Retention time.Duration
+	// OnTenantDeleted, if set, is called after a tenant and its keys are
+	// deleted: the server rewrites the key escrow then, so that no backup
+	// can be decrypted for that tenant any more (GOV-5, ADR 7).
+	OnTenantDeleted func(ctx context.Context, tenantID string)
 }
 
 // Service is the data plane's API: tenants and records.
@@ -28,6 +32,7 @@ type Service struct {
 	clock     rempart.Clock
 	limits    Limits
 	retention time.Duration
+	onDeleted func(ctx context.Context, tenantID string)
 }
 
 // New returns the data plane over store and keyring.
@@ -35,7 +40,7 @@ func New(store Store, keyring *keys.Keyring, clock rempart.Clock, cfg Config) *S
 	if cfg.Retention <= 0 {
 		cfg.Retention = 30 * 24 * time.Hour
 	}
-	return &Service{store: store, keys: keyring, clock: clock, limits: cfg.Limits.withDefaults(), retention: cfg.Retention}
+	return &Service{store: store, keys: keyring, clock: clock, limits: cfg.Limits.withDefaults(), retention: cfg.Retention, onDeleted: cfg.OnTenantDeleted}
 }
 
 // Retention is how long deleted records stay restorable.

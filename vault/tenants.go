@@ -92,5 +92,8 @@ func (s *Service) DeleteTenant(ctx context.Context, c rempart.Caller, id string)
 		return err
 	}
 	s.keys.Forget(id)
+	if s.onDeleted != nil {
+		s.onDeleted(ctx, id)
+	}
 	return nil
 }

@@ -3,6 +3,7 @@
 //	rempart serve            run the server (embedded defaults: no flags needed)
 //	rempart audit verify     check an audit export offline against a checkpoint key
 //	rempart audit export     write the audit log of a local database for verify
+//	rempart backup …         take, list, verify and restore backups
 //	rempart loadtest         drive a running server and print throughput and latency
 //	rempart version          print the version
 package main
@@ -57,6 +58,8 @@ Usage:
   rempart serve [flags]          run the server (rempart serve --help lists every setting)
   rempart audit verify [flags]   verify an audit export offline
   rempart audit export [flags]   export the audit log of a local database
+  rempart backup create|list|verify|restore [flags]
+                                 take, check and restore backups
   rempart loadtest [flags]       measure a running server
   rempart version                print the version
 `
@@ -71,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], stdout, stderr)
 	case "loadtest":
 		return runLoadtest(ctx, args[1:], stdout, stderr)
 	case "version":

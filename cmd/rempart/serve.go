@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +22,7 @@ import (
 	"github.com/rempart/rempart/httpapi"
 	"github.com/rempart/rempart/httpsrv"
 	"github.com/rempart/rempart/identity"
+	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/keys"
 	"github.com/rempart/rempart/vault"
 )
@@ -33,20 +32,23 @@ import (
 type Main struct {
 	Stdout, Stderr io.Writer
 
-	fs   *flag.FlagSet
-	opts *options
+	fs      *flag.FlagSet
+	opts    *options
+	storage *storageOptions
 
-	dataDir, database, sync, rootKey                    *string
 	listen, httpListen, internalListen                  *string
 	tlsCert, tlsKey, hostnames, trustedProxies          *string
 	keyLifetime, retention, checkpointEvery, purgeEvery *string
 	rateIP, rateCredential, maxRecordBytes, logLevel    *string
-	pprof                                               *string
+	pprof, backupSchedule, backupRetention              *string
+	restoreTestSchedule                                 *string
 
 	Logger          *slog.Logger
+	Deployment      *deployment
 	DB              *db.DB
 	Keyring         *keys.Keyring
 	Log             *audit.Log
+	Jobs            *jobs.Runner
 	Vault           *vault.Service
 	Identity        *identity.Service
 	API             *httpapi.Server
@@ -64,10 +66,7 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.fs.SetOutput(stderr)
 	o := newOptions(m.fs)
 	m.opts = o
-	m.dataDir = o.add("data-dir", "./rempart-data", "directory for the embedded database, root key, TLS certificate and files (created 0700)")
-	m.database = o.add("database", "", `database: "sqlite:PATH" or a PostgreSQL URL "postgres://user@host/db" (default: SQLite in the data directory)`)
-	m.sync = o.add("sqlite-sync", "full", `SQLite durability: "full" (a committed write survives power loss) or "normal" (survives a crash of rempart; the last commits may be lost on power loss)`)
-	m.rootKey = o.add("root-key", "", "root key file: 64 hex characters, mode 0600 (default: root.key in the data directory, created on first start)")
+	m.storage = addStorageOptions(o)
 	m.listen = o.add("listen", ":8443", "HTTPS address of the API")
 	m.httpListen = o.add("http-listen", ":8080", `plain-HTTP address that only redirects to HTTPS ("" disables it)`)
 	m.internalListen = o.add("internal-listen", "127.0.0.1:9090", "internal address for /healthz, /readyz and /metrics (keep it private)")
@@ -84,6 +83,9 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.maxRecordBytes = o.add("max-record-bytes", "1048576", "largest record accepted, in bytes")
 	m.logLevel = o.add("log-level", "info", "debug, info, warn or error")
 	m.pprof = o.add("pprof", "false", "serve Go's profiler at /debug/pprof/ on the internal listener (true or false)")
+	m.backupSchedule = o.add("backup-schedule", "24h@02:00", `how often backups are taken: "PERIOD@HH:MM" (UTC), such as "24h@02:00" for daily at 02:00, or "off"`)
+	m.backupRetention = o.add("backup-retention", "720h", "how long backups are kept (the newest complete one is always kept)")
+	m.restoreTestSchedule = o.add("restore-test-schedule", "720h@03:00", `how often the latest backup is restored into a scratch database and checked, or "off"`)
 	return m
 }
 
@@ -95,12 +97,7 @@ func (m *Main) ParseFlags(args []string) error {
 // Err reports a fatal error of a listener after Run.
 func (m *Main) Err() <-chan error { return m.Server.Err() }
 
-func (m *Main) path(p *string, name string) string {
-	if *p != "" {
-		return *p
-	}
-	return filepath.Join(*m.dataDir, name)
-}
+func (m *Main) path(p *string, name string) string { return m.storage.path(p, name) }
 
 // Run opens storage and keys, wires the services and starts the listeners.
 func (m *Main) Run(ctx context.Context) error {
@@ -109,7 +106,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("log-level: %w", err)
 	}
 	m.Logger = slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
-	durations, err := parseDurations(map[string]string{"key-lifetime": *m.keyLifetime, "retention": *m.retention, "checkpoint-interval": *m.checkpointEvery, "purge-interval": *m.purgeEvery})
+	durations, err := parseDurations(map[string]string{"key-lifetime": *m.keyLifetime, "retention": *m.retention, "checkpoint-interval": *m.checkpointEvery, "purge-interval": *m.purgeEvery, "backup-retention": *m.backupRetention})
 	if err != nil {
 		return err
 	}
@@ -132,30 +129,32 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*m.dataDir, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	dsn := *m.database
-	if dsn == "" {
-		dsn = "sqlite:" + filepath.Join(*m.dataDir, "rempart.db")
-	}
-	if m.DB, err = db.Open(ctx, db.Config{DSN: dsn, Synchronous: *m.sync}); err != nil {
-		return err
-	}
-	root, err := m.openRootKey(ctx)
+	schedules, err := m.schedules()
 	if err != nil {
 		return err
 	}
-	m.Keyring = keys.NewKeyring(root, 10000)
-	signer, err := m.auditSigner(ctx, root)
-	if err != nil {
+	if m.Deployment, err = openDeployment(ctx, m.storage); err != nil {
 		return err
 	}
+	m.DB, m.Keyring = m.Deployment.DB, m.Deployment.Keyring
 	clock := rempart.SystemClock{}
-	m.Log = audit.NewLog(m.DB, signer)
-	m.Vault = vault.New(m.DB, m.Keyring, clock, vault.Config{Limits: vault.Limits{MaxRecordBytes: maxRecord}, Retention: durations["retention"]})
+	m.Log = audit.NewLog(m.DB, m.Deployment.AuditSigner)
+	m.Jobs = jobs.NewRunner(m.DB, clock, m.Logger, jobs.Config{})
+	m.handleJobs(durations["backup-retention"])
+	for _, sc := range schedules {
+		m.Jobs.AddSchedule(sc)
+	}
+	m.Vault = vault.New(m.DB, m.Keyring, clock, vault.Config{Limits: vault.Limits{MaxRecordBytes: maxRecord}, Retention: durations["retention"],
+		OnTenantDeleted: func(ctx context.Context, tenant string) {
+			// The escrow is rewritten without the tenant's keys; if the
+			// enqueue fails, the next backup rewrites it anyway.
+			if _, _, err := m.Jobs.Enqueue(context.WithoutCancel(ctx), system, jobEscrow, "", struct{}{}, time.Time{}); err != nil {
+				m.Logger.Error("escrow refresh after a tenant deletion", "tenant", tenant, "error", err.Error())
+			}
+		}})
 	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"]})
-	m.API = httpapi.New(m.Vault, m.Identity, m.Log, m.Logger, clock, httpapi.Config{
+	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs}
+	m.API = httpapi.New(services, m.Logger, clock, httpapi.Config{
 		IPRate: ipRate, IPBurst: ipBurst, CredentialRate: credRate, CredentialBurst: credBurst, TrustedProxies: proxies,
 		MaxBodyBytes: int64(maxRecord) + 4<<10,
 	})
@@ -185,68 +184,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.startJobs(durations["checkpoint-interval"], durations["purge-interval"])
+	m.Jobs.Start()
 	m.printWelcome()
 	return nil
-}
-
-// openRootKey opens the root key, creating it only for a new database. An
-// existing database whose root key is missing or different refuses to start:
-// rempart never runs on a key it made up (ENC-3).
-func (m *Main) openRootKey(ctx context.Context) (keys.Provider, error) {
-	path := m.path(m.rootKey, "root.key")
-	stored, err := m.DB.Meta(ctx, "root_key_id")
-	switch {
-	case err == nil:
-		k, err := keys.OpenLocalFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("this database was encrypted under root key %s, which cannot be used: %w", stored, err)
-		}
-		if k.KeyID() != string(stored) {
-			return nil, fmt.Errorf("root key %s is %s, but this database was encrypted under %s", path, k.KeyID(), stored)
-		}
-		return k, nil
-	case rempart.ErrorCode(err) != rempart.ENOTFOUND:
-		return nil, err
-	}
-	k, err := keys.OpenLocalFile(path)
-	if errors.Is(err, keys.ErrNoRootKey) {
-		k, err = keys.CreateLocalFile(path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	e := rempart.AuditEntry{Action: "key.root.adopt", Outcome: rempart.OutcomeSuccess, Resource: "keys/root/" + k.KeyID()}
-	if err := m.DB.PutMeta(ctx, e, "root_key_id", []byte(k.KeyID())); err != nil {
-		return nil, err
-	}
-	return k, nil
-}
-
-// auditSigner loads the checkpoint signing key, stored wrapped by the root
-// key, or creates it on first start.
-func (m *Main) auditSigner(ctx context.Context, root keys.Provider) (*audit.Signer, error) {
-	ad := keys.AD("rempart/audit-signer/v1")
-	wrapped, err := m.DB.Meta(ctx, "audit_signer")
-	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
-		skey, _, err := audit.GenerateKey("rempart/" + strings.TrimPrefix(rempart.NewID("log"), "log_"))
-		if err != nil {
-			return nil, err
-		}
-		if wrapped, err = root.Wrap(ctx, []byte(skey), ad); err != nil {
-			return nil, err
-		}
-		e := rempart.AuditEntry{Action: "key.audit_signer.create", Outcome: rempart.OutcomeSuccess, Resource: "keys/audit-signer"}
-		if err := m.DB.PutMeta(ctx, e, "audit_signer", wrapped); err != nil {
-			return nil, err
-		}
-	} else if err != nil {
-		return nil, err
-	}
-	skey, err := root.Unwrap(ctx, wrapped, ad)
-	if err != nil {
-		return nil, fmt.Errorf("unwrap audit signing key: %w", err)
-	}
-	return audit.NewSigner(string(skey))
 }
 
 func (m *Main) internalHandler() http.Handler {
@@ -330,12 +270,15 @@ func (m *Main) Close() error {
 		errs = append(errs, m.Server.Shutdown(ctx))
 		cancel()
 	}
+	if m.Jobs != nil {
+		m.Jobs.Close()
+	}
 	if m.cancel != nil {
 		m.cancel()
 		m.jobs.Wait()
 	}
-	if m.DB != nil {
-		errs = append(errs, m.DB.Close())
+	if m.Deployment != nil {
+		errs = append(errs, m.Deployment.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -52,6 +52,23 @@ func (l *LocalKeys) file(v int) string {
 	return l.path + "." + strconv.Itoa(v)
 }
 
+// Versions lists the IDs of the versions present, oldest first.
+func (l *LocalKeys) Versions(context.Context) ([]string, error) {
+	vs, err := l.versions()
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(vs))
+	for _, v := range vs {
+		p, err := OpenLocalFile(l.file(v))
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, p.KeyID())
+	}
+	return ids, nil
+}
+
 // Latest opens the newest version.
 func (l *LocalKeys) Latest(context.Context) (Provider, error) {
 	vs, err := l.versions()

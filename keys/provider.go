@@ -50,6 +50,9 @@ type RootKeys interface {
 	// be unwrapped. Sources that cannot destroy return an error wrapping
 	// ErrUnsupported.
 	Destroy(ctx context.Context, id string) error
+	// Versions lists the IDs of the versions the source holds, oldest
+	// first.
+	Versions(ctx context.Context) ([]string, error)
 }
 
 // ErrUnsupported reports an operation a root key source does not offer.
@@ -62,8 +65,8 @@ type LocalFile struct {
 	key []byte
 }
 
-// ErrNoRootKey reports that the root key file does not exist.
-var ErrNoRootKey = errors.New("root key file not found")
+// ErrNoRootKey reports that a root key (version) does not exist.
+var ErrNoRootKey = errors.New("root key not found")
 
 // OpenLocalFile reads the root key at path. The file must be a regular file
 // that neither group nor others can read or write (mode 0600 or stricter).

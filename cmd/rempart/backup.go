@@ -133,7 +133,13 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // which may be the target: it needs only the root key source, the backup
 // location and the attachments location.
 func restoreBackup(ctx context.Context, so *storageOptions, id, to string, replace bool, verifier string, progress func(int64), stdout, stderr io.Writer, quiet bool) error {
-	roots := keys.NewLocalKeys(so.path(so.rootKey, "root.key"))
+	roots, closer, err := openRootKeys(ctx, so)
+	if err != nil {
+		return err
+	}
+	if closer != nil {
+		defer closer.Close()
+	}
 	root, err := roots.Latest(ctx)
 	if err != nil {
 		return fmt.Errorf("root key: %w", err)

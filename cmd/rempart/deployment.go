@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"github.com/rempart/rempart/db"
 	"github.com/rempart/rempart/internal/blobstore"
 	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/keys/hsm"
+	"github.com/rempart/rempart/keys/kms"
 )
 
 // storageOptions say where a deployment's data and keys are. serve and the
@@ -28,7 +31,7 @@ func addStorageOptions(o *options) *storageOptions {
 		dataDir:             o.add("data-dir", "./rempart-data", "directory for the embedded database, root key, TLS certificate and files (created 0700)"),
 		database:            o.add("database", "", `database: "sqlite:PATH" or a PostgreSQL URL "postgres://user@host/db" (default: SQLite in the data directory)`),
 		sync:                o.add("sqlite-sync", "full", `SQLite durability: "full" (a committed write survives power loss) or "normal" (survives a crash of rempart; the last commits may be lost on power loss)`),
-		rootKey:             o.add("root-key", "", "root key file: 64 hex characters, mode 0600; later versions are FILE.2, FILE.3… (default: root.key in the data directory, created on first start)"),
+		rootKey:             o.add("root-key", "", `root key: a file (64 hex characters, mode 0600; later versions FILE.2, FILE.3…), a PKCS#11 URI "pkcs11:token=…;object=…?module-path=…&pin-source=file:…", or a KMS URL (awskms://, gcpkms://, azurekeyvault://, hashivault://) (default: root.key in the data directory, created on first start)`),
 		backupLocation:      o.add("backup-location", "", `where backups and the key escrow go: a directory or "s3://bucket?region=…&endpoint=…" (default: backups in the data directory)`),
 		attachmentsLocation: o.add("attachments-location", "", `where attachments are stored: a directory or "s3://bucket?…" (default: attachments in the data directory)`),
 	}
@@ -47,6 +50,7 @@ func (s *storageOptions) path(p *string, name string) string {
 type deployment struct {
 	DB           *db.DB
 	Roots        keys.RootKeys
+	rootsCloser  io.Closer
 	Keyring      *keys.Keyring
 	AuditSigner  *audit.Signer
 	BackupSigner *backup.Signer
@@ -74,7 +78,9 @@ func openDeployment(ctx context.Context, so *storageOptions) (_ *deployment, err
 	if d.DB, err = db.Open(ctx, db.Config{DSN: dsn, Synchronous: *so.sync}); err != nil {
 		return nil, err
 	}
-	d.Roots = keys.NewLocalKeys(so.path(so.rootKey, "root.key"))
+	if d.Roots, d.rootsCloser, err = openRootKeys(ctx, so); err != nil {
+		return nil, err
+	}
 	root, err := d.openRootKey(ctx)
 	if err != nil {
 		return nil, err
@@ -125,6 +131,9 @@ func (d *deployment) Close() error {
 	}
 	if d.DB != nil {
 		errs = append(errs, d.DB.Close())
+	}
+	if d.rootsCloser != nil {
+		errs = append(errs, d.rootsCloser.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -200,4 +209,28 @@ func backupSigner(skey string) (*backup.Signer, error) {
 		return nil, err
 	}
 	return backup.NewSigner(skey, as.VerifierKey())
+}
+
+// openRootKeys opens the root key source the root-key setting names: a key
+// file (the default, in the data directory), a PKCS#11 token
+// ("pkcs11:token=…;object=…?module-path=…&pin-source=file:…"), or a KMS key
+// (awskms://, gcpkms://, azurekeyvault://, hashivault://; base64key:// for
+// tests only). The closer, if not nil, releases it.
+func openRootKeys(ctx context.Context, so *storageOptions) (keys.RootKeys, io.Closer, error) {
+	v := strings.TrimSpace(*so.rootKey)
+	switch {
+	case strings.HasPrefix(v, "pkcs11:"):
+		src, err := hsm.Open(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("root key: %w", err)
+		}
+		return src, src, nil
+	case strings.Contains(v, "://") && !strings.HasPrefix(v, "file://"):
+		src, err := kms.Open(ctx, v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("root key: %w", err)
+		}
+		return src, src, nil
+	}
+	return keys.NewLocalKeys(so.path(so.rootKey, "root.key")), nil, nil
 }

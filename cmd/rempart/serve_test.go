@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
+	"errors"
 	"io"
 	"io/fs"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/internal/softhsm"
 )
 
 // startMain runs Main in-process on port 0 with dir as its data directory.
@@ -245,5 +248,54 @@ func TestConfigurationDocListsEverySetting(t *testing.T) {
 		if !strings.Contains(string(doc), "| `"+o.name+"` |") {
 			t.Errorf("docs/configuration.md does not document %s", o.name)
 		}
+	}
+}
+
+// TestServeOnHSMAndKMSRootKeys runs the server on a root key in a real
+// PKCS#11 token (SoftHSM2) and on a KMS key, writes a record, restarts and
+// reads it back: the root key never leaves its source, and nothing else can
+// stand in for it (ENC-3).
+func TestServeOnHSMAndKMSRootKeys(t *testing.T) {
+	tok := softhsm.New(t)
+	for name, rootKey := range map[string]string{
+		"pkcs11": tok.URI,
+		"kms":    "base64key://" + base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			m, _ := startMain(t, dir, "--root-key", rootKey, "--backup-schedule", "off", "--restore-test-schedule", "off")
+			if _, err := os.Stat(filepath.Join(dir, "root.key")); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("a local root key file was made beside the %s key: %v", name, err)
+			}
+			ctx := context.Background()
+			admin := rempart.Caller{Principal: rempart.Principal{ID: "sa_admin", Role: rempart.RoleSystemAdmin}}
+			ten, err := m.Vault.CreateTenant(ctx, admin, "Acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := rempart.Caller{Principal: rempart.Principal{ID: "sa_w", TenantID: ten.ID, Role: rempart.RoleWriter}}
+			rec, _, err := m.Vault.CreateRecord(ctx, w, ten.ID, "calls", []byte(`{"kept":"under `+name+`"}`), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rootID := m.Keyring.RootKeyID()
+			m.Close()
+			m2, _ := startMain(t, dir, "--root-key", rootKey, "--backup-schedule", "off", "--restore-test-schedule", "off")
+			if m2.Keyring.RootKeyID() != rootID {
+				t.Fatalf("root key after restart: got %s, want %s", m2.Keyring.RootKeyID(), rootID)
+			}
+			got, err := m2.Vault.GetRecord(ctx, w, ten.ID, "calls", rec.ID)
+			if err != nil || string(got.Data) != `{"kept":"under `+name+`"}` {
+				t.Fatalf("record after restart: got %s, %v", got.Data, err)
+			}
+			m2.Close()
+			// Without its root key the database does not open.
+			m3 := NewMain(io.Discard, io.Discard)
+			m3.ParseFlags([]string{"--data-dir", dir, "--listen", "127.0.0.1:0", "--http-listen", "", "--internal-listen", "127.0.0.1:0"})
+			if err := m3.Run(ctx); err == nil || !strings.Contains(err.Error(), rootID) {
+				t.Fatalf("start without the %s root key: got %v, want a refusal naming %s", name, err, rootID)
+			}
+			m3.Close()
+		})
 	}
 }

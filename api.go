@@ -84,6 +84,28 @@ type RecordList struct {
 	NextCursor string   `json:"next_cursor,omitempty"`
 }
 
+// Attachment describes a file attached to a record, such as a call
+// recording or a document. Its content is stored encrypted with streaming
+// AES-256-GCM under the tenant's keys, and so is its file name (ENC-2); it is
+// uploaded and downloaded as raw bytes, not in JSON. SHA256 is the hex
+// SHA-256 of the content, also served as its ETag.
+type Attachment struct {
+	ID          string     `json:"id"`
+	Collection  string     `json:"collection"`
+	RecordID    string     `json:"record_id"`
+	Filename    string     `json:"filename"`
+	ContentType string     `json:"content_type"`
+	Size        int64      `json:"size"`
+	SHA256      string     `json:"sha256"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DeletedAt   *time.Time `json:"deleted_at,omitempty"`
+}
+
+// AttachmentList lists the attachments of one record, oldest first.
+type AttachmentList struct {
+	Attachments []Attachment `json:"attachments"`
+}
+
 // CollectionList names a tenant's collections.
 type CollectionList struct {
 	Collections []string `json:"collections"`
@@ -219,4 +241,50 @@ type RestoreTest struct {
 // RestoreTestList lists restore tests, newest first.
 type RestoreTestList struct {
 	RestoreTests []RestoreTest `json:"restore_tests"`
+}
+
+// KeyInventory lists keys and where they are used, never key material
+// (ENC-3): the root key's versions (system administrators only) and each
+// tenant's key-encryption keys and data keys.
+type KeyInventory struct {
+	RootSource   string           `json:"root_source,omitempty"`
+	ActiveRoot   string           `json:"active_root,omitempty"`
+	RootVersions []RootKeyVersion `json:"root_versions,omitempty"`
+	Tenants      []TenantKeys     `json:"tenants"`
+}
+
+// RootKeyVersion is one version of the root key and how many keys and
+// secrets it still wraps.
+type RootKeyVersion struct {
+	ID     string `json:"id"`
+	Active bool   `json:"active"`
+	Refs   int    `json:"refs"`
+}
+
+// TenantKeys are one tenant's keys.
+type TenantKeys struct {
+	TenantID string        `json:"tenant_id"`
+	KEKs     []KEKInfo     `json:"keks"`
+	DataKeys []DataKeyInfo `json:"data_keys"`
+}
+
+// KEKInfo describes a tenant's key-encryption key.
+type KEKInfo struct {
+	ID        string    `json:"id"`
+	Wrapper   string    `json:"wrapper"` // the root key version (or the tenant's own key) that wraps it
+	CreatedAt time.Time `json:"created_at"`
+	Active    bool      `json:"active"`
+}
+
+// DataKeyInfo describes a data key: how many seals were leased under it and
+// how much data it still seals.
+type DataKeyInfo struct {
+	ID          string     `json:"id"`
+	KEKID       string     `json:"kek_id"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Active      bool       `json:"active"`
+	RetiredAt   *time.Time `json:"retired_at,omitempty"`
+	Seals       int64      `json:"seals"`
+	Records     int64      `json:"records"`
+	Attachments int64      `json:"attachments"`
 }

@@ -30,6 +30,7 @@ const (
 	ERATELIMIT      = "rate_limited"        // 429: slow down
 	EUNAVAILABLE    = "unavailable"         // 503: audit or storage cannot take the request
 	EPRECONDREQUIRE = "precondition_required"
+	ERANGE          = "range_not_satisfiable" // 416: the byte range is outside the content
 )
 
 // Error is the one error type of rempart. Message is safe to show to the

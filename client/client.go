@@ -125,6 +125,9 @@ type request struct {
 	segs        []string
 	query       url.Values
 	body        []byte // nil: no body
+	stream      io.Reader
+	length      int64       // of stream; 0: unknown (sent chunked)
+	trailer     http.Header // sent after stream
 	contentType string
 	accept      string // default: JSON or a problem
 	header      http.Header
@@ -146,15 +149,24 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 	var body io.Reader
 	if req.body != nil {
 		body = bytes.NewReader(req.body)
+	} else if req.stream != nil {
+		body = req.stream
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.method, u, body)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", req.method, u, err)
 	}
+	if req.stream != nil {
+		hr.ContentLength = req.length
+		if req.length <= 0 {
+			hr.ContentLength = -1
+		}
+		hr.Trailer = req.trailer
+	}
 	for k, vs := range req.header {
 		hr.Header[k] = vs
 	}
-	if req.body != nil {
+	if req.body != nil || req.stream != nil {
 		ct := req.contentType
 		if ct == "" {
 			ct = "application/json"

@@ -20,11 +20,12 @@ import (
 
 // seen is what the fake server received.
 type seen struct {
-	Method string
-	Path   string // escaped, as sent on the wire
-	Query  string
-	Header http.Header
-	Body   string
+	Method  string
+	Path    string // escaped, as sent on the wire
+	Query   string
+	Header  http.Header
+	Body    string
+	Trailer http.Header
 }
 
 // answer is what the fake server replies.
@@ -68,7 +69,7 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("read request body: %v", err)
 	}
 	f.mu.Lock()
-	f.last = seen{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: string(b)}
+	f.last = seen{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: string(b), Trailer: r.Trailer.Clone()}
 	a := f.answer
 	f.mu.Unlock()
 	for k, v := range a.Header {

@@ -80,19 +80,20 @@ func ErrorCode(err error) string {
 // statusCodes maps HTTP statuses to rempart codes, for error answers that
 // are not problem documents.
 var statusCodes = map[int]string{
-	http.StatusBadRequest:            rempart.EINVALID,
-	http.StatusUnauthorized:          rempart.EUNAUTHORIZED,
-	http.StatusForbidden:             rempart.EFORBIDDEN,
-	http.StatusNotFound:              rempart.ENOTFOUND,
-	http.StatusMethodNotAllowed:      rempart.EINVALID,
-	http.StatusConflict:              rempart.ECONFLICT,
-	http.StatusPreconditionFailed:    rempart.EPRECONDITION,
-	http.StatusRequestEntityTooLarge: rempart.ETOOLARGE,
-	http.StatusUnsupportedMediaType:  rempart.EUNSUPPORTED,
-	http.StatusUnprocessableEntity:   rempart.EINVALID,
-	http.StatusPreconditionRequired:  rempart.EPRECONDREQUIRE,
-	http.StatusTooManyRequests:       rempart.ERATELIMIT,
-	http.StatusServiceUnavailable:    rempart.EUNAVAILABLE,
+	http.StatusBadRequest:                   rempart.EINVALID,
+	http.StatusUnauthorized:                 rempart.EUNAUTHORIZED,
+	http.StatusForbidden:                    rempart.EFORBIDDEN,
+	http.StatusNotFound:                     rempart.ENOTFOUND,
+	http.StatusMethodNotAllowed:             rempart.EINVALID,
+	http.StatusConflict:                     rempart.ECONFLICT,
+	http.StatusPreconditionFailed:           rempart.EPRECONDITION,
+	http.StatusRequestEntityTooLarge:        rempart.ETOOLARGE,
+	http.StatusUnsupportedMediaType:         rempart.EUNSUPPORTED,
+	http.StatusUnprocessableEntity:          rempart.EINVALID,
+	http.StatusPreconditionRequired:         rempart.EPRECONDREQUIRE,
+	http.StatusTooManyRequests:              rempart.ERATELIMIT,
+	http.StatusServiceUnavailable:           rempart.EUNAVAILABLE,
+	http.StatusRequestedRangeNotSatisfiable: rempart.ERANGE,
 }
 
 // maxProblemBytes bounds how much of an error body is read.

@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"encoding/json"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -37,6 +39,7 @@ func TestRoutes(t *testing.T) {
 
 		method, path, query, body string
 		header                    map[string]string // "" means absent
+		trailer                   map[string]string
 	}{
 		{
 			name: "list backups", answer: jsonAnswer(200, `{"backups":[`+bkJS+`],"verifier_key":"vk"}`),
@@ -283,6 +286,89 @@ func TestRoutes(t *testing.T) {
 			method: "GET", path: "/api/v1/tenants/ten_1/collections/calls/records", query: "deleted=true",
 		},
 		{
+			name: "upload attachment with its digest", answer: jsonAnswer(201, attJS),
+			call: func(c *client.Client) (any, error) {
+				return c.UploadAttachment(ctx, "ten_1", "calls", "rec_1", strings.NewReader("hello"), client.UploadOptions{Filename: "a b.txt", ContentType: "text/plain", Size: 5, SHA256: helloSum[:]})
+			},
+			want:   att,
+			method: "POST", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1/attachments", query: "filename=a+b.txt", body: "hello",
+			header: map[string]string{"Content-Type": "text/plain", "Content-Digest": helloDigest, "Content-Length": "5"},
+		},
+		{
+			name: "upload attachment hashed as it is sent", answer: jsonAnswer(201, attJS),
+			call: func(c *client.Client) (any, error) {
+				return c.UploadAttachment(ctx, "ten_1", "calls", "rec_1", io.MultiReader(strings.NewReader("hel"), strings.NewReader("lo")), client.UploadOptions{Filename: "a.txt"})
+			},
+			want:   att,
+			method: "POST", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1/attachments", query: "filename=a.txt", body: "hello",
+			header:  map[string]string{"Content-Type": "application/octet-stream", "Content-Digest": "", "Content-Length": ""},
+			trailer: map[string]string{"Content-Digest": helloDigest},
+		},
+		{
+			name: "list attachments", answer: jsonAnswer(200, `{"attachments":[`+attJS+`]}`),
+			call:   func(c *client.Client) (any, error) { return c.ListAttachments(ctx, "ten_1", "calls", "rec_1", false) },
+			want:   []rempart.Attachment{att},
+			method: "GET", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1/attachments",
+		},
+		{
+			name: "list deleted attachments", answer: jsonAnswer(200, `{"attachments":[]}`),
+			call:   func(c *client.Client) (any, error) { return c.ListAttachments(ctx, "ten_1", "calls", "rec_1", true) },
+			want:   []rempart.Attachment{},
+			method: "GET", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1/attachments", query: "deleted=true",
+		},
+		{
+			name: "download attachment", answer: answer{Status: 200, Body: "hello", Header: map[string]string{"Content-Type": "text/plain", "ETag": `"` + att.SHA256 + `"`,
+				"Content-Disposition": `attachment; filename*=utf-8''%C3%A9t%C3%A9.txt`}},
+			call: func(c *client.Client) (any, error) {
+				return downloaded(c.DownloadAttachment(ctx, "ten_1", "calls", "rec_1", "att_1", nil))
+			},
+			want:   download{Data: "hello", Filename: "été.txt", ContentType: "text/plain", SHA256: att.SHA256, Size: 5, Length: 5},
+			method: "GET", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1/attachments/att_1",
+			header: map[string]string{"Range": "", "Accept": "*/*"},
+		},
+		{
+			name: "download a range", answer: answer{Status: 206, Body: "ell", Header: map[string]string{"Content-Type": "text/plain", "ETag": `"` + att.SHA256 + `"`, "Content-Range": "bytes 1-3/5"}},
+			call: func(c *client.Client) (any, error) {
+				return downloaded(c.DownloadAttachment(ctx, "ten_1", "calls", "rec_1", "att_1", &client.Range{Offset: 1, Length: 3}))
+			},
+			want:   download{Data: "ell", ContentType: "text/plain", SHA256: att.SHA256, Size: 5, Offset: 1, Length: 3, Partial: true},
+			method: "GET", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1/attachments/att_1",
+			header: map[string]string{"Range": "bytes=1-3"},
+		},
+		{
+			name: "download the last bytes", answer: answer{Status: 206, Body: "lo", Header: map[string]string{"Content-Type": "audio/wav", "Content-Range": "bytes 3-4/5"}},
+			call: func(c *client.Client) (any, error) {
+				return downloaded(c.DownloadAttachment(ctx, "ten_1", "calls", "rec_1", "att_1", &client.Range{Offset: -2}))
+			},
+			want:   download{Data: "lo", ContentType: "audio/wav", Size: 5, Offset: 3, Length: 2, Partial: true},
+			method: "GET", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1/attachments/att_1",
+			header: map[string]string{"Range": "bytes=-2"},
+		},
+		{
+			name: "download from an offset", answer: answer{Status: 206, Body: "llo", Header: map[string]string{"Content-Type": "audio/wav", "Content-Range": "bytes 2-4/5"}},
+			call: func(c *client.Client) (any, error) {
+				return downloaded(c.DownloadAttachment(ctx, "ten_1", "calls", "rec_1", "att_1", &client.Range{Offset: 2}))
+			},
+			want:   download{Data: "llo", ContentType: "audio/wav", Size: 5, Offset: 2, Length: 3, Partial: true},
+			method: "GET", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1/attachments/att_1",
+			header: map[string]string{"Range": "bytes=2-"},
+		},
+		{
+			name: "delete attachment", answer: answer{Status: 204},
+			call: func(c *client.Client) (any, error) {
+				return nil, c.DeleteAttachment(ctx, "ten_1", "calls", "rec_1", "att_1")
+			},
+			method: "DELETE", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1/attachments/att_1",
+		},
+		{
+			name: "restore attachment", answer: jsonAnswer(200, attJS),
+			call: func(c *client.Client) (any, error) {
+				return c.RestoreAttachment(ctx, "ten_1", "calls", "rec_1", "att_1")
+			},
+			want:   att,
+			method: "POST", path: "/api/v1/tenants/ten_1/collections/calls/records/rec_1/attachments/att_1/restore",
+		},
+		{
 			name: "tenant audit", answer: jsonAnswer(200, `{"entries":[`+entryJS+`],"next_cursor":"8"}`),
 			call: func(c *client.Client) (any, error) {
 				return c.TenantAudit(ctx, "ten_1", client.AuditOptions{Cursor: "7", Limit: 1, Action: "record.read"})
@@ -339,6 +425,11 @@ func TestRoutes(t *testing.T) {
 			for k, want := range tt.header {
 				if g := r.Header.Get(k); g != want {
 					t.Errorf("header %s: got %q, want %q", k, g, want)
+				}
+			}
+			for k, want := range tt.trailer {
+				if g := r.Trailer.Get(k); g != want {
+					t.Errorf("trailer %s: got %q, want %q", k, g, want)
 				}
 			}
 			if tt.body == "" && r.Header.Get("Content-Type") != "" {

@@ -155,11 +155,13 @@ func (d *DB) MutateRecord(ctx context.Context, s guard.Scope, e rempart.AuditEnt
 }
 
 // PurgeRecords removes records soft-deleted before cutoff (BCK-3: the
-// retention window is over), oldest first, at most limit.
+// retention window is over), oldest first, at most limit. A record that
+// still has attachments waits until the purge has removed them.
 func (d *DB) PurgeRecords(ctx context.Context, e rempart.AuditEntry, cutoff time.Time, limit int) (int, error) {
 	var n int64
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`DELETE FROM records WHERE (tenant_id, collection, id) IN (SELECT tenant_id, collection, id FROM records WHERE deleted_at IS NOT NULL AND deleted_at < ? ORDER BY deleted_at LIMIT ?)`, ts(cutoff), limit)
+		res, err := tx.Exec(`DELETE FROM records WHERE (tenant_id, collection, id) IN (SELECT r.tenant_id, r.collection, r.id FROM records r WHERE r.deleted_at IS NOT NULL AND r.deleted_at < ?
+			AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.tenant_id = r.tenant_id AND a.collection = r.collection AND a.record_id = r.id) ORDER BY r.deleted_at LIMIT ?)`, ts(cutoff), limit)
 		if err != nil {
 			return err
 		}

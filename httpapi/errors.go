@@ -25,6 +25,7 @@ var codes = map[string]int{
 	rempart.ERATELIMIT:      http.StatusTooManyRequests,
 	rempart.EUNAVAILABLE:    http.StatusServiceUnavailable,
 	rempart.EPRECONDREQUIRE: http.StatusPreconditionRequired,
+	rempart.ERANGE:          http.StatusRequestedRangeNotSatisfiable,
 }
 
 // Problem is an RFC 9457 problem details document.

@@ -147,6 +147,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"APIKeyCreated":        rempart.APIKeyCreated{},
 		"Record":               rempart.Record{},
 		"RecordList":           rempart.RecordList{},
+		"Attachment":           rempart.Attachment{},
+		"AttachmentList":       rempart.AttachmentList{},
 		"CollectionList":       rempart.CollectionList{},
 		"AuditEntry":           rempart.AuditEntry{},
 		"AuditList":            rempart.AuditList{},

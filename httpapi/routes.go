@@ -15,6 +15,7 @@ func (s *Server) routes() {
 		t  = "/api/v1/tenants/{tenant}"
 		sa = t + "/service-accounts/{account}"
 		rc = t + "/collections/{collection}/records"
+		at = rc + "/{id}/attachments"
 	)
 	s.handle("POST /api/v1/bootstrap", s.public, s.bootstrap)
 	s.handle("GET /api/v1/openapi.json", s.public, s.openAPI)
@@ -41,6 +42,12 @@ func (s *Server) routes() {
 	s.handle("PATCH "+rc+"/{id}", s.authed, s.patchRecord)
 	s.handle("DELETE "+rc+"/{id}", s.authed, s.deleteRecord)
 	s.handle("POST "+rc+"/{id}/restore", s.authed, s.restoreRecord)
+
+	s.handle("GET "+at, s.authed, s.listAttachments)
+	s.handle("POST "+at, s.upload, s.uploadAttachment)
+	s.handle("GET "+at+"/{attachment}", s.authed, s.downloadAttachment)
+	s.handle("DELETE "+at+"/{attachment}", s.authed, s.deleteAttachment)
+	s.handle("POST "+at+"/{attachment}/restore", s.authed, s.restoreAttachment)
 
 	s.handle("GET "+t+"/audit", s.authed, s.tenantAudit)
 	s.handle("GET /api/v1/audit/entries", s.authed, s.auditEntries)

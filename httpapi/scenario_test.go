@@ -10,6 +10,7 @@ import (
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/audit"
+	"github.com/rempart/rempart/vault"
 )
 
 // world is the cast of the isolation scenarios (TEN-1): tenant A with one
@@ -20,6 +21,7 @@ type world struct {
 	a, b, sus string // tenant IDs
 	saA, keyA string // an account of A and one of its keys
 	recA      string // a record of A
+	attA      string // an attachment of recA
 	secrets   map[string]string
 	marker    string // a string only tenant A's record holds
 }
@@ -51,6 +53,11 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.recA = rec.ID
+	att, err := s.vault.UploadAttachment(ctx, writer, w.a, "calls", rec.ID, vault.Upload{Filename: "call.txt", ContentType: "text/plain", Size: -1}, strings.NewReader("transcript: "+w.marker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.attA = att.ID
 	if _, err := s.vault.SetTenantStatus(ctx, admin, w.sus, rempart.TenantSuspended); err != nil {
 		t.Fatal(err)
 	}
@@ -78,9 +85,10 @@ type route struct {
 }
 
 // routes lists every authenticated route, with {T} for the tenant of the
-// scenario and {R} for a record of tenant A.
+// scenario, {R} for a record of tenant A and {A} for an attachment of it.
 func (w *world) routes() []route {
 	rec := "/api/v1/tenants/{T}/collections/calls/records"
+	att := rec + "/{R}/attachments"
 	sa := "/api/v1/tenants/{T}/service-accounts/" + w.saA
 	return []route{
 		{"GET", "/api/v1/tenants", "", "", cSystem, 200},
@@ -103,6 +111,11 @@ func (w *world) routes() []route {
 		{"PATCH", rec + "/{R}", `{"x":3}`, "application/merge-patch+json", cWrite, 200},
 		{"DELETE", rec + "/{R}", "", "", cWrite, 204},
 		{"POST", rec + "/{R}/restore", "", "", cWrite, 409},
+		{"GET", att, "", "", cRead, 200},
+		{"POST", att + "?filename=new.txt", "new file", "text/plain", cWrite, 201},
+		{"GET", att + "/{A}", "", "", cRead, 200},
+		{"DELETE", att + "/{A}", "", "", cWrite, 204},
+		{"POST", att + "/{A}/restore", "", "", cWrite, 409},
 		{"GET", "/api/v1/tenants/{T}/audit", "", "", cAudit, 200},
 		{"GET", "/api/v1/audit/entries", "", "", cLog, 200},
 		{"GET", "/api/v1/audit/checkpoint", "", "", cProof, 200},
@@ -178,7 +191,7 @@ func TestTenantIsolationScenarios(t *testing.T) {
 				}
 				pr := w.principals()[indexOf(shared.principals(), p.name)]
 				rt := w.routes()[i]
-				path := strings.NewReplacer("{T}", pr.tenant, "{R}", w.recA).Replace(rt.path)
+				path := strings.NewReplacer("{T}", pr.tenant, "{R}", w.recA, "{A}", w.attA).Replace(rt.path)
 				body := strings.ReplaceAll(rt.body, "{N}", strings.ToLower(rempart.RandomSecret(5)))
 				req, _ := http.NewRequest(rt.method, w.srv.URL+path, strings.NewReader(body))
 				if rt.ctype != "" {

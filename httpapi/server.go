@@ -62,7 +62,8 @@ type Config struct {
 	IPBurst, CredentialBurst int
 	// TrustedProxies may set X-Forwarded-For.
 	TrustedProxies []netip.Prefix
-	// MaxBodyBytes bounds any request body (default 1 MiB + 4 KiB).
+	// MaxBodyBytes bounds any request body (default 1 MiB + 4 KiB) but an
+	// attachment upload's, which the vault's MaxAttachmentBytes bounds.
 	MaxBodyBytes int64
 }
 
@@ -126,6 +127,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, c rempart.Caller) 
 // edge is what every API request goes through: request ID, per-IP rate limit,
 // body bound, metrics.
 func (s *Server) edge(pattern string, h handlerFunc) http.Handler {
+	return s.edgeLimit(pattern, s.cfg.MaxBodyBytes, h)
+}
+
+// edgeLimit is edge with a body bound of its own.
+func (s *Server) edgeLimit(pattern string, maxBody int64, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := rempart.NewID("req")
@@ -135,10 +141,10 @@ func (s *Server) edge(pattern string, h handlerFunc) http.Handler {
 		c := rempart.Caller{IP: httpsrv.ClientIP(r, s.cfg.TrustedProxies), UserAgent: truncate(r.UserAgent(), 256), RequestID: id}
 		err := s.limit(s.ipLimit, "ip:"+c.IP)
 		if err == nil {
-			if r.ContentLength > s.cfg.MaxBodyBytes {
+			if r.ContentLength > maxBody {
 				err = &rempart.Error{Code: rempart.ETOOLARGE, Message: "The request body is too large."}
 			} else {
-				r.Body = http.MaxBytesReader(sw, r.Body, s.cfg.MaxBodyBytes)
+				r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
 				err = h(sw, r, c)
 			}
 		}
@@ -152,7 +158,18 @@ func (s *Server) edge(pattern string, h handlerFunc) http.Handler {
 // authed wraps h so that it runs only for an authenticated caller within its
 // credential's rate limit.
 func (s *Server) authed(pattern string, h handlerFunc) http.Handler {
-	return s.edge(pattern, func(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	return s.authedLimit(pattern, s.cfg.MaxBodyBytes, h)
+}
+
+// upload is authed for a route whose body is an attachment: its bound is the
+// largest attachment rather than the largest record (NET-2). The body is
+// read only once the caller is authenticated.
+func (s *Server) upload(pattern string, h handlerFunc) http.Handler {
+	return s.authedLimit(pattern, s.vault.MaxAttachmentBytes(), h)
+}
+
+func (s *Server) authedLimit(pattern string, maxBody int64, h handlerFunc) http.Handler {
+	return s.edgeLimit(pattern, maxBody, func(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
 		token, ok := bearer(r)
 		if !ok {
 			return s.identity.Unauthenticated(r.Context(), c, r.URL.Path)
@@ -219,6 +236,10 @@ func (w *statusWriter) Flush() {
 		f.Flush()
 	}
 }
+
+// Unwrap lets http.ResponseController reach the connection, to move the
+// deadlines of long transfers.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) status() int {
 	if w.code == 0 {

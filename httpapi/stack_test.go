@@ -23,7 +23,12 @@ import (
 	"github.com/rempart/rempart/vault"
 )
 
-// stack is the whole API over a real SQLite database, as cmd/rempart wires it.
+// stackMaxAttachment is the stack's attachment size limit: above the edge's
+// body limit of other routes, small enough for tests to exceed quickly.
+const stackMaxAttachment = 3 << 20
+
+// stack is the whole API over a real SQLite database and a local object
+// store, as cmd/rempart wires it.
 type stack struct {
 	t        *testing.T
 	srv      *httptest.Server
@@ -37,6 +42,7 @@ type stack struct {
 	backups  *backup.Service
 	api      *httpapi.Server
 	dir      string
+	objects  *blobs.Store // attachments
 }
 
 func newStack(t *testing.T) *stack {
@@ -63,7 +69,13 @@ func newStack(t *testing.T) *stack {
 	s := &stack{t: t, db: d, clock: clock, dir: dir}
 	s.log = audit.NewLog(d, signer)
 	s.keyring = keys.NewKeyring(root, 100)
-	s.vault = vault.New(d, s.keyring, clock, vault.Config{})
+	objects, err := blobs.Open(ctx, filepath.Join(dir, "attachments"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.objects = objects
+	s.vault = vault.New(d, s.keyring, clock, vault.Config{Objects: blobstore.Objects{Store: objects},
+		Attachments: vault.AttachmentLimits{MaxBytes: stackMaxAttachment}})
 	s.identity = identity.New(d, clock, identity.Config{})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s.jobs = jobs.NewRunner(d, clock, logger, jobs.Config{})
@@ -90,6 +102,7 @@ func newStack(t *testing.T) *stack {
 	t.Cleanup(func() {
 		s.srv.Close()
 		store.Close()
+		objects.Close()
 		d.Close()
 	})
 	return s

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -334,10 +335,14 @@ func (w writer) reseal(cur RecordRow, deleted *time.Time) (RecordRow, []byte, er
 	return w.next(cur, data, deleted), data, nil
 }
 
-// Purge removes records whose retention period is over, in batches; it
-// returns how many it removed. Run by the purge job.
+// Purge removes records and attachments whose retention period is over, in
+// batches of at most batch each, and the objects of deleted tenants; it
+// returns how many records and attachments it removed. Run by the purge job.
 func (s *Service) Purge(ctx context.Context, batch int) (int, error) {
 	cutoff := s.clock.Now().Add(-s.retention)
+	// Attachments first: a record is purged only once it has none left.
+	n, aerr := s.purgeAttachments(ctx, cutoff, batch)
 	e := rempart.AuditEntry{Action: "record.purge", Outcome: rempart.OutcomeSuccess, Reason: "retention " + s.retention.String()}
-	return s.store.PurgeRecords(ctx, e, cutoff, batch)
+	m, err := s.store.PurgeRecords(ctx, e, cutoff, batch)
+	return n + m, errors.Join(aerr, err)
 }

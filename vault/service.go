@@ -16,16 +16,21 @@ import (
 // Config tunes the data plane.
 type Config struct {
 	Limits Limits
-	// Retention is how long a soft-deleted record stays restorable (BCK-3);
-	// default 30 days.
+	// Retention is how long a soft-deleted record or attachment stays
+	// restorable (BCK-3); default 30 days.
 	Retention time.Duration
 	// OnTenantDeleted, if set, is called after a tenant and its keys are
 	// deleted: the server rewrites the key escrow then, so that no backup
 	// can be decrypted for that tenant any more (GOV-5, ADR 7).
 	OnTenantDeleted func(ctx context.Context, tenantID string)
+	// Objects holds the attachments' sealed content; nil: attachments are
+	// not available.
+	Objects Objects
+	// Attachments bounds what may be attached to records.
+	Attachments AttachmentLimits
 }
 
-// Service is the data plane's API: tenants and records.
+// Service is the data plane's API: tenants, records and attachments.
 type Service struct {
 	store     Store
 	keys      *keys.Keyring
@@ -33,6 +38,8 @@ type Service struct {
 	limits    Limits
 	retention time.Duration
 	onDeleted func(ctx context.Context, tenantID string)
+	objects   Objects
+	attach    AttachmentLimits
 }
 
 // New returns the data plane over store and keyring.
@@ -40,10 +47,11 @@ func New(store Store, keyring *keys.Keyring, clock rempart.Clock, cfg Config) *S
 	if cfg.Retention <= 0 {
 		cfg.Retention = 30 * 24 * time.Hour
 	}
-	return &Service{store: store, keys: keyring, clock: clock, limits: cfg.Limits.withDefaults(), retention: cfg.Retention, onDeleted: cfg.OnTenantDeleted}
+	return &Service{store: store, keys: keyring, clock: clock, limits: cfg.Limits.withDefaults(), retention: cfg.Retention, onDeleted: cfg.OnTenantDeleted,
+		objects: cfg.Objects, attach: cfg.Attachments.withDefaults()}
 }
 
-// Retention is how long deleted records stay restorable.
+// Retention is how long deleted records and attachments stay restorable.
 func (s *Service) Retention() time.Duration { return s.retention }
 
 var (

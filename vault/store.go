@@ -1,8 +1,10 @@
-// Package vault is the data plane: tenants and their collections of JSON
-// records. Every operation follows the one rule (DESIGN.md): authenticate
-// (done by the caller) → authorise (guard) → act on encrypted storage →
-// audit. Records are sealed with AES-256-GCM under the tenant's data key, with
-// tenant, collection, record ID and version as associated data (ENC-2, TEN-2).
+// Package vault is the data plane: tenants, their collections of JSON
+// records, and the records' attachments. Every operation follows the one
+// rule (DESIGN.md): authenticate (done by the caller) → authorise (guard) →
+// act on encrypted storage → audit. Records are sealed with AES-256-GCM
+// under the tenant's data key, with tenant, collection, record ID and version
+// as associated data (ENC-2, TEN-2); attachments are streams sealed the same
+// way (see attachments.go).
 package vault
 
 import (
@@ -76,6 +78,56 @@ type Store interface {
 	// passes it to fn, and stores what fn returns; fn's error aborts the
 	// change and is returned.
 	MutateRecord(ctx context.Context, s guard.Scope, e rempart.AuditEntry, collection, id string, fn func(cur RecordRow) (RecordRow, error)) (RecordRow, error)
-	// PurgeRecords removes records soft-deleted before cutoff, at most limit.
+	// PurgeRecords removes records soft-deleted before cutoff, at most limit;
+	// a record that still has attachments waits until they are purged.
 	PurgeRecords(ctx context.Context, e rempart.AuditEntry, cutoff time.Time, limit int) (int, error)
+
+	// RecordLive returns ENOTFOUND unless the record exists and is not
+	// deleted.
+	RecordLive(ctx context.Context, s guard.Scope, collection, id string) error
+	// CreateAttachment inserts row once the record is checked live in the
+	// same transaction (ENOTFOUND otherwise), and refuses (ECONFLICT) a
+	// record that already has maxPerRecord attachments, deleted or not.
+	CreateAttachment(ctx context.Context, s guard.Scope, e rempart.AuditEntry, row AttachmentRow, maxPerRecord int) error
+	// GetAttachment returns one attachment, deleted or not, with whether its
+	// record is deleted.
+	GetAttachment(ctx context.Context, s guard.Scope, collection, recordID, id string) (AttachmentRow, error)
+	// ListAttachments returns a record's attachments, oldest first: the
+	// live ones, or with deleted the soft-deleted ones.
+	ListAttachments(ctx context.Context, s guard.Scope, collection, recordID string, deleted bool) ([]AttachmentRow, error)
+	// SetAttachmentDeleted loads an attachment in the write transaction,
+	// passes it to check (whose error aborts the change) and sets its
+	// deleted_at (nil: restored).
+	SetAttachmentDeleted(ctx context.Context, s guard.Scope, e rempart.AuditEntry, collection, recordID, id string, deletedAt *time.Time, check func(cur AttachmentRow) error) (AttachmentRow, error)
+	// PurgeableAttachments returns at most limit attachments, of any tenant,
+	// whose retention is over: soft-deleted before cutoff, or of a record
+	// soft-deleted before cutoff.
+	PurgeableAttachments(ctx context.Context, cutoff time.Time, limit int) ([]AttachmentRow, error)
+	// PurgeAttachment removes an attachment's row, recording e with it.
+	PurgeAttachment(ctx context.Context, e rempart.AuditEntry, row AttachmentRow) error
+	// TenantObjectPurges lists deleted tenants whose attachment objects are
+	// still to be removed.
+	TenantObjectPurges(ctx context.Context) ([]string, error)
+	// TenantObjectsPurged records, with e, that a deleted tenant's objects
+	// are gone.
+	TenantObjectsPurged(ctx context.Context, e rempart.AuditEntry, tenantID string) error
+}
+
+// AttachmentRow is an attachment as stored: its content is an object of the
+// attachments store, its file name is sealed.
+type AttachmentRow struct {
+	TenantID   string // filled by reads; writes take the scope's tenant
+	Collection string
+	RecordID   string
+	ID         string
+	ObjectKey  string
+	DataKeyID  string
+	// SealedMeta is the plaintext's hex SHA-256, a NUL and the file name,
+	// sealed under the data key (see attachmentMetaAD).
+	SealedMeta    []byte
+	ContentType   string
+	Size          int64
+	CreatedAt     time.Time
+	DeletedAt     *time.Time
+	RecordDeleted bool // filled by GetAttachment and SetAttachmentDeleted
 }

@@ -81,7 +81,8 @@ func (s *Service) SetTenantStatus(ctx context.Context, c rempart.Caller, id, sta
 	return s.store.SetTenantStatus(ctx, scope, e, status)
 }
 
-// DeleteTenant removes a tenant and destroys its keys (GOV-5).
+// DeleteTenant removes a tenant, destroys its keys and deletes its
+// attachments' objects (GOV-5).
 func (s *Service) DeleteTenant(ctx context.Context, c rempart.Caller, id string) error {
 	e := newEntry(c, id, "tenant.delete", "tenants/"+id)
 	scope, err := s.authorize(ctx, c, id, guard.TenantsManage, e)
@@ -92,6 +93,17 @@ func (s *Service) DeleteTenant(ctx context.Context, c rempart.Caller, id string)
 		return err
 	}
 	s.keys.Forget(id)
+	if s.objects != nil {
+		// The tenant's attachments are unreadable now that its keys are
+		// gone; their objects go too. If the store fails, the tenant stays
+		// on the list that the purge job works through.
+		bg := context.WithoutCancel(ctx)
+		if err := s.purgeTenantObjects(bg, id); err != nil {
+			f := newEntry(c, id, "attachment.purge", "tenants/"+id+"/attachments")
+			f.Outcome, f.Reason = rempart.OutcomeFailure, "object store: retried by the purge job"
+			s.store.Audit(bg, f)
+		}
+	}
 	if s.onDeleted != nil {
 		s.onDeleted(ctx, id)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/rempart/rempart/httpapi"
 	"github.com/rempart/rempart/httpsrv"
 	"github.com/rempart/rempart/identity"
+	"github.com/rempart/rempart/internal/blobstore"
 	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/keys"
 	"github.com/rempart/rempart/vault"
@@ -42,6 +43,7 @@ type Main struct {
 	rateIP, rateCredential, maxRecordBytes, logLevel    *string
 	pprof, backupSchedule, backupRetention              *string
 	restoreTestSchedule                                 *string
+	maxAttachmentBytes, attachmentTypes                 *string
 
 	Logger          *slog.Logger
 	Deployment      *deployment
@@ -75,12 +77,14 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.hostnames = o.add("hostnames", "", "comma-separated extra host names and IPs for the self-signed certificate")
 	m.trustedProxies = o.add("trusted-proxies", "", "comma-separated CIDRs of reverse proxies allowed to set X-Forwarded-For")
 	m.keyLifetime = o.add("key-lifetime", "2160h", "default and maximum lifetime of API keys")
-	m.retention = o.add("retention", "720h", "how long deleted records stay restorable before they are purged")
+	m.retention = o.add("retention", "720h", "how long deleted records and attachments stay restorable before they are purged")
 	m.checkpointEvery = o.add("checkpoint-interval", "10s", "how often the audit log's checkpoint is signed when it grew")
-	m.purgeEvery = o.add("purge-interval", "1h", "how often records past their retention are purged")
+	m.purgeEvery = o.add("purge-interval", "1h", "how often records and attachments past their retention are purged")
 	m.rateIP = o.add("rate-ip", "2000:4000", "requests per second and burst allowed per client IP")
 	m.rateCredential = o.add("rate-credential", "2000:4000", "requests per second and burst allowed per API key")
 	m.maxRecordBytes = o.add("max-record-bytes", "1048576", "largest record accepted, in bytes")
+	m.maxAttachmentBytes = o.add("max-attachment-bytes", strconv.FormatInt(vault.DefaultMaxAttachmentBytes, 10), "largest attachment accepted, in bytes")
+	m.attachmentTypes = o.add("attachment-types", strings.Join(vault.DefaultContentTypes, ","), `comma-separated media types accepted as attachments ("type/subtype" or "type/*")`)
 	m.logLevel = o.add("log-level", "info", "debug, info, warn or error")
 	m.pprof = o.add("pprof", "false", "serve Go's profiler at /debug/pprof/ on the internal listener (true or false)")
 	m.backupSchedule = o.add("backup-schedule", "24h@02:00", `how often backups are taken: "PERIOD@HH:MM" (UTC), such as "24h@02:00" for daily at 02:00, or "off"`)
@@ -122,6 +126,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil || maxRecord < 1024 || maxRecord > 16<<20 {
 		return errors.New("max-record-bytes must be a number between 1024 and 16777216")
 	}
+	maxAttachment, err := strconv.ParseInt(*m.maxAttachmentBytes, 10, 64)
+	if err != nil || maxAttachment < 1024 || maxAttachment > 1<<40 {
+		return errors.New("max-attachment-bytes must be a number between 1024 and 1099511627776")
+	}
+	attachmentTypes := splitList(*m.attachmentTypes)
+	if err := vault.CheckContentTypes(attachmentTypes); err != nil {
+		return fmt.Errorf("attachment-types: %w", err)
+	}
 	if _, err := strconv.ParseBool(*m.pprof); err != nil {
 		return fmt.Errorf("pprof: %q is not true or false", *m.pprof)
 	}
@@ -145,6 +157,8 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Jobs.AddSchedule(sc)
 	}
 	m.Vault = vault.New(m.DB, m.Keyring, clock, vault.Config{Limits: vault.Limits{MaxRecordBytes: maxRecord}, Retention: durations["retention"],
+		Objects:     blobstore.Objects{Store: m.Deployment.Attachments},
+		Attachments: vault.AttachmentLimits{MaxBytes: maxAttachment, ContentTypes: attachmentTypes},
 		OnTenantDeleted: func(ctx context.Context, tenant string) {
 			// The escrow is rewritten without the tenant's keys; if the
 			// enqueue fails, the next backup rewrites it anyway.

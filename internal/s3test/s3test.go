@@ -129,6 +129,10 @@ func start(t testing.TB, useTLS bool) *Server {
 	return s
 }
 
+// Dir is the directory where the server keeps its buckets' objects, for
+// tests that look at what reached the disk.
+func (s *Server) Dir() string { return filepath.Join(s.root, "data") }
+
 // Stop stops the server, keeping its data, so that tests can see how clients
 // fail when the store is unreachable.
 func (s *Server) Stop(t testing.TB) {

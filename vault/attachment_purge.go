@@ -1,0 +1,76 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rempart/rempart"
+)
+
+// purgeAttachments removes, object first and then row (each row with its
+// audit entry), the attachments whose retention is over: soft-deleted before
+// cutoff, or of a record soft-deleted before cutoff, so that the record can
+// be purged next. It first finishes the removal of deleted tenants' objects.
+func (s *Service) purgeAttachments(ctx context.Context, cutoff time.Time, batch int) (int, error) {
+	if s.objects == nil {
+		return 0, nil
+	}
+	var errs []error
+	tenants, err := s.store.TenantObjectPurges(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range tenants {
+		if err := s.purgeTenantObjects(ctx, t); err != nil {
+			errs = append(errs, err)
+			break
+		}
+	}
+	rows, err := s.store.PurgeableAttachments(ctx, cutoff, batch)
+	if err != nil {
+		return 0, errors.Join(append(errs, err)...)
+	}
+	n := 0
+	for _, row := range rows {
+		if err := s.objects.Delete(ctx, row.ObjectKey); err != nil {
+			errs = append(errs, fmt.Errorf("purge attachment %s: %w", row.ObjectKey, err))
+			break
+		}
+		reason := "retention " + s.retention.String()
+		if row.DeletedAt == nil {
+			reason += ", record deleted"
+		}
+		e := rempart.AuditEntry{TenantID: row.TenantID, Action: "attachment.purge", Outcome: rempart.OutcomeSuccess,
+			Resource: attachmentResource(row.TenantID, row.Collection, row.RecordID, row.ID), Reason: reason}
+		if err := s.store.PurgeAttachment(ctx, e, row); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+// purgeTenantObjects deletes every object under a deleted tenant's prefix,
+// referenced or not (an upload cut short by a crash can leave one), then
+// records that it is done (GOV-5).
+func (s *Service) purgeTenantObjects(ctx context.Context, tenant string) error {
+	e := rempart.AuditEntry{TenantID: tenant, Action: "attachment.purge", Outcome: rempart.OutcomeSuccess, Resource: "tenants/" + tenant + "/attachments"}
+	if !keySegmentRE.MatchString(tenant) { // no object can have been stored for it
+		e.Reason = "tenant deleted: no objects"
+		return s.store.TenantObjectsPurged(ctx, e, tenant)
+	}
+	objs, err := s.objects.Keys(ctx, tenantPrefix(tenant))
+	if err != nil {
+		return fmt.Errorf("list attachments of deleted tenant %s: %w", tenant, err)
+	}
+	for _, k := range objs {
+		if err := s.objects.Delete(ctx, k); err != nil {
+			return fmt.Errorf("delete attachments of deleted tenant %s: %w", tenant, err)
+		}
+	}
+	e.Reason = fmt.Sprintf("tenant deleted: %d objects", len(objs))
+	return s.store.TenantObjectsPurged(ctx, e, tenant)
+}

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/guard"
 	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/vault"
 )
 
 // customerWrapped marks KEKs wrapped by a tenant's own key: root rotation
@@ -120,4 +122,211 @@ func (d *DB) RootRefs(ctx context.Context) (map[string]int, error) {
 		refs[keys.SecretRootKeyID(v, "")]++ // "": stored before versions, under an unnamed one
 	}
 	return refs, nil
+}
+
+// RotateTenantKeys retires the tenant's active KEK and data key and makes w's
+// the active ones, in one audited transaction: new writes use them at once.
+func (d *DB) RotateTenantKeys(ctx context.Context, s guard.Scope, e rempart.AuditEntry, w keys.WrappedKeys) error {
+	tenant := mustScope(s)
+	now := ts(d.clock.Now())
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`UPDATE tenant_keks SET active = 0 WHERE tenant_id = ? AND active = 1`, []any{tenant}},
+			{`INSERT INTO tenant_keks (tenant_id, kek_id, wrapper, wrapped, created_at, active) VALUES (?, ?, ?, ?, ?, 1)`, []any{tenant, w.KEKID, w.RootKeyID, w.WrappedKEK, now}},
+			{`UPDATE tenant_keys SET active = 0, retired_at = ? WHERE tenant_id = ? AND active = 1`, []any{now, tenant}},
+			{`INSERT INTO tenant_keys (tenant_id, data_key_id, kek_id, wrapped_dek, created_at, active) VALUES (?, ?, ?, ?, ?, 1)`, []any{tenant, w.DataKeyID, w.KEKID, w.WrappedDEK, now}},
+		} {
+			if _, err := tx.Exec(q.sql, q.args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// StaleRecords returns up to limit of the tenant's records (deleted ones
+// too) sealed under a data key other than active, and how many there are.
+func (d *DB) StaleRecords(ctx context.Context, s guard.Scope, active string, limit int) ([]vault.RecordRow, int, error) {
+	tenant := mustScope(s)
+	r := d.reader(ctx)
+	var n int
+	if err := r.QueryRow(`SELECT COUNT(*) FROM records WHERE tenant_id = ? AND data_key_id <> ?`, tenant, active).Scan(&n); err != nil {
+		return nil, 0, err
+	}
+	rows, err := r.Query(`SELECT `+recordCols+` FROM records WHERE tenant_id = ? AND data_key_id <> ? ORDER BY collection, id LIMIT ?`, tenant, active, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []vault.RecordRow
+	for rows.Next() {
+		row, err := scanRecord(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, row)
+	}
+	return out, n, rows.Err()
+}
+
+// Reencrypt stores records re-sealed under another data key, each only if
+// its version and data key are still those it was read with (a record
+// written meanwhile is already under the active key), in one audited
+// transaction; it returns how many it stored.
+func (d *DB) Reencrypt(ctx context.Context, s guard.Scope, e rempart.AuditEntry, rows []vault.RecordRow, oldKeys []string) (int, error) {
+	tenant := mustScope(s)
+	var n int64
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		n = 0
+		for i, r := range rows {
+			res, err := tx.Exec(`UPDATE records SET data_key_id = ?, ciphertext = ? WHERE tenant_id = ? AND collection = ? AND id = ? AND version = ? AND data_key_id = ?`,
+				r.DataKeyID, r.Ciphertext, tenant, r.Collection, r.ID, r.Version, oldKeys[i])
+			if err != nil {
+				return err
+			}
+			m, _ := res.RowsAffected()
+			n += m
+		}
+		return nil
+	})
+	return int(n), err
+}
+
+// DropRetiredKeys deletes the tenant's retired data keys that seal nothing
+// any more, marks the KEKs they leave without data keys as unused, and
+// deletes the unused KEKs that no restorable backup can need (every one was
+// taken after they fell out of use). It returns how many data keys and KEKs
+// it deleted.
+func (d *DB) DropRetiredKeys(ctx context.Context, s guard.Scope, e rempart.AuditEntry) (int, int, error) {
+	tenant := mustScope(s)
+	now := ts(d.clock.Now())
+	var dks, keks int64
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		inUse := `SELECT data_key_id FROM records WHERE tenant_id = ?`
+		args := []any{tenant}
+		if d.hasTable(tx, "attachments") {
+			inUse += ` UNION SELECT data_key_id FROM attachments WHERE tenant_id = ?`
+			args = append(args, tenant)
+		}
+		res, err := tx.Exec(`DELETE FROM tenant_keys WHERE tenant_id = ? AND active = 0 AND data_key_id NOT IN (`+inUse+`)`, append([]any{tenant}, args...)...)
+		if err != nil {
+			return err
+		}
+		dks, _ = res.RowsAffected()
+		if _, err := tx.Exec(`UPDATE tenant_keks SET unused_since = ? WHERE tenant_id = ? AND active = 0 AND unused_since IS NULL
+			AND kek_id NOT IN (SELECT kek_id FROM tenant_keys WHERE tenant_id = ?)`, now, tenant, tenant); err != nil {
+			return err
+		}
+		res, err = tx.Exec(`DELETE FROM tenant_keks WHERE tenant_id = ? AND active = 0 AND unused_since IS NOT NULL
+			AND unused_since < COALESCE((SELECT MIN(created_at) FROM backups WHERE status IN ('running', 'complete')), ?)`, tenant, int64(1<<62))
+		if err != nil {
+			return err
+		}
+		keks, _ = res.RowsAffected()
+		return nil
+	})
+	return int(dks), int(keks), err
+}
+
+// hasTable reports whether a table exists (attachments come with a later
+// migration than key rotation needs).
+func (d *DB) hasTable(tx *Tx, name string) bool {
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if d.dialect == Postgres {
+		q = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+	}
+	var n int
+	return tx.QueryRow(q, name).Scan(&n) == nil && n > 0
+}
+
+// TenantKeyInventory describes a tenant's keys, or every tenant's for an
+// empty tenant ID (callers authorise).
+func (d *DB) TenantKeyInventory(ctx context.Context, tenant string) ([]rempart.TenantKeys, error) {
+	r := d.reader(ctx)
+	where, args := "", []any{}
+	if tenant != "" {
+		where, args = ` WHERE tenant_id = ?`, []any{tenant}
+	}
+	byTenant := map[string]*rempart.TenantKeys{}
+	var order []string
+	get := func(t string) *rempart.TenantKeys {
+		if byTenant[t] == nil {
+			byTenant[t] = &rempart.TenantKeys{TenantID: t, KEKs: []rempart.KEKInfo{}, DataKeys: []rempart.DataKeyInfo{}}
+			order = append(order, t)
+		}
+		return byTenant[t]
+	}
+	rows, err := r.Query(`SELECT tenant_id, kek_id, wrapper, created_at, active FROM tenant_keks`+where+` ORDER BY tenant_id, created_at, kek_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var t string
+		var k rempart.KEKInfo
+		var c, a int64
+		if err := rows.Scan(&t, &k.ID, &k.Wrapper, &c, &a); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		k.CreatedAt, k.Active = fromTS(c), a == 1
+		get(t).KEKs = append(get(t).KEKs, k)
+	}
+	rows.Close()
+	counts := map[string]int64{}
+	crows, err := r.Query(`SELECT data_key_id, COUNT(*) FROM records`+where+` GROUP BY data_key_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	for crows.Next() {
+		var id string
+		var n int64
+		if err := crows.Scan(&id, &n); err != nil {
+			crows.Close()
+			return nil, err
+		}
+		counts[id] = n
+	}
+	crows.Close()
+	att := map[string]int64{}
+	if d.hasTable(r, "attachments") {
+		arows, err := r.Query(`SELECT data_key_id, COUNT(*) FROM attachments`+where+` GROUP BY data_key_id`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for arows.Next() {
+			var id string
+			var n int64
+			if err := arows.Scan(&id, &n); err != nil {
+				arows.Close()
+				return nil, err
+			}
+			att[id] = n
+		}
+		arows.Close()
+	}
+	rows, err = r.Query(`SELECT tenant_id, data_key_id, kek_id, created_at, active, retired_at, seals FROM tenant_keys`+where+` ORDER BY tenant_id, created_at, data_key_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var k rempart.DataKeyInfo
+		var c, a int64
+		var ret sql.NullInt64
+		if err := rows.Scan(&t, &k.ID, &k.KEKID, &c, &a, &ret, &k.Seals); err != nil {
+			return nil, err
+		}
+		k.CreatedAt, k.Active, k.RetiredAt, k.Records, k.Attachments = fromTS(c), a == 1, fromNullTS(ret), counts[k.ID], att[k.ID]
+		get(t).DataKeys = append(get(t).DataKeys, k)
+	}
+	out := make([]rempart.TenantKeys, 0, len(order))
+	for _, t := range order {
+		out = append(out, *byTenant[t])
+	}
+	return out, rows.Err()
 }

@@ -22,6 +22,8 @@ const (
 	AuditProof    Permission = "audit:proof"    // checkpoints and proofs
 	BackupsManage Permission = "backups:manage" // backups, their verification and restore tests
 	JobsRead      Permission = "jobs:read"      // background jobs and their progress
+	KeysManage    Permission = "keys:manage"    // the root key: rotation, the whole key inventory
+	TenantKeys    Permission = "keys:tenant"    // a tenant's keys: inventory and rotation
 )
 
 // rolePermissions is the permission matrix (IAM-2): each role gets what its
@@ -29,8 +31,8 @@ const (
 // access to any tenant's records: vendor staff reach service data only through
 // just-in-time grants (IAM-7).
 var rolePermissions = map[string][]Permission{
-	rempart.RoleSystemAdmin: {TenantsManage, TenantRead, AccountsManage, TenantAudit, AuditLog, AuditProof, BackupsManage, JobsRead},
-	rempart.RoleAdmin:       {RecordsRead, RecordsWrite, AccountsManage, TenantRead, TenantAudit, AuditProof},
+	rempart.RoleSystemAdmin: {TenantsManage, TenantRead, AccountsManage, TenantAudit, AuditLog, AuditProof, BackupsManage, JobsRead, KeysManage, TenantKeys},
+	rempart.RoleAdmin:       {RecordsRead, RecordsWrite, AccountsManage, TenantRead, TenantAudit, AuditProof, TenantKeys},
 	rempart.RoleWriter:      {RecordsRead, RecordsWrite, TenantRead, AuditProof},
 	rempart.RoleReader:      {RecordsRead, TenantRead, AuditProof},
 }
@@ -109,4 +111,18 @@ func AuthorizeSystem(c rempart.Caller, p Permission) error {
 		return rempart.Errorf(rempart.EFORBIDDEN, "Your role (%s) does not allow %s.", c.Principal.Role, p)
 	}
 	return nil
+}
+
+// Maintain is the permission of rempart's own background work on a tenant's
+// stored data: re-encryption under a rotated key, purges. It belongs to no
+// role: only Maintenance grants it, and only to a system principal.
+const Maintain Permission = "data:maintain"
+
+// Maintenance returns the scope of a background task on tenant t's data,
+// such as re-encrypting its records after a key rotation. The caller is the
+// system principal "system:<task>", so that the audit trail says which task
+// touched the data; no person holds this scope (IAM-7: staff reach service
+// data only through grants).
+func Maintenance(t rempart.Tenant, task string) Scope {
+	return Scope{tenantID: t.ID, perm: Maintain, caller: rempart.Caller{Principal: rempart.Principal{ID: "system:" + task}}}
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/cipher"
 	"fmt"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/rempart/rempart"
 )
@@ -41,14 +43,39 @@ type Keyring struct {
 	src      RootKeys            // nil: only the active version is known
 	versions map[string]Provider // opened versions, by KeyID
 
+	customer CustomerKeys // nil: no tenant brings its own key
+	// customerTTL bounds how long a data key unwrapped through a tenant's
+	// own key stays cached, so that revoking it takes effect that soon.
+	customerTTL time.Duration
+	now         func() time.Time
+
 	mu    sync.Mutex
 	lru   *list.List // of *cacheItem, most recent first
 	items map[string]*list.Element
 }
 
 type cacheItem struct {
-	key string
-	dk  DataKey
+	key     string
+	dk      DataKey
+	expires time.Time // zero: until evicted
+}
+
+// CustomerKeys opens tenants' own keys (customer-managed keys, GOV-5): a
+// wrapper ID with the CustomerPrefix names one.
+type CustomerKeys interface {
+	Open(ctx context.Context, wrapperID string) (Provider, error)
+}
+
+// CustomerPrefix starts the wrapper ID of a KEK wrapped by a tenant's own key
+// rather than by a root key version.
+const CustomerPrefix = "cmk:"
+
+// SetCustomerKeys lets the keyring unwrap KEKs wrapped by tenants' own keys;
+// data keys unwrapped through one stay cached at most ttl.
+func (k *Keyring) SetCustomerKeys(c CustomerKeys, ttl time.Duration) {
+	k.rootMu.Lock()
+	defer k.rootMu.Unlock()
+	k.customer, k.customerTTL = c, ttl
 }
 
 // NewKeyring returns a keyring whose active root key version is root,
@@ -86,14 +113,20 @@ func (k *Keyring) activeRoot() Provider {
 }
 
 // Root returns the root key version id, opening it from the source the first
-// time.
+// time, or the tenant's own key a customer wrapper ID names.
 func (k *Keyring) Root(ctx context.Context, id string) (Provider, error) {
 	k.rootMu.RLock()
 	p, ok := k.versions[id]
-	src := k.src
+	src, customer := k.src, k.customer
 	k.rootMu.RUnlock()
 	if ok {
 		return p, nil
+	}
+	if strings.HasPrefix(id, CustomerPrefix) {
+		if customer == nil {
+			return nil, fmt.Errorf("%w: %s is a tenant's own key and none can be opened here", ErrNoRootKey, id)
+		}
+		return customer.Open(ctx, id)
 	}
 	if src == nil {
 		return nil, fmt.Errorf("%w: root key %s is not the active one and no source is configured", ErrNoRootKey, id)
@@ -150,8 +183,14 @@ func (k *Keyring) Cached(tenantID, dataKeyID string) (DataKey, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if e, ok := k.items[tenantID+"/"+dataKeyID]; ok {
+		it := e.Value.(*cacheItem)
+		if !it.expires.IsZero() && !k.clock().Before(it.expires) {
+			k.lru.Remove(e)
+			delete(k.items, it.key)
+			return DataKey{}, false
+		}
 		k.lru.MoveToFront(e)
-		return e.Value.(*cacheItem).dk, true
+		return it.dk, true
 	}
 	return DataKey{}, false
 }
@@ -183,18 +222,38 @@ func (k *Keyring) Unwrap(ctx context.Context, w WrappedKeys) (DataKey, error) {
 		return DataKey{}, err
 	}
 	dk := DataKey{ID: w.DataKeyID, AEAD: aead}
-	k.put(w.TenantID+"/"+w.DataKeyID, dk)
+	var ttl time.Duration
+	if strings.HasPrefix(w.RootKeyID, CustomerPrefix) {
+		k.rootMu.RLock()
+		ttl = k.customerTTL
+		k.rootMu.RUnlock()
+	}
+	k.put(w.TenantID+"/"+w.DataKeyID, dk, ttl)
 	return dk, nil
 }
 
-func (k *Keyring) put(key string, dk DataKey) {
+func (k *Keyring) clock() time.Time {
+	if k.now != nil {
+		return k.now()
+	}
+	return time.Now()
+}
+
+// SetClock sets the clock cache expiry is measured with (tests).
+func (k *Keyring) SetClock(now func() time.Time) { k.now = now }
+
+func (k *Keyring) put(key string, dk DataKey, ttl time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if e, ok := k.items[key]; ok {
 		k.lru.MoveToFront(e)
 		return
 	}
-	k.items[key] = k.lru.PushFront(&cacheItem{key: key, dk: dk})
+	it := &cacheItem{key: key, dk: dk}
+	if ttl > 0 {
+		it.expires = k.clock().Add(ttl)
+	}
+	k.items[key] = k.lru.PushFront(it)
 	for k.lru.Len() > k.max {
 		last := k.lru.Back()
 		k.lru.Remove(last)

@@ -183,3 +183,134 @@ func TestRootRotation(t *testing.T) {
 		})
 	}
 }
+
+// TestTenantKeyRotation rotates one tenant's keys: new writes use the new
+// data key at once, a re-encryption job (stopped once, resumed) re-seals
+// every record, deleted ones included, leaves the other tenant alone, drops
+// the data key that seals nothing any more, and keeps the retired KEK while
+// a backup taken before may need it (ENC-3, ADR 7).
+func TestTenantKeyRotation(t *testing.T) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			d := freshDB(t, dialect)
+			src := keys.NewLocalKeys(filepath.Join(t.TempDir(), "root.key"))
+			root, _ := src.Create(ctx)
+			kr := keys.NewKeyring(root, 1000)
+			kr.SetSource(src)
+			v := vault.New(d, kr, rempart.SystemClock{}, vault.Config{})
+			admin := rempart.Caller{Principal: rempart.Principal{ID: "sa_admin", Role: rempart.RoleSystemAdmin}}
+			jobs := &fakeJobs{}
+			k := vault.NewKeys(v, jobs)
+			a, _ := v.CreateTenant(ctx, admin, "Acme")
+			b, _ := v.CreateTenant(ctx, admin, "Globex")
+			wa := rempart.Caller{Principal: rempart.Principal{ID: "sa_wa", TenantID: a.ID, Role: rempart.RoleAdmin}}
+			wb := rempart.Caller{Principal: rempart.Principal{ID: "sa_wb", TenantID: b.ID, Role: rempart.RoleWriter}}
+			want := map[string]string{}
+			for i := range 450 {
+				body := fmt.Sprintf(`{"i":%d}`, i)
+				r, _, err := v.CreateRecord(ctx, wa, a.ID, "calls", []byte(body), "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				want[r.ID] = body
+			}
+			var deleted string
+			for id := range want {
+				deleted = id
+				break
+			}
+			if err := v.DeleteRecord(ctx, wa, a.ID, "calls", deleted, 0); err != nil {
+				t.Fatal(err)
+			}
+			rb, _, _ := v.CreateRecord(ctx, wb, b.ID, "calls", []byte(`{"other":true}`), "")
+			before, _ := k.Inventory(ctx, wa, a.ID)
+			// A backup record taken before the rotation: the retired KEK must
+			// outlive it.
+			if err := d.BackupStarted(ctx, rempart.AuditEntry{Action: "backup.start", Outcome: rempart.OutcomeSuccess},
+				rempart.Backup{ID: "bk_old", Status: "complete", RootKeyID: root.KeyID(), WrappedKey: []byte("w"), CreatedAt: time.Now().Add(-time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := k.Rotate(ctx, wb, a.ID); rempart.ErrorCode(err) != rempart.ENOTFOUND {
+				t.Fatalf("rotation by another tenant's writer: got %v, want not_found", err)
+			}
+			job, err := k.Rotate(ctx, wa, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(jobs.enqueued) != 1 || job.Kind != vault.KindReencrypt {
+				t.Fatalf("jobs: got %+v", jobs.enqueued)
+			}
+			after, _ := k.Inventory(ctx, wa, a.ID)
+			var active rempart.DataKeyInfo
+			for _, dk := range after.DataKeys {
+				if dk.Active {
+					active = dk
+				}
+			}
+			if len(after.DataKeys) != 2 || len(after.KEKs) != 2 || active.ID == before.DataKeys[0].ID || active.Records != 0 {
+				t.Fatalf("inventory after rotation: got %+v", after)
+			}
+			r, _, _ := v.CreateRecord(ctx, wa, a.ID, "calls", []byte(`{"new":true}`), "")
+			want[r.ID] = `{"new":true}`
+			// The job stops after its first batch, then resumes.
+			stop := errors.New("node stopped")
+			err = k.Reencrypt(ctx, a.ID, func(done, total int64) error {
+				if done > 0 {
+					return stop
+				}
+				return nil
+			})
+			if !errors.Is(err, stop) {
+				t.Fatalf("interrupted re-encryption: %v", err)
+			}
+			if err := k.Reencrypt(ctx, a.ID, nil); err != nil {
+				t.Fatal(err)
+			}
+			inv, _ := k.Inventory(ctx, wa, a.ID)
+			if len(inv.DataKeys) != 1 || inv.DataKeys[0].ID != active.ID || inv.DataKeys[0].Records != 451 {
+				t.Fatalf("data keys after re-encryption: got %+v, want only the new one sealing 451 records", inv.DataKeys)
+			}
+			if len(inv.KEKs) != 2 {
+				t.Fatalf("KEKs: got %d, want the retired one kept for the older backup", len(inv.KEKs))
+			}
+			// Every record reads back through a keyring that unwrapped nothing yet.
+			kr2 := keys.NewKeyring(root, 1000)
+			v2 := vault.New(d, kr2, rempart.SystemClock{}, vault.Config{})
+			for id, body := range want {
+				if id == deleted {
+					continue
+				}
+				got, err := v2.GetRecord(ctx, wa, a.ID, "calls", id)
+				if err != nil || string(got.Data) != body {
+					t.Fatalf("record %s: got %s, %v", id, got.Data, err)
+				}
+			}
+			if _, err := v2.RestoreRecord(ctx, wa, a.ID, "calls", deleted); err != nil {
+				t.Fatalf("restore a deleted record re-sealed by the rotation: %v", err)
+			}
+			if got, err := v2.GetRecord(ctx, wb, b.ID, "calls", rb.ID); err != nil || string(got.Data) != `{"other":true}` {
+				t.Fatalf("the other tenant: %s, %v", got.Data, err)
+			}
+			// Once the older backup is gone, the retired KEK goes too.
+			if err := d.BackupFinished(ctx, rempart.AuditEntry{Action: "backup.delete", Outcome: rempart.OutcomeSuccess},
+				rempart.Backup{ID: "bk_old", Status: "deleted"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := k.Reencrypt(ctx, a.ID, nil); err != nil {
+				t.Fatal(err)
+			}
+			if inv, _ := k.Inventory(ctx, wa, a.ID); len(inv.KEKs) != 1 || !inv.KEKs[0].Active {
+				t.Fatalf("KEKs after the backup's deletion: got %+v, want the active one only", inv.KEKs)
+			}
+		})
+	}
+}
+
+type fakeJobs struct{ enqueued []rempart.Job }
+
+func (f *fakeJobs) Enqueue(_ context.Context, _ rempart.Caller, kind, key string, params any, _ time.Time) (rempart.Job, bool, error) {
+	j := rempart.Job{ID: rempart.NewID("job"), Kind: kind, UniqueKey: key}
+	f.enqueued = append(f.enqueued, j)
+	return j, true, nil
+}

@@ -1,0 +1,159 @@
+package vault
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/guard"
+	"github.com/rempart/rempart/keys"
+)
+
+// Tenant key rotation (ENC-3): new keys become active at once — a new
+// key-encryption key, wrapped under the active root key version, and a new
+// data key under it — and a job re-seals the tenant's records under the new
+// data key, batch by batch, then drops the data keys that seal nothing any
+// more. A retired KEK is kept as long as a restorable backup may need it
+// (ADR 7). Every step is audited.
+
+// KeyStore is what key rotation and the key inventory need from storage.
+type KeyStore interface {
+	RotateTenantKeys(ctx context.Context, s guard.Scope, e rempart.AuditEntry, w keys.WrappedKeys) error
+	// StaleRecords returns up to limit records sealed under a data key
+	// other than active, and how many there are.
+	StaleRecords(ctx context.Context, s guard.Scope, active string, limit int) ([]RecordRow, int, error)
+	// Reencrypt stores re-sealed rows, each only if its version and data
+	// key (oldKeys[i]) are unchanged; it returns how many it stored.
+	Reencrypt(ctx context.Context, s guard.Scope, e rempart.AuditEntry, rows []RecordRow, oldKeys []string) (int, error)
+	// DropRetiredKeys deletes what key rotation left unused.
+	DropRetiredKeys(ctx context.Context, s guard.Scope, e rempart.AuditEntry) (dataKeys, keks int, err error)
+	TenantKeyInventory(ctx context.Context, tenant string) ([]rempart.TenantKeys, error)
+}
+
+// Enqueuer starts background work (the jobs runner).
+type Enqueuer interface {
+	Enqueue(ctx context.Context, c rempart.Caller, kind, uniqueKey string, params any, runAfter time.Time) (rempart.Job, bool, error)
+}
+
+// KindReencrypt is the job that re-seals a tenant's data after a rotation.
+const KindReencrypt = "key.tenant.reencrypt"
+
+// ReencryptParams are a re-encryption job's parameters.
+type ReencryptParams struct {
+	TenantID string `json:"tenant_id"`
+}
+
+// Keys rotates tenants' keys and describes them.
+type Keys struct {
+	v     *Service
+	store KeyStore
+	jobs  Enqueuer
+}
+
+// NewKeys returns the tenant key service over the data plane v, whose store
+// must also be a KeyStore.
+func NewKeys(v *Service, jobs Enqueuer) *Keys {
+	return &Keys{v: v, store: v.store.(KeyStore), jobs: jobs}
+}
+
+// Rotate makes new keys active for tenant and starts the job that re-seals
+// its data. Tenant administrators rotate their own tenant's keys; system
+// administrators any tenant's.
+func (k *Keys) Rotate(ctx context.Context, c rempart.Caller, tenant string) (rempart.Job, error) {
+	e := newEntry(c, tenant, "key.tenant.rotate", "tenants/"+tenant+"/keys")
+	scope, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, e)
+	if err != nil {
+		return rempart.Job{}, err
+	}
+	w, err := k.v.keys.NewTenantKeys(ctx, tenant)
+	if err != nil {
+		return rempart.Job{}, err
+	}
+	e.Reason = "new data key " + w.DataKeyID + " under " + w.KEKID
+	if err := k.store.RotateTenantKeys(ctx, scope, e, w); err != nil {
+		return rempart.Job{}, err
+	}
+	j, _, err := k.jobs.Enqueue(ctx, c, KindReencrypt, "", ReencryptParams{TenantID: tenant}, time.Time{})
+	return j, err
+}
+
+const reencryptBatch = 200
+
+// Reencrypt re-seals every record of tenant still under a retired data key,
+// reporting progress, then drops what is no longer used. It is a job's body
+// and resumes from wherever it stopped.
+func (k *Keys) Reencrypt(ctx context.Context, tenant string, progress func(done, total int64) error) error {
+	t, err := k.v.store.Tenant(ctx, tenant)
+	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
+		return nil // deleted meanwhile: its keys are gone with it
+	} else if err != nil {
+		return err
+	}
+	scope := guard.Maintenance(t, "key-rotation")
+	var done int64
+	for {
+		active, err := k.v.dataKey(ctx, scope, "")
+		if err != nil {
+			return err
+		}
+		rows, total, err := k.store.StaleRecords(ctx, scope, active.ID, reencryptBatch)
+		if err != nil {
+			return err
+		}
+		if progress != nil {
+			if err := progress(done, done+int64(total)); err != nil {
+				return err
+			}
+		}
+		if len(rows) == 0 {
+			break
+		}
+		old := make([]string, len(rows))
+		for i := range rows {
+			old[i] = rows[i].DataKeyID
+			data, err := k.v.open(ctx, scope, rows[i])
+			if err != nil {
+				return fmt.Errorf("record %s/%s: %w", rows[i].Collection, rows[i].ID, err)
+			}
+			seal(active, scope, &rows[i], data)
+		}
+		e := newEntry(scope.Caller(), tenant, "key.tenant.reencrypt", "tenants/"+tenant+"/keys")
+		e.Reason = fmt.Sprintf("%d records under %s", len(rows), active.ID)
+		n, err := k.store.Reencrypt(ctx, scope, e, rows, old)
+		if err != nil {
+			return err
+		}
+		done += int64(n)
+	}
+	e := newEntry(scope.Caller(), tenant, "key.tenant.destroy", "tenants/"+tenant+"/keys")
+	e.Reason = "retired keys that seal nothing"
+	dks, keks, err := k.store.DropRetiredKeys(ctx, scope, e)
+	if err != nil {
+		return err
+	}
+	if dks > 0 || keks > 0 {
+		k.v.keys.Forget(tenant) // drop unwrapped copies of destroyed keys
+	}
+	return nil
+}
+
+// Inventory describes tenant's keys to its administrators and to system
+// administrators; the read is audited.
+func (k *Keys) Inventory(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error) {
+	e := newEntry(c, tenant, "key.tenant.list", "tenants/"+tenant+"/keys")
+	if _, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, e); err != nil {
+		return rempart.TenantKeys{}, err
+	}
+	ts, err := k.store.TenantKeyInventory(ctx, tenant)
+	if err != nil {
+		return rempart.TenantKeys{}, err
+	}
+	if _, err := k.v.store.Audit(ctx, e); err != nil {
+		return rempart.TenantKeys{}, err
+	}
+	if len(ts) == 0 {
+		return rempart.TenantKeys{TenantID: tenant, KEKs: []rempart.KEKInfo{}, DataKeys: []rempart.DataKeyInfo{}}, nil
+	}
+	return ts[0], nil
+}

@@ -48,6 +48,10 @@ type TableInfo struct {
 type ObjectsInfo struct {
 	Count int64 `json:"count"`
 	Bytes int64 `json:"bytes"`
+	// Missing are attachments the snapshot lists but that were purged
+	// before they could be copied (a restore keeps their rows, whose
+	// content is then gone, as it was on the primary).
+	Missing []string `json:"missing,omitempty"`
 }
 
 // AuditInfo is the audit log at the snapshot, with a checkpoint signed by

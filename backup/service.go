@@ -269,7 +269,14 @@ func (s *Service) dump(ctx context.Context, snap Snapshot, dk keys.DataKey, w io
 	if s.attachments != nil {
 		chunk := make([]byte, chunkSize)
 		err := snap.Objects(ctx, func(key string) error {
+			// An attachment purged (past its retention, or with its
+			// deleted tenant) between the snapshot and now is gone: it is
+			// named in the manifest, not copied, and the backup goes on.
 			n, err := s.copyObject(ctx, fw, key, chunk)
+			if errors.Is(err, errObjectGone) {
+				m.Objects.Missing = append(m.Objects.Missing, key)
+				return nil
+			}
 			m.Objects.Count++
 			m.Objects.Bytes += n
 			return err
@@ -294,10 +301,15 @@ func (s *Service) dump(ctx context.Context, snap Snapshot, dk keys.DataKey, w io
 	return nil
 }
 
-// copyObject writes one attachment's frames.
+// errObjectGone reports an attachment purged after the snapshot.
+var errObjectGone = errors.New("attachment gone since the snapshot")
+
+// copyObject writes one attachment's frames, or nothing and errObjectGone.
 func (s *Service) copyObject(ctx context.Context, fw *frameWriter, key string, chunk []byte) (int64, error) {
 	rc, err := s.attachments.Get(ctx, key)
-	if err != nil {
+	if notFound(err) {
+		return 0, errObjectGone
+	} else if err != nil {
 		return 0, fmt.Errorf("attachment %s: %w", key, err)
 	}
 	defer rc.Close()

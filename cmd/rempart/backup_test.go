@@ -15,6 +15,7 @@ import (
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/backup"
+	"github.com/rempart/rempart/vault"
 )
 
 // cli runs the rempart binary and returns its output; it fails the test if
@@ -236,5 +237,46 @@ func TestTenantDeletionRewritesEscrow(t *testing.T) {
 	}
 	if !escrowed()[globex.ID] {
 		t.Fatal("the escrow lost the other tenant's key")
+	}
+}
+
+// TestBackupSkipsAttachmentsPurgedMeanwhile removes an attachment's object
+// after its row was written, as a purge running beside a backup would: the
+// backup completes, names the object as missing, and verifies.
+func TestBackupSkipsAttachmentsPurgedMeanwhile(t *testing.T) {
+	dir := t.TempDir()
+	m, _ := startMain(t, dir, "--backup-schedule", "off", "--restore-test-schedule", "off")
+	ctx := context.Background()
+	admin := rempart.Caller{Principal: rempart.Principal{ID: "sa_admin", Role: rempart.RoleSystemAdmin}}
+	ten, err := m.Vault.CreateTenant(ctx, admin, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := rempart.Caller{Principal: rempart.Principal{ID: "sa_w", TenantID: ten.ID, Role: rempart.RoleWriter}}
+	rec, _, err := m.Vault.CreateRecord(ctx, w, ten.ID, "calls", []byte(`{"n":1}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var atts []rempart.Attachment
+	for _, name := range []string{"kept.wav", "gone.wav"} {
+		a, err := m.Vault.UploadAttachment(ctx, w, ten.ID, "calls", rec.ID, vault.Upload{Filename: name, ContentType: "audio/wav", Size: -1}, strings.NewReader("RIFF…"+name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		atts = append(atts, a)
+	}
+	gone := "attachments/" + ten.ID + "/" + atts[1].ID
+	if err := m.Deployment.Attachments.Delete(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	bm, err := m.Deployment.Backups.Create(ctx, admin, backup.CreateOptions{})
+	if err != nil {
+		t.Fatalf("backup with an attachment gone: %v", err)
+	}
+	if bm.Objects.Count != 1 || len(bm.Objects.Missing) != 1 || bm.Objects.Missing[0] != gone {
+		t.Fatalf("manifest objects: got %+v, want 1 copied and %s missing", bm.Objects, gone)
+	}
+	if _, err := m.Deployment.Backups.Verify(ctx, bm.ID, "", nil); err != nil {
+		t.Fatalf("verify: %v", err)
 	}
 }

@@ -42,6 +42,30 @@ func TestRoutes(t *testing.T) {
 		trailer                   map[string]string
 	}{
 		{
+			name: "key inventory", answer: jsonAnswer(200, `{"root_source":"local key file x","active_root":"local:ab","root_versions":[{"id":"local:ab","active":true,"refs":3}],"tenants":[]}`),
+			call:   func(c *client.Client) (any, error) { return c.KeyInventory(ctx) },
+			want:   rempart.KeyInventory{RootSource: "local key file x", ActiveRoot: "local:ab", RootVersions: []rempart.RootKeyVersion{{ID: "local:ab", Active: true, Refs: 3}}, Tenants: []rempart.TenantKeys{}},
+			method: "GET", path: "/api/v1/keys",
+		},
+		{
+			name: "rotate root key", answer: jsonAnswer(202, jobJS),
+			call:   func(c *client.Client) (any, error) { return c.RotateRootKey(ctx) },
+			want:   job,
+			method: "POST", path: "/api/v1/keys/root/rotate",
+		},
+		{
+			name: "tenant keys", answer: jsonAnswer(200, `{"tenant_id":"ten_1","keks":[{"id":"kek_1","wrapper":"local:ab","created_at":`+t0JSON+`,"active":true}],"data_keys":[]}`),
+			call:   func(c *client.Client) (any, error) { return c.TenantKeys(ctx, "ten_1") },
+			want:   rempart.TenantKeys{TenantID: "ten_1", KEKs: []rempart.KEKInfo{{ID: "kek_1", Wrapper: "local:ab", CreatedAt: t0, Active: true}}, DataKeys: []rempart.DataKeyInfo{}},
+			method: "GET", path: "/api/v1/tenants/ten_1/keys",
+		},
+		{
+			name: "rotate tenant keys", answer: jsonAnswer(202, jobJS),
+			call:   func(c *client.Client) (any, error) { return c.RotateTenantKeys(ctx, "ten_1") },
+			want:   job,
+			method: "POST", path: "/api/v1/tenants/ten_1/keys/rotate",
+		},
+		{
 			name: "list backups", answer: jsonAnswer(200, `{"backups":[`+bkJS+`],"verifier_key":"vk"}`),
 			call:   func(c *client.Client) (any, error) { return c.ListBackups(ctx) },
 			want:   rempart.BackupList{Backups: []rempart.Backup{bk}, VerifierKey: "vk"},

@@ -330,3 +330,48 @@ func (d *DB) TenantKeyInventory(ctx context.Context, tenant string) ([]rempart.T
 	}
 	return out, rows.Err()
 }
+
+// StaleAttachments returns up to limit of the tenant's attachments (deleted
+// ones too) sealed under a data key other than active, and how many there
+// are.
+func (d *DB) StaleAttachments(ctx context.Context, s guard.Scope, active string, limit int) ([]vault.AttachmentRow, int, error) {
+	tenant := mustScope(s)
+	r := d.reader(ctx)
+	var n int
+	if err := r.QueryRow(`SELECT COUNT(*) FROM attachments WHERE tenant_id = ? AND data_key_id <> ?`, tenant, active).Scan(&n); err != nil {
+		return nil, 0, err
+	}
+	rows, err := r.Query(`SELECT `+attachmentCols+` FROM attachments a WHERE a.tenant_id = ? AND a.data_key_id <> ? ORDER BY a.id LIMIT ?`, tenant, active, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	var out []vault.AttachmentRow
+	for rows.Next() {
+		a, err := scanAttachment(rows, false)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, a)
+	}
+	return out, n, rows.Err()
+}
+
+// MoveAttachment points an attachment at its re-sealed object (a.ObjectKey,
+// a.DataKeyID, a.SealedMeta), if it still is the object under the data key
+// it was read with; it reports whether it did, with an audit entry.
+func (d *DB) MoveAttachment(ctx context.Context, s guard.Scope, e rempart.AuditEntry, a vault.AttachmentRow, oldKey, oldDataKey string) (bool, error) {
+	tenant := mustScope(s)
+	moved := false
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		res, err := tx.Exec(`UPDATE attachments SET object_key = ?, data_key_id = ?, meta = ? WHERE tenant_id = ? AND id = ? AND object_key = ? AND data_key_id = ?`,
+			a.ObjectKey, a.DataKeyID, a.SealedMeta, tenant, a.ID, oldKey, oldDataKey)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		moved = n == 1
+		return nil
+	})
+	return moved, err
+}

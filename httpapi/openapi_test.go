@@ -161,6 +161,11 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"BackupList":           rempart.BackupList{},
 		"RestoreTest":          rempart.RestoreTest{},
 		"RestoreTestList":      rempart.RestoreTestList{},
+		"KeyInventory":         rempart.KeyInventory{},
+		"RootKeyVersion":       rempart.RootKeyVersion{},
+		"TenantKeys":           rempart.TenantKeys{},
+		"KEKInfo":              rempart.KEKInfo{},
+		"DataKeyInfo":          rempart.DataKeyInfo{},
 	}
 	for name, v := range types {
 		s, ok := schemas[name].(map[string]any)

@@ -61,6 +61,10 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/backups/{backup}/verify", s.authed, s.verifyBackup)
 	s.handle("GET /api/v1/restore-tests", s.authed, s.listRestoreTests)
 	s.handle("POST /api/v1/restore-tests", s.authed, s.createRestoreTest)
+	s.handle("GET /api/v1/keys", s.authed, s.keyInventory)
+	s.handle("POST /api/v1/keys/root/rotate", s.authed, s.rotateRoot)
+	s.handle("GET "+t+"/keys", s.authed, s.tenantKeys)
+	s.handle("POST "+t+"/keys/rotate", s.authed, s.rotateTenantKeys)
 	s.handle("GET /api/v1/jobs", s.authed, s.listJobs)
 	s.handle("GET /api/v1/jobs/{job}", s.authed, s.getJob)
 

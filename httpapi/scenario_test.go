@@ -75,6 +75,7 @@ const (
 	cSystem   = "system"
 	cManage   = "tenant management" // system-only, on one tenant
 	cLog      = "whole log"
+	cKeys     = "tenant keys"
 	cProof    = "proof"
 )
 
@@ -127,6 +128,10 @@ func (w *world) routes() []route {
 		{"POST", "/api/v1/backups/bk_0000000000/verify", "", "", cSystem, 404},
 		{"GET", "/api/v1/restore-tests", "", "", cSystem, 200},
 		{"POST", "/api/v1/restore-tests", "", "", cSystem, 202},
+		{"GET", "/api/v1/keys", "", "", cSystem, 200},
+		{"POST", "/api/v1/keys/root/rotate", "", "", cSystem, 202},
+		{"GET", "/api/v1/tenants/{T}/keys", "", "", cKeys, 200},
+		{"POST", "/api/v1/tenants/{T}/keys/rotate", "", "", cKeys, 202},
 		{"GET", "/api/v1/jobs", "", "", cSystem, 200},
 		{"GET", "/api/v1/jobs/job_0000000000", "", "", cSystem, 404},
 	}
@@ -153,10 +158,10 @@ func allow(classes ...string) func(string, int) int {
 func (w *world) principals() []principal {
 	tenantBound := func(class string) bool { return class != cSystem && class != cLog && class != cProof }
 	return []principal{
-		{"same tenant, admin", w.secrets["adminA"], w.a, allow(cRead, cWrite, cAccounts, cTenant, cAudit, cProof)},
+		{"same tenant, admin", w.secrets["adminA"], w.a, allow(cRead, cWrite, cAccounts, cTenant, cAudit, cKeys, cProof)},
 		{"same tenant, writer", w.secrets["writerA"], w.a, allow(cRead, cWrite, cTenant, cProof)},
 		{"wrong role: reader writes", w.secrets["readerA"], w.a, allow(cRead, cTenant, cProof)},
-		{"system admin: no record access", w.secrets["sysadmin"], w.a, allow(cSystem, cManage, cLog, cAccounts, cTenant, cAudit, cProof)},
+		{"system admin: no record access", w.secrets["sysadmin"], w.a, allow(cSystem, cManage, cLog, cAccounts, cTenant, cAudit, cKeys, cProof)},
 		{"other tenant", w.secrets["writerB"], w.a, func(class string, ok int) int {
 			if class == cProof {
 				return ok

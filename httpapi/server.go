@@ -45,13 +45,27 @@ type JobService interface {
 	Get(ctx context.Context, c rempart.Caller, id string) (rempart.Job, error)
 }
 
+// KeyService is the root key's administration (ENC-3).
+type KeyService interface {
+	Inventory(ctx context.Context, c rempart.Caller) (rempart.KeyInventory, error)
+	RotateRoot(ctx context.Context, c rempart.Caller) (rempart.Job, error)
+}
+
+// TenantKeyService is a tenant's keys.
+type TenantKeyService interface {
+	Inventory(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error)
+	Rotate(ctx context.Context, c rempart.Caller, tenant string) (rempart.Job, error)
+}
+
 // Services are the domain services behind the API.
 type Services struct {
-	Vault    *vault.Service
-	Identity *identity.Service
-	Audit    AuditService
-	Backups  BackupService
-	Jobs     JobService
+	Vault      *vault.Service
+	Identity   *identity.Service
+	Audit      AuditService
+	Backups    BackupService
+	Jobs       JobService
+	Keys       KeyService
+	TenantKeys TenantKeyService
 }
 
 // Config tunes the API edge.
@@ -74,6 +88,8 @@ type Server struct {
 	audit    AuditService
 	backups  BackupService
 	jobs     JobService
+	keys     KeyService
+	tkeys    TenantKeyService
 	logger   *slog.Logger
 	clock    rempart.Clock
 	cfg      Config
@@ -95,7 +111,7 @@ func New(svc Services, logger *slog.Logger, clock rempart.Clock, cfg Config) *Se
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1<<20 + 4<<10
 	}
-	s := &Server{vault: svc.Vault, identity: svc.Identity, audit: svc.Audit, backups: svc.Backups, jobs: svc.Jobs, logger: logger, clock: clock, cfg: cfg,
+	s := &Server{vault: svc.Vault, identity: svc.Identity, audit: svc.Audit, backups: svc.Backups, jobs: svc.Jobs, keys: svc.Keys, tkeys: svc.TenantKeys, logger: logger, clock: clock, cfg: cfg,
 		ipLimit:  httpsrv.NewRateLimiter(cfg.IPRate, cfg.IPBurst, clock),
 		keyLimit: httpsrv.NewRateLimiter(cfg.CredentialRate, cfg.CredentialBurst, clock),
 		metrics:  newMetrics(),

@@ -79,7 +79,7 @@ func newStack(t *testing.T) *stack {
 	s.identity = identity.New(d, clock, identity.Config{})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s.jobs = jobs.NewRunner(d, clock, logger, jobs.Config{})
-	for _, k := range []string{backup.KindCreate, backup.KindVerify, backup.KindRestoreTest} {
+	for _, k := range []string{backup.KindCreate, backup.KindVerify, backup.KindRestoreTest, keys.KindRootRewrap, vault.KindReencrypt} {
 		s.jobs.Handle(k, func(context.Context, *jobs.Run) error { return nil })
 	}
 	store, err := blobs.Open(ctx, filepath.Join(dir, "backups"))
@@ -97,7 +97,11 @@ func newStack(t *testing.T) *stack {
 			return cp.Note, err
 		}})
 	s.backups.SetEnqueuer(s.jobs)
-	s.api = httpapi.New(httpapi.Services{Vault: s.vault, Identity: s.identity, Audit: s.log, Backups: s.backups, Jobs: s.jobs}, logger, clock, httpapi.Config{})
+	roots := keys.NewLocalKeys(filepath.Join(dir, "root.key"))
+	s.keyring.SetSource(roots)
+	rotator := keys.NewRotator(d, s.keyring, roots, nil, nil)
+	s.api = httpapi.New(httpapi.Services{Vault: s.vault, Identity: s.identity, Audit: s.log, Backups: s.backups, Jobs: s.jobs,
+		Keys: keys.NewAdmin(d, rotator, s.jobs), TenantKeys: vault.NewKeys(s.vault, s.jobs)}, logger, clock, httpapi.Config{})
 	s.srv = httptest.NewServer(s.api.Handler())
 	t.Cleanup(func() {
 		s.srv.Close()

@@ -726,3 +726,41 @@ func FuzzDecryptStream(f *testing.F) {
 		}
 	})
 }
+
+// TestResealStreamHeader re-seals a stream's header under another data key:
+// the stream then opens under the new key only, its segments untouched.
+func TestResealStreamHeader(t *testing.T) {
+	from, to := newDataKey(t, "a_from"), newDataKey(t, "b_to")
+	ad := []byte("tenant/record/attachment")
+	plain := bytes.Repeat([]byte("recording "), 20000)
+	var buf bytes.Buffer
+	w, err := keys.NewEncryptWriter(&buf, from, ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(plain)
+	w.Close()
+	ct := buf.Bytes()
+	h, err := keys.ResealStreamHeader(ct[:keys.StreamHeaderSize], from, to, ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resealed := append(append([]byte(nil), h...), ct[keys.StreamHeaderSize:]...)
+	r, err := keys.NewDecryptReader(bytes.NewReader(resealed), to, ad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("resealed stream under the new key: %d bytes, %v", len(got), err)
+	}
+	if _, err := keys.NewDecryptReader(bytes.NewReader(resealed), from, ad); !errors.Is(err, keys.ErrDecrypt) {
+		t.Fatalf("resealed stream under the old key: got %v, want ErrDecrypt", err)
+	}
+	if _, err := keys.ResealStreamHeader(ct[:keys.StreamHeaderSize], to, from, ad); !errors.Is(err, keys.ErrDecrypt) {
+		t.Fatalf("reseal from the wrong key: got %v, want ErrDecrypt", err)
+	}
+	if _, err := keys.ResealStreamHeader(ct[:keys.StreamHeaderSize], from, to, []byte("other")); !errors.Is(err, keys.ErrDecrypt) {
+		t.Fatalf("reseal with other associated data: got %v, want ErrDecrypt", err)
+	}
+}

@@ -1,8 +1,11 @@
 package vault
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/rempart/rempart"
@@ -26,6 +29,12 @@ type KeyStore interface {
 	// Reencrypt stores re-sealed rows, each only if its version and data
 	// key (oldKeys[i]) are unchanged; it returns how many it stored.
 	Reencrypt(ctx context.Context, s guard.Scope, e rempart.AuditEntry, rows []RecordRow, oldKeys []string) (int, error)
+	// StaleAttachments returns up to limit attachments sealed under a data
+	// key other than active, and how many there are.
+	StaleAttachments(ctx context.Context, s guard.Scope, active string, limit int) ([]AttachmentRow, int, error)
+	// MoveAttachment points an attachment at its re-sealed object if it is
+	// still the one under oldKey and oldDataKey.
+	MoveAttachment(ctx context.Context, s guard.Scope, e rempart.AuditEntry, a AttachmentRow, oldKey, oldDataKey string) (bool, error)
 	// DropRetiredKeys deletes what key rotation left unused.
 	DropRetiredKeys(ctx context.Context, s guard.Scope, e rempart.AuditEntry) (dataKeys, keks int, err error)
 	TenantKeyInventory(ctx context.Context, tenant string) ([]rempart.TenantKeys, error)
@@ -126,6 +135,9 @@ func (k *Keys) Reencrypt(ctx context.Context, tenant string, progress func(done,
 		}
 		done += int64(n)
 	}
+	if err := k.reseal(ctx, scope, tenant, progress, &done); err != nil {
+		return err
+	}
 	e := newEntry(scope.Caller(), tenant, "key.tenant.destroy", "tenants/"+tenant+"/keys")
 	e.Reason = "retired keys that seal nothing"
 	dks, keks, err := k.store.DropRetiredKeys(ctx, scope, e)
@@ -136,6 +148,84 @@ func (k *Keys) Reencrypt(ctx context.Context, tenant string, progress func(done,
 		k.v.keys.Forget(tenant) // drop unwrapped copies of destroyed keys
 	}
 	return nil
+}
+
+const resealBatch = 20
+
+// reseal moves the tenant's attachments under the active data key. An
+// attachment's content stays as it is: only the 65-byte stream header (the
+// object key, sealed by the data key) and the sealed digest and file name
+// are re-sealed, and the object is written again under a new object key
+// (objects never change in place), the row moved to it, the old one
+// deleted.
+func (k *Keys) reseal(ctx context.Context, scope guard.Scope, tenant string, progress func(done, total int64) error, done *int64) error {
+	if k.v.objects == nil {
+		return nil
+	}
+	for {
+		active, err := k.v.dataKey(ctx, scope, "")
+		if err != nil {
+			return err
+		}
+		rows, total, err := k.store.StaleAttachments(ctx, scope, active.ID, resealBatch)
+		if err != nil {
+			return err
+		}
+		if progress != nil {
+			if err := progress(*done, *done+int64(total)); err != nil {
+				return err
+			}
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		for _, row := range rows {
+			if err := k.resealOne(ctx, scope, tenant, active, row); err != nil {
+				return fmt.Errorf("attachment %s: %w", row.ID, err)
+			}
+			*done++
+		}
+	}
+}
+
+func (k *Keys) resealOne(ctx context.Context, scope guard.Scope, tenant string, active keys.DataKey, row AttachmentRow) error {
+	old, err := k.v.dataKey(ctx, scope, row.DataKeyID)
+	if err != nil {
+		return err
+	}
+	m, err := openMeta(old, tenant, row)
+	if err != nil {
+		return err
+	}
+	ad := attachmentAD(tenant, row.Collection, row.RecordID, row.ID)
+	rc, err := k.v.objects.Get(ctx, row.ObjectKey)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	header := make([]byte, keys.StreamHeaderSize)
+	if _, err := io.ReadFull(rc, header); err != nil {
+		return fmt.Errorf("read header: %w", err)
+	}
+	h, err := keys.ResealStreamHeader(header, old, active, ad)
+	if err != nil {
+		return ErrAttachmentUndecryptable
+	}
+	moved := row
+	moved.ObjectKey = objectKey(tenant, row.ID) + "." + strings.TrimPrefix(active.ID, "dk_")
+	moved.DataKeyID = active.ID
+	moved.SealedMeta = keys.Seal(active.AEAD, []byte(m.sha256+"\x00"+m.name), attachmentMetaAD(tenant, row.Collection, row.RecordID, row.ID))
+	if _, err := k.v.objects.Put(ctx, moved.ObjectKey, io.MultiReader(bytes.NewReader(h), rc)); err != nil {
+		return err
+	}
+	e := newEntry(scope.Caller(), tenant, "key.tenant.reencrypt", attachmentResource(tenant, row.Collection, row.RecordID, row.ID))
+	e.Reason = "attachment under " + active.ID
+	ok, err := k.store.MoveAttachment(ctx, scope, e, moved, row.ObjectKey, row.DataKeyID)
+	if err != nil || !ok {
+		k.v.objects.Delete(context.WithoutCancel(ctx), moved.ObjectKey) // not pointed at: garbage
+		return err
+	}
+	return k.v.objects.Delete(ctx, row.ObjectKey)
 }
 
 // Inventory describes tenant's keys to its administrators and to system

@@ -146,6 +146,13 @@ func signCheckpoint(s *audit.Signer) func(uint64, []byte) (string, error) {
 	}
 }
 
+// deploymentSecrets are the secrets kept in meta wrapped by the root key,
+// which a root rotation re-wraps.
+var deploymentSecrets = []keys.Secret{
+	{Name: "audit_signer", Label: "rempart/audit-signer/v1"},
+	{Name: "backup_signer", Label: "rempart/backup-signer/v1"},
+}
+
 // openRootKey opens the active root key version, creating the first one only
 // for a new database. An existing database whose root key version cannot be
 // opened refuses to start: rempart never runs on a key it made up (ENC-3).

@@ -12,6 +12,8 @@ import (
 	"github.com/rempart/rempart/backup"
 	"github.com/rempart/rempart/db"
 	"github.com/rempart/rempart/jobs"
+	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/vault"
 )
 
 // Kinds of background jobs.
@@ -83,6 +85,16 @@ func (m *Main) handleJobs(retention time.Duration) {
 			return jobs.Permanent(err) // a damaged backup stays damaged
 		}
 		return err
+	})
+	m.Jobs.Handle(keys.KindRootRewrap, func(ctx context.Context, run *jobs.Run) error {
+		return m.Rotator.Rewrap(ctx, func(done, total int64) error { return run.Save(ctx, nil, done, total) })
+	})
+	m.Jobs.Handle(vault.KindReencrypt, func(ctx context.Context, run *jobs.Run) error {
+		var p vault.ReencryptParams
+		if err := run.DecodeParams(&p); err != nil {
+			return err
+		}
+		return m.TenantKeys.Reencrypt(ctx, p.TenantID, func(done, total int64) error { return run.Save(ctx, nil, done, total) })
 	})
 	m.Jobs.Handle(jobRestoreTest, func(ctx context.Context, run *jobs.Run) error {
 		t, err := m.restoreTest(ctx)

@@ -51,6 +51,9 @@ type Main struct {
 	Keyring         *keys.Keyring
 	Log             *audit.Log
 	Jobs            *jobs.Runner
+	TenantKeys      *vault.Keys
+	Rotator         *keys.Rotator
+	KeyAdmin        *keys.Admin
 	Vault           *vault.Service
 	Identity        *identity.Service
 	API             *httpapi.Server
@@ -152,10 +155,6 @@ func (m *Main) Run(ctx context.Context) error {
 	clock := rempart.SystemClock{}
 	m.Log = audit.NewLog(m.DB, m.Deployment.AuditSigner)
 	m.Jobs = jobs.NewRunner(m.DB, clock, m.Logger, jobs.Config{})
-	m.handleJobs(durations["backup-retention"])
-	for _, sc := range schedules {
-		m.Jobs.AddSchedule(sc)
-	}
 	m.Vault = vault.New(m.DB, m.Keyring, clock, vault.Config{Limits: vault.Limits{MaxRecordBytes: maxRecord}, Retention: durations["retention"],
 		Objects:     blobstore.Objects{Store: m.Deployment.Attachments},
 		Attachments: vault.AttachmentLimits{MaxBytes: maxAttachment, ContentTypes: attachmentTypes},
@@ -166,8 +165,16 @@ func (m *Main) Run(ctx context.Context) error {
 				m.Logger.Error("escrow refresh after a tenant deletion", "tenant", tenant, "error", err.Error())
 			}
 		}})
+	m.TenantKeys = vault.NewKeys(m.Vault, m.Jobs)
+	m.Rotator = keys.NewRotator(m.DB, m.Keyring, m.Deployment.Roots, deploymentSecrets, m.Deployment.Backups.RefreshEscrow)
+	m.KeyAdmin = keys.NewAdmin(m.DB, m.Rotator, m.Jobs)
+	m.handleJobs(durations["backup-retention"])
+	for _, sc := range schedules {
+		m.Jobs.AddSchedule(sc)
+	}
 	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"]})
-	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs}
+	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
+		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys}
 	m.API = httpapi.New(services, m.Logger, clock, httpapi.Config{
 		IPRate: ipRate, IPBurst: ipBurst, CredentialRate: credRate, CredentialBurst: credBurst, TrustedProxies: proxies,
 		MaxBodyBytes: int64(maxRecord) + 4<<10,
@@ -228,10 +235,27 @@ func (m *Main) startJobs(checkpointEvery, purgeEvery time.Duration) {
 	logErr := func(job string) func(error) {
 		return func(err error) { m.Logger.Error("job failed", "job", job, "error", err.Error()) }
 	}
-	m.jobs.Add(2)
+	m.jobs.Add(3)
 	go func() {
 		defer m.jobs.Done()
 		m.Log.Run(ctx, checkpointEvery, logErr("checkpoint"))
+	}()
+	go func() {
+		// A root key rotation started on another node: take its new
+		// version as the active one here too.
+		defer m.jobs.Done()
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := m.Rotator.Follow(ctx); err != nil && ctx.Err() == nil {
+					logErr("follow root key")(err)
+				}
+			}
+		}
 	}()
 	go func() {
 		defer m.jobs.Done()

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/client"
+)
+
+// waitJob polls a job until it ends.
+func waitJob(t *testing.T, a *api, j rempart.Job) rempart.Job {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got rempart.Job
+		a.must(200, "GET", "/api/v1/jobs/"+j.ID, "", &got)
+		if got.Status == "done" || got.Status == "failed" {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s (%s) still %s after 30 s", j.ID, j.Kind, got.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestKeyRotationsOverTheAPI rotates the root key and then a tenant's keys
+// through the API of a running server, follows both jobs, and reads every
+// record back; the old root key file is destroyed and the inventory says so
+// (ENC-3).
+func TestKeyRotationsOverTheAPI(t *testing.T) {
+	dir := t.TempDir()
+	m, _ := startMain(t, dir, "--backup-schedule", "off", "--restore-test-schedule", "off")
+	url := "https://" + m.Server.Addr("https")
+	var b rempart.Bootstrapped
+	newAPI(t, url, m.Bootstrap).must(201, "POST", "/api/v1/bootstrap", "", &b)
+	admin := newAPI(t, url, b.Key.Secret)
+	var ten rempart.Tenant
+	admin.must(201, "POST", "/api/v1/tenants", `{"name":"Acme"}`, &ten)
+	var sa rempart.ServiceAccount
+	admin.must(201, "POST", "/api/v1/tenants/"+ten.ID+"/service-accounts", `{"name":"ops","role":"admin"}`, &sa)
+	var k rempart.APIKeyCreated
+	admin.must(201, "POST", "/api/v1/tenants/"+ten.ID+"/service-accounts/"+sa.ID+"/keys", `{}`, &k)
+	tenantAdmin := newAPI(t, url, k.Secret)
+	records := "/api/v1/tenants/" + ten.ID + "/collections/calls/records"
+	want := map[string]string{}
+	for i := range 30 {
+		var r rempart.Record
+		body := fmt.Sprintf(`{"i":%d}`, i)
+		tenantAdmin.must(201, "POST", records, body, &r)
+		want[r.ID] = body
+	}
+	// An attachment, re-sealed by the tenant's rotation below.
+	attBody := strings.Repeat("RIFF audio ", 30000)
+	var rec0 string
+	for id := range want {
+		rec0 = id
+		break
+	}
+	c := client.New(url, client.WithHTTPClient(tenantAdmin.hc), client.WithAPIKey(k.Secret))
+	att, err := c.UploadAttachment(context.Background(), ten.ID, "calls", rec0, strings.NewReader(attBody), client.UploadOptions{Filename: "call.wav", ContentType: "audio/wav"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before rempart.KeyInventory
+	admin.must(200, "GET", "/api/v1/keys", "", &before)
+
+	var j rempart.Job
+	admin.must(202, "POST", "/api/v1/keys/root/rotate", "", &j)
+	if got := waitJob(t, admin, j); got.Status != "done" {
+		t.Fatalf("root rotation job: %+v", got)
+	}
+	var after rempart.KeyInventory
+	admin.must(200, "GET", "/api/v1/keys", "", &after)
+	if after.ActiveRoot == before.ActiveRoot || len(after.RootVersions) != 1 || !after.RootVersions[0].Active {
+		t.Fatalf("inventory after root rotation: got %+v (before %s)", after, before.ActiveRoot)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "root.key")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("first root key file after rotation: %v, want destroyed", err)
+	}
+
+	tenantAdmin.must(202, "POST", "/api/v1/tenants/"+ten.ID+"/keys/rotate", "", &j)
+	if got := waitJob(t, admin, j); got.Status != "done" {
+		t.Fatalf("tenant rotation job: %+v", got)
+	}
+	var tk rempart.TenantKeys
+	tenantAdmin.must(200, "GET", "/api/v1/tenants/"+ten.ID+"/keys", "", &tk)
+	if len(tk.DataKeys) != 1 || !tk.DataKeys[0].Active || tk.DataKeys[0].Records != 30 || tk.DataKeys[0].Attachments != 1 {
+		t.Fatalf("tenant keys after rotation: got %+v", tk)
+	}
+	d, err := c.DownloadAttachment(context.Background(), ten.ID, "calls", rec0, att.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(d.Body)
+	d.Body.Close()
+	if err != nil || string(got) != attBody || d.Filename != "call.wav" {
+		t.Fatalf("attachment after rotation: %d bytes, %q, %v", len(got), d.Filename, err)
+	}
+	// The old object is gone: one object for the one attachment.
+	var objs []string
+	for info, err := range m.Deployment.Attachments.List(context.Background(), "attachments/"+ten.ID+"/") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, info.Key)
+	}
+	if len(objs) != 1 {
+		t.Fatalf("objects after re-sealing: got %v, want one", objs)
+	}
+	for id, body := range want {
+		var r rempart.Record
+		tenantAdmin.must(200, "GET", records+"/"+id, "", &r)
+		if string(r.Data) != body {
+			t.Fatalf("record %s: got %s, want %s", id, r.Data, body)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/guard"
@@ -374,4 +375,23 @@ func (d *DB) MoveAttachment(ctx context.Context, s guard.Scope, e rempart.AuditE
 		return nil
 	})
 	return moved, err
+}
+
+// LeaseSeals adds n to a data key's seal count and returns the new count
+// (ENC-3: keys.SealPolicy), with an audit entry.
+func (d *DB) LeaseSeals(ctx context.Context, tenant, dataKeyID string, n int64) (int64, error) {
+	var total int64
+	e := rempart.AuditEntry{PrincipalID: "system:seal-lease", TenantID: tenant, Action: "key.seal_lease", Resource: "tenants/" + tenant + "/keys/" + dataKeyID,
+		Outcome: rempart.OutcomeSuccess, Reason: fmt.Sprintf("%d seals", n)}
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		res, err := tx.Exec(`UPDATE tenant_keys SET seals = seals + ? WHERE tenant_id = ? AND data_key_id = ?`, n, tenant, dataKeyID)
+		if err != nil {
+			return err
+		}
+		if m, _ := res.RowsAffected(); m != 1 {
+			return rempart.Errorf(rempart.ENOTFOUND, "No data key %s.", dataKeyID)
+		}
+		return tx.QueryRow(`SELECT seals FROM tenant_keys WHERE tenant_id = ? AND data_key_id = ?`, tenant, dataKeyID).Scan(&total)
+	})
+	return total, err
 }

@@ -44,6 +44,7 @@ type Keyring struct {
 	versions map[string]Provider // opened versions, by KeyID
 
 	customer CustomerKeys // nil: no tenant brings its own key
+	seals    *sealLeases  // nil: seals are not counted
 	// customerTTL bounds how long a data key unwrapped through a tenant's
 	// own key stays cached, so that revoking it takes effect that soon.
 	customerTTL time.Duration

@@ -314,3 +314,71 @@ func (f *fakeJobs) Enqueue(_ context.Context, _ rempart.Caller, kind, key string
 	f.enqueued = append(f.enqueued, j)
 	return j, true, nil
 }
+
+// TestSealLimitRotates counts seals by leases on two nodes sharing one
+// database: the stored count never falls below the seals made, and when it
+// reaches the limit the tenant's keys are rotated by rempart itself, once
+// (ENC-3: AES-GCM's random-nonce bound).
+func TestSealLimitRotates(t *testing.T) {
+	ctx := context.Background()
+	d := freshDB(t, "sqlite")
+	src := keys.NewLocalKeys(filepath.Join(t.TempDir(), "root.key"))
+	root, _ := src.Create(ctx)
+	admin := rempart.Caller{Principal: rempart.Principal{ID: "sa_admin", Role: rempart.RoleSystemAdmin}}
+	jobs := &fakeJobs{}
+	var nodes []*vault.Service
+	var rotations int
+	for range 2 {
+		kr := keys.NewKeyring(root, 100)
+		v := vault.New(d, kr, rempart.SystemClock{}, vault.Config{})
+		k := vault.NewKeys(v, jobs)
+		kr.SetSealPolicy(keys.SealPolicy{Leaser: d.LeaseSeals, Lease: 10, Limit: 25,
+			OnLimit: func(ctx context.Context, tenant, dk string) {
+				rotations++
+				if err := k.AutoRotate(ctx, tenant, dk); err != nil {
+					t.Error(err)
+				}
+			}})
+		nodes = append(nodes, v)
+	}
+	ten, err := nodes[0].CreateTenant(ctx, admin, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := rempart.Caller{Principal: rempart.Principal{ID: "sa_w", TenantID: ten.ID, Role: rempart.RoleAdmin}}
+	inv := func() rempart.TenantKeys {
+		ks, err := d.TenantKeyInventory(ctx, ten.ID)
+		if err != nil || len(ks) != 1 {
+			t.Fatalf("inventory: %v, %v", ks, err)
+		}
+		return ks[0]
+	}
+	first := inv().DataKeys[0].ID
+	for i := range 12 { // 12 writes, alternating nodes, 2 seals reserved each
+		if _, _, err := nodes[i%2].CreateRecord(ctx, w, ten.ID, "calls", []byte(`{"n":1}`), ""); err != nil {
+			t.Fatal(err)
+		}
+		for _, dk := range inv().DataKeys {
+			if dk.ID == first && dk.Seals < int64(2*(i+1)) {
+				t.Fatalf("after %d writes the stored count is %d, below the %d seals reserved", i+1, dk.Seals, 2*(i+1))
+			}
+		}
+	}
+	if rotations != 1 {
+		t.Fatalf("rotations started: got %d, want 1", rotations)
+	}
+	now := inv()
+	var active rempart.DataKeyInfo
+	for _, dk := range now.DataKeys {
+		if dk.Active {
+			active = dk
+		}
+	}
+	if len(now.DataKeys) != 2 || active.ID == first || len(jobs.enqueued) != 1 || jobs.enqueued[0].Kind != vault.KindReencrypt {
+		t.Fatalf("after the limit: data keys %+v, jobs %+v; want a new active key and a re-encryption job", now.DataKeys, jobs.enqueued)
+	}
+	es, _ := d.AuditLog(ctx, audit.Query{Limit: 1000, Action: "key.tenant.rotate"})
+	if len(es) != 1 || es[0].PrincipalID != "system:seal-limit" {
+		t.Fatalf("audit of the automatic rotation: %+v", es)
+	}
+}

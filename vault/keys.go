@@ -35,6 +35,8 @@ type KeyStore interface {
 	// MoveAttachment points an attachment at its re-sealed object if it is
 	// still the one under oldKey and oldDataKey.
 	MoveAttachment(ctx context.Context, s guard.Scope, e rempart.AuditEntry, a AttachmentRow, oldKey, oldDataKey string) (bool, error)
+	// TenantKeys returns the wrapped active keys ("") of the scope's tenant.
+	TenantKeys(ctx context.Context, s guard.Scope, dataKeyID string) (keys.WrappedKeys, error)
 	// DropRetiredKeys deletes what key rotation left unused.
 	DropRetiredKeys(ctx context.Context, s guard.Scope, e rempart.AuditEntry) (dataKeys, keks int, err error)
 	TenantKeyInventory(ctx context.Context, tenant string) ([]rempart.TenantKeys, error)
@@ -87,6 +89,35 @@ func (k *Keys) Rotate(ctx context.Context, c rempart.Caller, tenant string) (rem
 	return j, err
 }
 
+// AutoRotate rotates a tenant's keys because its active data key reached its
+// seal limit (ENC-3): the same as Rotate, done by rempart itself, once per
+// data key however many nodes reach the limit.
+func (k *Keys) AutoRotate(ctx context.Context, tenant, dataKeyID string) error {
+	t, err := k.v.store.Tenant(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	scope := guard.Maintenance(t, "seal-limit")
+	active, err := k.store.TenantKeys(ctx, scope, "")
+	if err != nil {
+		return err
+	}
+	if active.DataKeyID != dataKeyID {
+		return nil // already rotated
+	}
+	w, err := k.v.keys.NewTenantKeys(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	e := newEntry(scope.Caller(), tenant, "key.tenant.rotate", "tenants/"+tenant+"/keys")
+	e.Reason = "seal limit of " + dataKeyID + "; new data key " + w.DataKeyID
+	if err := k.store.RotateTenantKeys(ctx, scope, e, w); err != nil {
+		return err
+	}
+	_, _, err = k.jobs.Enqueue(ctx, scope.Caller(), KindReencrypt, "reencrypt:"+w.DataKeyID, ReencryptParams{TenantID: tenant}, time.Time{})
+	return err
+}
+
 const reencryptBatch = 200
 
 // Reencrypt re-seals every record of tenant still under a retired data key,
@@ -117,6 +148,9 @@ func (k *Keys) Reencrypt(ctx context.Context, tenant string, progress func(done,
 		}
 		if len(rows) == 0 {
 			break
+		}
+		if err := k.v.keys.ReserveSeals(ctx, tenant, active.ID, int64(len(rows))); err != nil {
+			return err
 		}
 		old := make([]string, len(rows))
 		for i := range rows {
@@ -178,6 +212,9 @@ func (k *Keys) reseal(ctx context.Context, scope guard.Scope, tenant string, pro
 		}
 		if len(rows) == 0 {
 			return nil
+		}
+		if err := k.v.keys.ReserveSeals(ctx, tenant, active.ID, 2*int64(len(rows))); err != nil {
+			return err
 		}
 		for _, row := range rows {
 			if err := k.resealOne(ctx, scope, tenant, active, row); err != nil {

@@ -133,7 +133,13 @@ func (s *Service) dataKey(ctx context.Context, scope guard.Scope, id string) (ke
 	if err != nil {
 		return keys.DataKey{}, err
 	}
-	return s.keys.Unwrap(ctx, w)
+	dk, err := s.keys.Unwrap(ctx, w)
+	if err == nil && id == "" {
+		// The active key is fetched to seal with: at most two seals (an
+		// attachment's stream header and its metadata), counted (ENC-3).
+		err = s.keys.ReserveSeals(ctx, scope.TenantID(), dk.ID, 2)
+	}
+	return dk, err
 }
 
 func recordAD(tenant, collection, id string, version int64) []byte {

@@ -166,6 +166,11 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 		}})
 	m.TenantKeys = vault.NewKeys(m.Vault, m.Jobs)
+	m.Keyring.SetSealPolicy(keys.SealPolicy{Leaser: m.DB.LeaseSeals, OnLimit: func(ctx context.Context, tenant, dataKey string) {
+		if err := m.TenantKeys.AutoRotate(ctx, tenant, dataKey); err != nil {
+			m.Logger.Error("automatic key rotation at the seal limit", "tenant", tenant, "data_key", dataKey, "error", err.Error())
+		}
+	}})
 	m.Rotator = keys.NewRotator(m.DB, m.Keyring, m.Deployment.Roots, deploymentSecrets, m.Deployment.Backups.RefreshEscrow)
 	m.KeyAdmin = keys.NewAdmin(m.DB, m.Rotator, m.Jobs)
 	m.handleJobs(durations["backup-retention"])

@@ -67,8 +67,15 @@ type Source interface {
 type Target interface {
 	// Empty reports whether the database holds no data.
 	Empty(ctx context.Context) (bool, error)
-	// Insert loads rows into table.
+	// BeginLoad prepares the empty database for the load: until EndLoad it
+	// may defer index maintenance and relax its durability, since it
+	// serves no one and a restore that fails leaves it to be discarded.
+	BeginLoad(ctx context.Context) error
+	// Insert loads rows into table, in one transaction.
 	Insert(ctx context.Context, table string, columns []string, rows [][]any) error
+	// EndLoad ends the load: it completes what BeginLoad deferred and
+	// leaves the database fully durable before it returns.
+	EndLoad(ctx context.Context) error
 	// Migrate migrates the database to this binary's schema.
 	Migrate(ctx context.Context) error
 	// AuditTree is the loaded audit log's size and root.

@@ -26,7 +26,7 @@ var ctx = context.Background()
 // env is a deployment: a database, its keys, the data plane, the audit log's
 // signer and the backup service writing to a local backup location.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	dsn      string
 	d        *db.DB
 	kr       *keys.Keyring
@@ -36,12 +36,14 @@ type env struct {
 	auditKey string
 	bsigner  *backup.Signer
 	objects  backup.Objects
-	svc      *backup.Service
-	admin    rempart.Caller
+	// attachments is the attachments store, once withAttachments made one.
+	attachments backup.Objects
+	svc         *backup.Service
+	admin       rempart.Caller
 }
 
 // place returns the DSN of a fresh, empty database of a dialect.
-func place(t *testing.T, dialect string) string {
+func place(t testing.TB, dialect string) string {
 	t.Helper()
 	if dialect == "sqlite" {
 		return "sqlite:" + filepath.Join(t.TempDir(), "rempart.db")
@@ -72,7 +74,7 @@ func place(t *testing.T, dialect string) string {
 	return dsn + sep + "search_path=" + schema
 }
 
-func newEnv(t *testing.T, dialect string) *env {
+func newEnv(t testing.TB, dialect string) *env {
 	t.Helper()
 	dsn := place(t, dialect)
 	d, err := db.Open(ctx, db.Config{DSN: dsn})
@@ -113,12 +115,27 @@ func newEnv(t *testing.T, dialect string) *env {
 
 // service returns a backup service of e writing to objects.
 func (e *env) service(objects backup.Objects) *backup.Service {
-	return backup.New(backup.Config{Store: e.d, Source: e.d, Objects: objects, Keys: e.kr, Signer: e.bsigner,
+	return backup.New(backup.Config{Store: e.d, Source: e.d, Objects: objects, Attachments: e.attachments, Keys: e.kr, Signer: e.bsigner,
 		Clock: rempart.SystemClock{}, Version: "test",
 		Checkpoint: func(size uint64, root []byte) (string, error) {
 			cp, err := e.asigner.Sign(size, root)
 			return cp.Note, err
 		}})
+}
+
+// withAttachments gives e an attachments store, a local directory, that the
+// data plane writes and the backup service copies.
+func (e *env) withAttachments() {
+	e.t.Helper()
+	store, err := blobs.Open(ctx, filepath.Join(e.t.TempDir(), "attachments"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { store.Close() })
+	att := blobstore.Objects{Store: store}
+	e.attachments = att
+	e.v = vault.New(e.d, e.kr, rempart.SystemClock{}, vault.Config{Objects: att})
+	e.svc = e.service(e.objects)
 }
 
 // tenant creates a tenant with n records and returns its ID, a writer of it

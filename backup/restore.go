@@ -100,6 +100,9 @@ func (s *Service) Restore(ctx context.Context, id, verifierKey string, open Open
 	if !empty {
 		return Report{}, target, rempart.Errorf(rempart.ECONFLICT, "The target database is not empty; restoring would replace what it holds. Ask for it explicitly (--replace).")
 	}
+	if err := target.BeginLoad(ctx); err != nil {
+		return Report{}, target, fmt.Errorf("prepare the target: %w", err)
+	}
 	rep, err := s.scan(ctx, id, verifierKey, target, opts)
 	return rep, target, err
 }
@@ -142,7 +145,11 @@ func (s *Service) scan(ctx context.Context, id, verifierKey string, target Targe
 	}
 	l := &loader{s: s, ctx: ctx, m: m, target: target, attachments: opts.Attachments, tenants: map[string]bool{}}
 	rep := Report{ID: id, Manifest: m}
-	if err := l.run(newFrameReader(plain), &rep); err != nil {
+	err = l.run(newFrameReader(plain), &rep)
+	if werr := l.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
 		return rep, damaged(id, err)
 	}
 	// The data was read to its authenticated end; its stored bytes must
@@ -206,12 +213,20 @@ type loader struct {
 	table   *tableHeader
 	tenCol  int // index of "id" in tenants
 	rows    [][]any
+	size    int // bytes of the encoded rows in rows
 	count   int64
 	h       hash.Hash
 	objects int64
+	puts    []chan error // attachment uploads still finishing, oldest first
 }
 
-const insertBatch = 500
+// A table's rows are loaded in transactions of insertBatch rows or
+// insertBytes of encoded rows, whichever comes first: few commits, and a
+// bounded batch in memory.
+const (
+	insertBatch = 20000
+	insertBytes = 8 << 20
+)
 
 func (l *loader) run(fr *frameReader, rep *Report) error {
 	want := map[string]TableInfo{}
@@ -258,7 +273,8 @@ func (l *loader) run(fr *frameReader, rep *Report) error {
 			}
 			if l.target != nil {
 				l.rows = append(l.rows, row)
-				if len(l.rows) == insertBatch {
+				l.size += len(p)
+				if len(l.rows) == insertBatch || l.size >= insertBytes {
 					if err := l.flush(); err != nil {
 						return err
 					}
@@ -309,26 +325,41 @@ func (l *loader) flush() error {
 		return nil
 	}
 	err := l.target.Insert(l.ctx, l.table.Name, l.table.Columns, l.rows)
-	l.rows = l.rows[:0]
+	clear(l.rows)
+	l.rows, l.size = l.rows[:0], 0
 	if err != nil {
 		return fmt.Errorf("load %s: %w", l.table.Name, err)
 	}
 	return nil
 }
 
+// maxPuts bounds the attachments being stored at once: an attachment's
+// upload ends with the store making it durable (an fsync, or S3 completing
+// the upload), and the next one streams meanwhile.
+const maxPuts = 4
+
 // object reads one attachment's frames, hashing them and, when restoring,
-// storing them back under their key.
+// storing them back under their key. The upload may still be finishing when
+// it returns: wait collects it.
 func (l *loader) object(fr *frameReader, key string) error {
 	h := sha256.New()
 	var pw *io.PipeWriter
 	var putDone chan error
 	if l.target != nil && l.attachments != nil {
+		if len(l.puts) == maxPuts {
+			if err := l.waitOne(); err != nil {
+				return err
+			}
+		}
 		var pr *io.PipeReader
 		pr, pw = io.Pipe()
 		putDone = make(chan error, 1)
 		go func() {
 			_, err := l.attachments.Put(l.ctx, key, pr)
 			pr.CloseWithError(err)
+			if err != nil {
+				err = fmt.Errorf("restore attachment %s: %w", key, err)
+			}
 			putDone <- err
 		}()
 	}
@@ -362,15 +393,31 @@ func (l *loader) object(fr *frameReader, key string) error {
 			}
 			if pw != nil {
 				pw.Close()
-				if err := <-putDone; err != nil {
-					return fmt.Errorf("restore attachment %s: %w", key, err)
-				}
+				l.puts = append(l.puts, putDone)
 			}
 			return nil
 		default:
 			return fail(fmt.Errorf("%w: frame %q inside an object", errFormat, typ))
 		}
 	}
+}
+
+// waitOne waits for the oldest attachment upload.
+func (l *loader) waitOne() error {
+	err := <-l.puts[0]
+	l.puts = l.puts[1:]
+	return err
+}
+
+// wait waits for every attachment upload and returns the first error.
+func (l *loader) wait() error {
+	var first error
+	for len(l.puts) > 0 {
+		if err := l.waitOne(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // finish loads the escrowed keys of the backup's tenants and the backup
@@ -415,6 +462,9 @@ func (l *loader) finish(esc Escrow, rep *Report) error {
 		if err := l.target.Insert(l.ctx, "backups", []string{"id", "status", "root_key_id", "wrapped_key", "created_at"}, recs); err != nil {
 			return fmt.Errorf("load backup records: %w", err)
 		}
+	}
+	if err := l.target.EndLoad(l.ctx); err != nil {
+		return fmt.Errorf("end the load: %w", err)
 	}
 	if err := l.target.Migrate(l.ctx); err != nil {
 		return fmt.Errorf("migrate the restored database: %w", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"gocloud.dev/blob"
 )
@@ -73,7 +74,7 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader) (int64, error)
 		return 0, s.mapError(err)
 	}
 	src := &source{ctx: ctx, r: r}
-	n, err := io.Copy(w, src)
+	n, err := copyObject(w, src, &tmp)
 	if err == nil && tmp != nil {
 		if err = tmp.Sync(); err != nil {
 			err = fmt.Errorf("sync: %w", err)
@@ -90,6 +91,43 @@ func (s *Store) put(ctx context.Context, key string, r io.Reader) (int64, error)
 		return 0, s.putError(ctx, src, err)
 	}
 	return n, nil
+}
+
+// copyBufferSize is the size of a Put's reads and writes: few system calls
+// per object.
+const copyBufferSize = 1 << 20
+
+// writebackSpan: on the local store, as each span of this many bytes is
+// written, Put asks the kernel to start writing it to disk, so that the
+// fsync at the end waits for the last span rather than for the whole object.
+const writebackSpan = 8 << 20
+
+var copyBuffers = sync.Pool{New: func() any { return new([copyBufferSize]byte) }}
+
+// copyObject copies src to w and returns the bytes copied. *tmp is the
+// local store's temporary file, once the first write has opened it.
+func copyObject(w io.Writer, src io.Reader, tmp **os.File) (int64, error) {
+	buf := copyBuffers.Get().(*[copyBufferSize]byte)
+	defer copyBuffers.Put(buf)
+	var n, started int64
+	for {
+		k, rerr := src.Read(buf[:])
+		if k > 0 {
+			if _, err := w.Write(buf[:k]); err != nil {
+				return n, err
+			}
+			n += int64(k)
+			if *tmp != nil && n-started >= writebackSpan {
+				startWriteback(*tmp, started, n-started)
+				started = n
+			}
+		}
+		if rerr == io.EOF {
+			return n, nil
+		} else if rerr != nil {
+			return n, rerr
+		}
+	}
 }
 
 // putError says why a Put failed: its source, its context, or the store.

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/backup"
@@ -266,23 +268,37 @@ func (d *DB) Empty(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// Insert loads rows into a table, outside the committer: the database is
-// being restored and serves no one.
+// Insert loads rows into a table in one transaction, outside the committer:
+// the database is being restored and serves no one. The rows go in
+// multi-row statements, each prepared once per call.
 func (d *DB) Insert(ctx context.Context, table string, columns []string, rows [][]any) error {
 	tx, err := d.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	per := max(1, min(insertBatchRows, 30000/len(columns)))
+	prefix := d.insertInto(quoteIdent(table) + " (" + quoteCols(columns) + ")")
+	per := max(1, min(loadChunk, maxLoadParams/len(columns)))
+	args := make([]any, 0, per*len(columns))
+	var full *sql.Stmt
 	for len(rows) > 0 {
 		n := min(len(rows), per)
-		query := multiValues(`INSERT INTO `+quoteIdent(table)+` (`+quoteCols(columns)+`) VALUES `, len(columns), n)
-		args := make([]any, 0, n*len(columns))
+		args = args[:0]
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		if _, err := tx.ExecContext(ctx, d.q(query), args...); err != nil {
+		if n == per {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, d.q(multiValues(prefix, len(columns), per))); err != nil {
+					return err
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, d.q(multiValues(prefix, len(columns), n)), args...)
+		}
+		if err != nil {
 			return err
 		}
 		rows = rows[n:]
@@ -290,7 +306,124 @@ func (d *DB) Insert(ctx context.Context, table string, columns []string, rows []
 	return tx.Commit()
 }
 
-const insertBatchRows = 500
+const (
+	// loadChunk rows per statement, and at most maxLoadParams bound
+	// parameters: far below either dialect's limit.
+	loadChunk     = 64
+	maxLoadParams = 30000
+)
+
+// loadPragmas set an SQLite database for a bulk load that no one reads
+// meanwhile: no fsync at each commit, a page cache that holds the indexes
+// being filled, temporary structures in memory. EndLoad restores the
+// durability of Open.
+var loadPragmas = []string{"synchronous = OFF", "cache_size = -131072", "temp_store = MEMORY", "foreign_keys = OFF"}
+
+// BeginLoad prepares the empty database for a restore's bulk load. On
+// SQLite it relaxes durability until EndLoad: a restore that fails before
+// then leaves a database to discard anyway. PostgreSQL needs nothing.
+func (d *DB) BeginLoad(ctx context.Context) error {
+	if d.dialect != SQLite {
+		return nil
+	}
+	return d.pragmas(ctx, loadPragmas...)
+}
+
+// EndLoad ends a bulk load and leaves the database as durable as Open makes
+// it before it returns: on SQLite, synchronous = FULL again, the write-ahead
+// log checkpointed into the database file, the file and its directory
+// synced.
+func (d *DB) EndLoad(ctx context.Context) error {
+	if d.dialect != SQLite {
+		return nil
+	}
+	// The load did not check foreign keys row by row (a multi-row insert
+	// that may fail one keeps a statement journal to undo its earlier
+	// rows): check them all once.
+	var bad int
+	if err := d.write.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_foreign_key_check`).Scan(&bad); err != nil {
+		return fmt.Errorf("check foreign keys: %w", err)
+	}
+	if bad > 0 {
+		return fmt.Errorf("check foreign keys: %d rows refer to rows that are not there", bad)
+	}
+	if err := d.pragmas(ctx, "foreign_keys = ON", "synchronous = FULL"); err != nil {
+		return err
+	}
+	// The background checkpointer may be running one of its own: try again
+	// until this one completes.
+	for try := 0; ; try++ {
+		var busy, frames, copied int
+		if err := d.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		if busy == 0 {
+			break
+		}
+		if try == 100 {
+			return errors.New("checkpoint: the database stays busy")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	// The checkpoint syncs the file only if it copied pages; those that the
+	// background checkpoints copied during the load were not synced.
+	var seq int
+	var name, path string
+	if err := d.write.QueryRowContext(ctx, `PRAGMA database_list`).Scan(&seq, &name, &path); err != nil {
+		return fmt.Errorf("database file: %w", err)
+	}
+	return syncFile(path)
+}
+
+// pragmas sets pragmas on the writer's connection and, for synchronous, on
+// the background checkpointer's, which writes the database file too.
+func (d *DB) pragmas(ctx context.Context, ps ...string) error {
+	for _, p := range ps {
+		if mode, ok := strings.CutPrefix(p, "journal_mode = "); ok {
+			// It answers the mode in force, which stays the old one if it
+			// cannot change.
+			var got string
+			if err := d.write.QueryRowContext(ctx, `PRAGMA `+p).Scan(&got); err != nil {
+				return fmt.Errorf("pragma %s: %w", p, err)
+			}
+			if !strings.EqualFold(got, mode) {
+				return fmt.Errorf("pragma %s: the journal mode stays %s", p, got)
+			}
+			continue
+		}
+		if _, err := d.write.ExecContext(ctx, `PRAGMA `+p); err != nil {
+			return fmt.Errorf("pragma %s: %w", p, err)
+		}
+		if strings.HasPrefix(p, "synchronous") && d.checkpointer != nil {
+			if _, err := d.checkpointer.conn.ExecContext(ctx, `PRAGMA `+p); err != nil {
+				return fmt.Errorf("pragma %s: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
+// syncFile syncs a file and the directory that names it.
+func syncFile(path string) error {
+	for _, p := range []string{path, filepath.Dir(path)} {
+		f, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("sync: %w", err)
+		}
+		err = f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("sync %s: %w", p, err)
+		}
+	}
+	return nil
+}
 
 // Migrate migrates a restored database to this binary's schema.
 func (d *DB) Migrate(ctx context.Context) error { return d.migrate(ctx, 0) }

@@ -268,6 +268,12 @@ type TenantKeys struct {
 	DataKeys []DataKeyInfo `json:"data_keys"`
 }
 
+// CustomerKeySet is the body of PUT /tenants/{tenant}/keys/customer: where
+// the tenant's own key is (a PKCS#11 URI or a KMS URL).
+type CustomerKeySet struct {
+	URI string `json:"uri"`
+}
+
 // KEKInfo describes a tenant's key-encryption key.
 type KEKInfo struct {
 	ID        string    `json:"id"`
@@ -287,4 +293,37 @@ type DataKeyInfo struct {
 	Seals       int64      `json:"seals"`
 	Records     int64      `json:"records"`
 	Attachments int64      `json:"attachments"`
+}
+
+// RetentionRule is how long a tenant keeps the data of one collection
+// (GOV-5): how long a deleted record, with its attachments, stays restorable
+// before it is purged, and optionally how long a live record is kept after
+// its last update before it is deleted. A rule without Collection is the
+// tenant's default, for its collections without a rule of their own.
+type RetentionRule struct {
+	Collection     string     `json:"collection,omitempty"`
+	RestorableDays int        `json:"restorable_days"`
+	MaxAgeDays     int        `json:"max_age_days,omitempty"` // 0: live records are kept
+	UpdatedAt      *time.Time `json:"updated_at,omitempty"`   // unset for the deployment's default
+}
+
+// RetentionRuleSet is the body of PUT /tenants/{tenant}/retention (the
+// tenant's default) and PUT /tenants/{tenant}/retention/{collection}. Both
+// values are whole days between the bounds the operator set (Retention's
+// MinDays and MaxDays).
+type RetentionRuleSet struct {
+	RestorableDays int `json:"restorable_days"`
+	MaxAgeDays     int `json:"max_age_days,omitempty"`
+}
+
+// Retention is a tenant's retention rules. Default is what applies to its
+// collections without a rule: the tenant's own default (DefaultSource
+// "tenant") or else the deployment's ("deployment").
+type Retention struct {
+	TenantID      string          `json:"tenant_id"`
+	Default       RetentionRule   `json:"default"`
+	DefaultSource string          `json:"default_source"`
+	Rules         []RetentionRule `json:"rules"`
+	MinDays       int             `json:"min_days"`
+	MaxDays       int             `json:"max_days"`
 }

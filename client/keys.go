@@ -37,3 +37,21 @@ func (c *Client) RotateTenantKeys(ctx context.Context, tenant string) (rempart.J
 	err := c.call(ctx, request{method: http.MethodPost, segs: []string{"tenants", tenant, "keys", "rotate"}, want: http.StatusAccepted}, &out)
 	return out, err
 }
+
+// SetCustomerKey makes the tenant's own key, at uri, wrap its keys.
+func (c *Client) SetCustomerKey(ctx context.Context, tenant, uri string) (rempart.TenantKeys, error) {
+	var out rempart.TenantKeys
+	b, err := jsonBody(rempart.CustomerKeySet{URI: uri})
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{method: http.MethodPut, segs: []string{"tenants", tenant, "keys", "customer"}, body: b, want: http.StatusOK}, &out)
+	return out, err
+}
+
+// RemoveCustomerKey goes back to the deployment's root key for a tenant.
+func (c *Client) RemoveCustomerKey(ctx context.Context, tenant string) (rempart.TenantKeys, error) {
+	var out rempart.TenantKeys
+	err := c.call(ctx, request{method: http.MethodDelete, segs: []string{"tenants", tenant, "keys", "customer"}, want: http.StatusOK}, &out)
+	return out, err
+}

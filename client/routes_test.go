@@ -60,10 +60,59 @@ func TestRoutes(t *testing.T) {
 			method: "GET", path: "/api/v1/tenants/ten_1/keys",
 		},
 		{
+			name: "set customer key", answer: jsonAnswer(200, `{"tenant_id":"ten_1","keks":[],"data_keys":[]}`),
+			call:   func(c *client.Client) (any, error) { return c.SetCustomerKey(ctx, "ten_1", "awskms://alias/x") },
+			want:   rempart.TenantKeys{TenantID: "ten_1", KEKs: []rempart.KEKInfo{}, DataKeys: []rempart.DataKeyInfo{}},
+			method: "PUT", path: "/api/v1/tenants/ten_1/keys/customer", body: `{"uri":"awskms://alias/x"}`,
+			header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "remove customer key", answer: jsonAnswer(200, `{"tenant_id":"ten_1","keks":[],"data_keys":[]}`),
+			call:   func(c *client.Client) (any, error) { return c.RemoveCustomerKey(ctx, "ten_1") },
+			want:   rempart.TenantKeys{TenantID: "ten_1", KEKs: []rempart.KEKInfo{}, DataKeys: []rempart.DataKeyInfo{}},
+			method: "DELETE", path: "/api/v1/tenants/ten_1/keys/customer",
+		},
+		{
 			name: "rotate tenant keys", answer: jsonAnswer(202, jobJS),
 			call:   func(c *client.Client) (any, error) { return c.RotateTenantKeys(ctx, "ten_1") },
 			want:   job,
 			method: "POST", path: "/api/v1/tenants/ten_1/keys/rotate",
+		},
+		{
+			name: "retention rules", answer: jsonAnswer(200, `{"tenant_id":"ten_1","default":{"restorable_days":30},"default_source":"deployment",
+				"rules":[{"collection":"calls","restorable_days":7,"max_age_days":365,"updated_at":`+t0JSON+`}],"min_days":1,"max_days":3650}`),
+			call: func(c *client.Client) (any, error) { return c.Retention(ctx, "ten_1") },
+			want: rempart.Retention{TenantID: "ten_1", Default: rempart.RetentionRule{RestorableDays: 30}, DefaultSource: "deployment",
+				Rules: []rempart.RetentionRule{{Collection: "calls", RestorableDays: 7, MaxAgeDays: 365, UpdatedAt: &t0}}, MinDays: 1, MaxDays: 3650},
+			method: "GET", path: "/api/v1/tenants/ten_1/retention",
+		},
+		{
+			name: "set retention default", answer: jsonAnswer(200, `{"restorable_days":30,"updated_at":`+t0JSON+`}`),
+			call: func(c *client.Client) (any, error) {
+				return c.SetRetentionDefault(ctx, "ten_1", rempart.RetentionRuleSet{RestorableDays: 30})
+			},
+			want:   rempart.RetentionRule{RestorableDays: 30, UpdatedAt: &t0},
+			method: "PUT", path: "/api/v1/tenants/ten_1/retention", body: `{"restorable_days":30}`,
+			header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "delete retention default", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.DeleteRetentionDefault(ctx, "ten_1") },
+			method: "DELETE", path: "/api/v1/tenants/ten_1/retention",
+		},
+		{
+			name: "set retention rule", answer: jsonAnswer(200, `{"collection":"calls","restorable_days":7,"max_age_days":365,"updated_at":`+t0JSON+`}`),
+			call: func(c *client.Client) (any, error) {
+				return c.SetRetentionRule(ctx, "ten_1", "calls", rempart.RetentionRuleSet{RestorableDays: 7, MaxAgeDays: 365})
+			},
+			want:   rempart.RetentionRule{Collection: "calls", RestorableDays: 7, MaxAgeDays: 365, UpdatedAt: &t0},
+			method: "PUT", path: "/api/v1/tenants/ten_1/retention/calls", body: `{"restorable_days":7,"max_age_days":365}`,
+			header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "delete retention rule", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.DeleteRetentionRule(ctx, "ten_1", "calls") },
+			method: "DELETE", path: "/api/v1/tenants/ten_1/retention/calls",
 		},
 		{
 			name: "list backups", answer: jsonAnswer(200, `{"backups":[`+bkJS+`],"verifier_key":"vk"}`),

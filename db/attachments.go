@@ -19,7 +19,9 @@ const attachmentFrom = ` FROM attachments a JOIN records r ON r.tenant_id = a.te
 
 var errNoAttachment = rempart.Errorf(rempart.ENOTFOUND, "Attachment not found.")
 
-func scanAttachment(row interface{ Scan(...any) error }, withRecord bool) (vault.AttachmentRow, error) {
+// scanAttachment scans attachmentCols, then with withRecord the record's
+// deleted_at, then the extra columns into extra.
+func scanAttachment(row interface{ Scan(...any) error }, withRecord bool, extra ...any) (vault.AttachmentRow, error) {
 	var a vault.AttachmentRow
 	var created int64
 	var del, recDel sql.NullInt64
@@ -27,6 +29,7 @@ func scanAttachment(row interface{ Scan(...any) error }, withRecord bool) (vault
 	if withRecord {
 		dest = append(dest, &recDel)
 	}
+	dest = append(dest, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return a, errNoAttachment
@@ -126,6 +129,12 @@ func (d *DB) SetAttachmentDeleted(ctx context.Context, s guard.Scope, e rempart.
 		if _, err := tx.Exec(`UPDATE attachments SET deleted_at = ? WHERE tenant_id = ? AND collection = ? AND record_id = ? AND id = ?`, del, tenant, collection, record, id); err != nil {
 			return err
 		}
+		if (cur.DeletedAt == nil) != (deletedAt == nil) {
+			// Its purge deadline under its tenant's rules, if deleted.
+			if _, err := tx.Exec(stampAttachments+` WHERE tenant_id = ? AND collection = ? AND record_id = ? AND id = ?`, tenant, collection, record, id); err != nil {
+				return err
+			}
+		}
 		out = cur
 		out.DeletedAt = fromNullTS(del)
 		return nil
@@ -133,33 +142,51 @@ func (d *DB) SetAttachmentDeleted(ctx context.Context, s guard.Scope, e rempart.
 	return out, err
 }
 
-// PurgeableAttachments returns attachments, of any tenant, soft-deleted
-// before cutoff, then attachments of records soft-deleted before cutoff: at
-// most limit in all, oldest deletions first.
-func (d *DB) PurgeableAttachments(ctx context.Context, cutoff time.Time, limit int) ([]vault.AttachmentRow, error) {
-	c := ts(cutoff)
-	out := []vault.AttachmentRow{}
-	for _, q := range []struct {
-		query string
-		args  []any
-	}{
-		{`SELECT ` + attachmentCols + ` FROM attachments a WHERE a.deleted_at IS NOT NULL AND a.deleted_at < ? ORDER BY a.deleted_at LIMIT ?`, []any{c}},
-		{`SELECT ` + attachmentCols + attachmentFrom + ` WHERE r.deleted_at IS NOT NULL AND r.deleted_at < ? AND (a.deleted_at IS NULL OR a.deleted_at >= ?) ORDER BY r.deleted_at LIMIT ?`, []any{c, c}},
-	} {
+// attachmentDue holds for an attachment a whose own retention is over, at
+// now (first argument) or, under the deployment's retention, before cutoff
+// (second): it is never NULL.
+const attachmentDue = `(a.purge_at IS NOT NULL AND a.purge_at <= ? OR a.deleted_at IS NOT NULL AND a.purge_at IS NULL AND a.deleted_at <= ?)`
+
+// purgeableAttachments find the attachments due on their own under a rule
+// (argument: now) or the deployment's retention (cutoff), then those of
+// records due under a rule (now, then now and cutoff for attachmentDue) or
+// the deployment's retention (cutoff, now, cutoff).
+var purgeableAttachments = [4]string{
+	`SELECT ` + attachmentCols + `, a.purge_at - a.deleted_at FROM attachments a WHERE a.purge_at IS NOT NULL AND a.purge_at <= ? ORDER BY a.purge_at LIMIT ?`,
+	`SELECT ` + attachmentCols + `, 0 FROM attachments a WHERE a.deleted_at IS NOT NULL AND a.purge_at IS NULL AND a.deleted_at <= ? ORDER BY a.deleted_at LIMIT ?`,
+	`SELECT ` + attachmentCols + `, r.purge_at - r.deleted_at` + attachmentFrom + ` WHERE r.purge_at IS NOT NULL AND r.purge_at <= ? AND NOT ` + attachmentDue + ` ORDER BY r.purge_at LIMIT ?`,
+	`SELECT ` + attachmentCols + `, 0` + attachmentFrom + ` WHERE r.deleted_at IS NOT NULL AND r.purge_at IS NULL AND r.deleted_at <= ? AND NOT ` + attachmentDue + ` ORDER BY r.deleted_at LIMIT ?`,
+}
+
+// PurgeableAttachments returns at most limit attachments, of any tenant,
+// whose retention is over, each with the window that ran out: those
+// soft-deleted past their purge deadline (index attachments_purge) or,
+// under the deployment's retention, before cutoff (attachments_deleted);
+// then those of records past theirs (records_purge, records_deleted). Each
+// kind comes oldest first.
+func (d *DB) PurgeableAttachments(ctx context.Context, now, cutoff time.Time, limit int) ([]vault.PurgeableAttachment, error) {
+	n, c := ts(now), ts(cutoff)
+	out := []vault.PurgeableAttachment{}
+	seen := map[[4]string]bool{}
+	for i, args := range [][]any{{n}, {c}, {n, n, c}, {c, n, c}} {
 		if len(out) >= limit {
 			break
 		}
-		rows, err := d.reader(ctx).Query(q.query, append(q.args, limit-len(out))...)
+		rows, err := d.reader(ctx).Query(purgeableAttachments[i], append(args, limit-len(out))...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			a, err := scanAttachment(rows, false)
+			var window int64
+			a, err := scanAttachment(rows, false, &window)
 			if err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out = append(out, a)
+			if k := [4]string{a.TenantID, a.Collection, a.RecordID, a.ID}; !seen[k] {
+				seen[k] = true
+				out = append(out, vault.PurgeableAttachment{AttachmentRow: a, Window: time.Duration(window)})
+			}
 		}
 		err = rows.Err()
 		rows.Close()
@@ -182,20 +209,7 @@ func (d *DB) PurgeAttachment(ctx context.Context, e rempart.AuditEntry, a vault.
 // TenantObjectPurges lists the deleted tenants whose attachment objects are
 // still to be removed, oldest deletion first.
 func (d *DB) TenantObjectPurges(ctx context.Context) ([]string, error) {
-	rows, err := d.reader(ctx).Query(`SELECT tenant_id FROM attachment_tenant_purges ORDER BY deleted_at, tenant_id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return stringColumn(d.reader(ctx).Query(`SELECT tenant_id FROM attachment_tenant_purges ORDER BY deleted_at, tenant_id`))
 }
 
 // TenantObjectsPurged records that a deleted tenant's objects are gone.

@@ -71,25 +71,25 @@ func TestAttachmentsConformance(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			if n, err := d.PurgeRecords(ctx, entry("record.purge"), now, 10); err != nil || n != 0 {
-				t.Fatalf("purge of a record with attachments: got %d, %v; want 0", n, err)
+			if rs, err := d.PurgeableRecords(ctx, now, now, 10); err != nil || len(rs) != 0 {
+				t.Fatalf("purgeable records with attachments: got %+v, %v; want none", rs, err)
 			}
-			rows, err := d.PurgeableAttachments(ctx, now, 10)
+			rows, err := d.PurgeableAttachments(ctx, now, now, 10)
 			if err != nil || len(rows) != 2 || rows[0].TenantID != a.TenantID() {
 				t.Fatalf("purgeable: got %+v, %v; want both", rows, err)
 			}
-			if err := d.PurgeAttachment(ctx, entry("attachment.purge"), rows[0]); err != nil {
+			if err := d.PurgeAttachment(ctx, entry("attachment.purge"), rows[0].AttachmentRow); err != nil {
 				t.Fatal(err)
 			}
-			if n, err := d.PurgeRecords(ctx, entry("record.purge"), now, 10); err != nil || n != 0 {
-				t.Fatalf("purge with one attachment left: got %d, %v; want 0", n, err)
+			if rs, err := d.PurgeableRecords(ctx, now, now, 10); err != nil || len(rs) != 0 {
+				t.Fatalf("purgeable records with one attachment left: got %+v, %v; want none", rs, err)
 			}
 			// Deleting the tenant removes its attachments' rows and lists it
 			// for the removal of its objects.
 			if err := d.DeleteTenant(ctx, a, entry("tenant.delete")); err != nil {
 				t.Fatal(err)
 			}
-			if rows, err := d.PurgeableAttachments(ctx, now, 10); err != nil || len(rows) != 0 {
+			if rows, err := d.PurgeableAttachments(ctx, now, now, 10); err != nil || len(rows) != 0 {
 				t.Fatalf("attachments after tenant deletion: got %d, %v", len(rows), err)
 			}
 			pending, err := d.TenantObjectPurges(ctx)

@@ -177,7 +177,11 @@ func tables(ctx context.Context, dialect Dialect, q querier) ([]backup.Table, er
 }
 
 func strings1(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+	return stringColumn(q.QueryContext(ctx, query, args...))
+}
+
+// stringColumn reads a query's one string column.
+func stringColumn(rows *sql.Rows, err error) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}

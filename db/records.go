@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"errors"
-	"time"
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/guard"
@@ -148,25 +147,15 @@ func (d *DB) MutateRecord(ctx context.Context, s guard.Scope, e rempart.AuditEnt
 		if n, _ := res.RowsAffected(); n != 1 {
 			return rempart.Errorf(rempart.ECONFLICT, "The record changed during the update; retry.")
 		}
+		if (cur.DeletedAt == nil) != (next.DeletedAt == nil) {
+			// Deleted: its purge deadline under its tenant's rules;
+			// restored: none (GOV-5).
+			if _, err := tx.Exec(stampRecords+` WHERE tenant_id = ? AND collection = ? AND id = ?`, tenant, collection, id); err != nil {
+				return err
+			}
+		}
 		out = next
 		return nil
 	})
 	return out, err
-}
-
-// PurgeRecords removes records soft-deleted before cutoff (BCK-3: the
-// retention window is over), oldest first, at most limit. A record that
-// still has attachments waits until the purge has removed them.
-func (d *DB) PurgeRecords(ctx context.Context, e rempart.AuditEntry, cutoff time.Time, limit int) (int, error) {
-	var n int64
-	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`DELETE FROM records WHERE (tenant_id, collection, id) IN (SELECT r.tenant_id, r.collection, r.id FROM records r WHERE r.deleted_at IS NOT NULL AND r.deleted_at < ?
-			AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.tenant_id = r.tenant_id AND a.collection = r.collection AND a.record_id = r.id) ORDER BY r.deleted_at LIMIT ?)`, ts(cutoff), limit)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return int(n), err
 }

@@ -126,17 +126,18 @@ func (d *DB) SetTenantStatus(ctx context.Context, s guard.Scope, e rempart.Audit
 	return t, err
 }
 
-// DeleteTenant removes a tenant with its keys, records, attachments, service
-// accounts and API keys. Without its keys, any copy of its ciphertext (in a
-// backup, say) is unreadable: deletion is crypto-shredding (GOV-5). The
-// tenant goes on the list of those whose attachment objects the vault
-// deletes. The audit trail stays.
+// DeleteTenant removes a tenant with its keys, records, attachments, retention
+// rules, service accounts and API keys. Without its keys, any copy of its
+// ciphertext (in a backup, say) is unreadable: deletion is crypto-shredding
+// (GOV-5). The tenant goes on the list of those whose attachment objects the
+// vault deletes. The audit trail stays.
 func (d *DB) DeleteTenant(ctx context.Context, s guard.Scope, e rempart.AuditEntry) error {
 	id := mustScope(s)
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
 		for _, q := range []string{
 			`DELETE FROM tenant_keys WHERE tenant_id = ?`,
 			`DELETE FROM tenant_keks WHERE tenant_id = ?`,
+			`DELETE FROM retention_rules WHERE tenant_id = ?`,
 			`DELETE FROM attachments WHERE tenant_id = ?`,
 			`DELETE FROM records WHERE tenant_id = ?`,
 			`DELETE FROM idempotency_keys WHERE tenant_id = ?`,

@@ -24,6 +24,7 @@ const (
 	JobsRead      Permission = "jobs:read"      // background jobs and their progress
 	KeysManage    Permission = "keys:manage"    // the root key: rotation, the whole key inventory
 	TenantKeys    Permission = "keys:tenant"    // a tenant's keys: inventory and rotation
+	Retention     Permission = "retention"      // a tenant's retention rules (GOV-5)
 )
 
 // rolePermissions is the permission matrix (IAM-2): each role gets what its
@@ -31,8 +32,8 @@ const (
 // access to any tenant's records: vendor staff reach service data only through
 // just-in-time grants (IAM-7).
 var rolePermissions = map[string][]Permission{
-	rempart.RoleSystemAdmin: {TenantsManage, TenantRead, AccountsManage, TenantAudit, AuditLog, AuditProof, BackupsManage, JobsRead, KeysManage, TenantKeys},
-	rempart.RoleAdmin:       {RecordsRead, RecordsWrite, AccountsManage, TenantRead, TenantAudit, AuditProof, TenantKeys},
+	rempart.RoleSystemAdmin: {TenantsManage, TenantRead, AccountsManage, TenantAudit, AuditLog, AuditProof, BackupsManage, JobsRead, KeysManage, TenantKeys, Retention},
+	rempart.RoleAdmin:       {RecordsRead, RecordsWrite, AccountsManage, TenantRead, TenantAudit, AuditProof, TenantKeys, Retention},
 	rempart.RoleWriter:      {RecordsRead, RecordsWrite, TenantRead, AuditProof},
 	rempart.RoleReader:      {RecordsRead, TenantRead, AuditProof},
 }

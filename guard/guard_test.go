@@ -31,6 +31,9 @@ func TestAuthorize(t *testing.T) {
 		{"system admin manages a suspended tenant", caller("", rempart.RoleSystemAdmin), sus, guard.TenantsManage, ""},
 		{"tenant admin cannot manage tenants", caller("ten_a", rempart.RoleAdmin), a, guard.TenantsManage, rempart.EFORBIDDEN},
 		{"unknown role", caller("ten_a", "root"), a, guard.RecordsRead, rempart.EFORBIDDEN},
+		{"tenant admin sets retention rules", caller("ten_a", rempart.RoleAdmin), a, guard.Retention, ""},
+		{"writer cannot set retention rules", caller("ten_a", rempart.RoleWriter), a, guard.Retention, rempart.EFORBIDDEN},
+		{"system admin sets any tenant's retention rules", caller("", rempart.RoleSystemAdmin), a, guard.Retention, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -51,7 +54,7 @@ func TestAuthorize(t *testing.T) {
 // TestLeastPrivilege pins the permission matrix (IAM-2): a new permission for
 // a role must be a deliberate change of this test.
 func TestLeastPrivilege(t *testing.T) {
-	want := map[string]int{rempart.RoleSystemAdmin: 10, rempart.RoleAdmin: 7, rempart.RoleWriter: 4, rempart.RoleReader: 3}
+	want := map[string]int{rempart.RoleSystemAdmin: 11, rempart.RoleAdmin: 8, rempart.RoleWriter: 4, rempart.RoleReader: 3}
 	for role, ps := range guard.Matrix() {
 		if len(ps) != want[role] {
 			t.Errorf("%s: got %d permissions %v, want %d", role, len(ps), ps, want[role])

@@ -39,3 +39,23 @@ func (s *Server) rotateTenantKeys(w http.ResponseWriter, r *http.Request, c remp
 	}
 	return accepted(w, j)
 }
+
+func (s *Server) setCustomerKey(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.CustomerKeySet
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	tk, err := s.tkeys.SetCustomerKey(r.Context(), c, r.PathValue("tenant"), in.URI)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, tk)
+}
+
+func (s *Server) removeCustomerKey(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	tk, err := s.tkeys.RemoveCustomerKey(r.Context(), c, r.PathValue("tenant"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, tk)
+}

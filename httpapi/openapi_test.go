@@ -166,6 +166,10 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"TenantKeys":           rempart.TenantKeys{},
 		"KEKInfo":              rempart.KEKInfo{},
 		"DataKeyInfo":          rempart.DataKeyInfo{},
+		"CustomerKeySet":       rempart.CustomerKeySet{},
+		"RetentionRule":        rempart.RetentionRule{},
+		"RetentionRuleSet":     rempart.RetentionRuleSet{},
+		"Retention":            rempart.Retention{},
 	}
 	for name, v := range types {
 		s, ok := schemas[name].(map[string]any)

@@ -65,6 +65,13 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/keys/root/rotate", s.authed, s.rotateRoot)
 	s.handle("GET "+t+"/keys", s.authed, s.tenantKeys)
 	s.handle("POST "+t+"/keys/rotate", s.authed, s.rotateTenantKeys)
+	s.handle("PUT "+t+"/keys/customer", s.authed, s.setCustomerKey)
+	s.handle("DELETE "+t+"/keys/customer", s.authed, s.removeCustomerKey)
+	s.handle("GET "+t+"/retention", s.authed, s.getRetention)
+	s.handle("PUT "+t+"/retention", s.authed, s.setRetentionDefault)
+	s.handle("DELETE "+t+"/retention", s.authed, s.deleteRetentionDefault)
+	s.handle("PUT "+t+"/retention/{collection}", s.authed, s.setRetentionRule)
+	s.handle("DELETE "+t+"/retention/{collection}", s.authed, s.deleteRetentionRule)
 	s.handle("GET /api/v1/jobs", s.authed, s.listJobs)
 	s.handle("GET /api/v1/jobs/{job}", s.authed, s.getJob)
 

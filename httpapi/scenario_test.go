@@ -58,6 +58,16 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.attA = att.ID
+	adminA, err := s.identity.Authenticate(ctx, rempart.Caller{}, w.secrets["adminA"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.vault.SetRetentionRule(ctx, adminA, w.a, "calls", vault.RuleBody(rempart.RetentionRuleSet{RestorableDays: 7})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.vault.SetRetentionDefault(ctx, adminA, w.a, vault.RuleBody(rempart.RetentionRuleSet{RestorableDays: 90})); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.vault.SetTenantStatus(ctx, admin, w.sus, rempart.TenantSuspended); err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +87,7 @@ const (
 	cLog      = "whole log"
 	cKeys     = "tenant keys"
 	cProof    = "proof"
+	cRetain   = "retention rules"
 )
 
 type route struct {
@@ -132,6 +143,13 @@ func (w *world) routes() []route {
 		{"POST", "/api/v1/keys/root/rotate", "", "", cSystem, 202},
 		{"GET", "/api/v1/tenants/{T}/keys", "", "", cKeys, 200},
 		{"POST", "/api/v1/tenants/{T}/keys/rotate", "", "", cKeys, 202},
+		{"PUT", "/api/v1/tenants/{T}/keys/customer", `{"uri":"awskms://alias/acme"}`, "application/json", cKeys, 400},
+		{"DELETE", "/api/v1/tenants/{T}/keys/customer", "", "", cKeys, 404},
+		{"GET", "/api/v1/tenants/{T}/retention", "", "", cRetain, 200},
+		{"PUT", "/api/v1/tenants/{T}/retention", `{"restorable_days":30,"max_age_days":365}`, "application/json", cRetain, 200},
+		{"DELETE", "/api/v1/tenants/{T}/retention", "", "", cRetain, 204},
+		{"PUT", "/api/v1/tenants/{T}/retention/calls", `{"restorable_days":14}`, "application/json", cRetain, 200},
+		{"DELETE", "/api/v1/tenants/{T}/retention/calls", "", "", cRetain, 204},
 		{"GET", "/api/v1/jobs", "", "", cSystem, 200},
 		{"GET", "/api/v1/jobs/job_0000000000", "", "", cSystem, 404},
 	}
@@ -158,10 +176,10 @@ func allow(classes ...string) func(string, int) int {
 func (w *world) principals() []principal {
 	tenantBound := func(class string) bool { return class != cSystem && class != cLog && class != cProof }
 	return []principal{
-		{"same tenant, admin", w.secrets["adminA"], w.a, allow(cRead, cWrite, cAccounts, cTenant, cAudit, cKeys, cProof)},
+		{"same tenant, admin", w.secrets["adminA"], w.a, allow(cRead, cWrite, cAccounts, cTenant, cAudit, cKeys, cProof, cRetain)},
 		{"same tenant, writer", w.secrets["writerA"], w.a, allow(cRead, cWrite, cTenant, cProof)},
 		{"wrong role: reader writes", w.secrets["readerA"], w.a, allow(cRead, cTenant, cProof)},
-		{"system admin: no record access", w.secrets["sysadmin"], w.a, allow(cSystem, cManage, cLog, cAccounts, cTenant, cAudit, cKeys, cProof)},
+		{"system admin: no record access", w.secrets["sysadmin"], w.a, allow(cSystem, cManage, cLog, cAccounts, cTenant, cAudit, cKeys, cProof, cRetain)},
 		{"other tenant", w.secrets["writerB"], w.a, func(class string, ok int) int {
 			if class == cProof {
 				return ok

@@ -55,6 +55,8 @@ type KeyService interface {
 type TenantKeyService interface {
 	Inventory(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error)
 	Rotate(ctx context.Context, c rempart.Caller, tenant string) (rempart.Job, error)
+	SetCustomerKey(ctx context.Context, c rempart.Caller, tenant, uri string) (rempart.TenantKeys, error)
+	RemoveCustomerKey(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error)
 }
 
 // Services are the domain services behind the API.

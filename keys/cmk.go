@@ -2,7 +2,9 @@ package keys
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
@@ -27,19 +29,37 @@ type CustomerKeyStore interface {
 	CustomerKeyURI(ctx context.Context, wrapper string) (string, error)
 }
 
+// CustomerOpener opens the key at uri; the closer (may be nil) releases
+// what opening it took (an HSM session, a KMS client).
+type CustomerOpener func(ctx context.Context, uri string) (Provider, io.Closer, error)
+
 // Customer opens tenants' own keys through opener (which knows the PKCS#11
-// and KMS sources and the operator's allowlist), keeping each open.
+// and KMS sources and the operator's allowlist), keeping each open until
+// Close.
 type Customer struct {
 	store  CustomerKeyStore
-	opener func(ctx context.Context, uri string) (Provider, error)
+	opener CustomerOpener
 
-	mu    sync.Mutex
-	byURI map[string]Provider
+	mu      sync.Mutex
+	byURI   map[string]Provider
+	closers []io.Closer
 }
 
 // NewCustomer returns the customer key opener.
-func NewCustomer(store CustomerKeyStore, opener func(ctx context.Context, uri string) (Provider, error)) *Customer {
+func NewCustomer(store CustomerKeyStore, opener CustomerOpener) *Customer {
 	return &Customer{store: store, opener: opener, byURI: map[string]Provider{}}
+}
+
+// Close releases every key opened.
+func (c *Customer) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, cl := range c.closers {
+		errs = append(errs, cl.Close())
+	}
+	c.closers, c.byURI = nil, map[string]Provider{}
+	return errors.Join(errs...)
 }
 
 // Open returns the tenant key wrapper names.
@@ -66,13 +86,22 @@ func (c *Customer) Provider(ctx context.Context, uri string) (Provider, error) {
 	if ok {
 		return p, nil
 	}
-	p, err := c.opener(ctx, uri)
+	p, closer, err := c.opener(ctx, uri)
 	if err != nil {
 		return nil, fmt.Errorf("%w (%v)", ErrCustomerKey, err)
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if q, ok := c.byURI[uri]; ok { // opened meanwhile by another request
+		if closer != nil {
+			closer.Close()
+		}
+		return q, nil
+	}
 	c.byURI[uri] = p
-	c.mu.Unlock()
+	if closer != nil {
+		c.closers = append(c.closers, closer)
+	}
 	return p, nil
 }
 

@@ -158,8 +158,15 @@ func dekAD(tenantID, dataKeyID string) []byte { return AD("rempart/dek/v1", tena
 // NewTenantKeys makes a fresh KEK and a first data key for a tenant and returns
 // them wrapped, for storage in the same transaction as the tenant (TEN-2).
 func (k *Keyring) NewTenantKeys(ctx context.Context, tenantID string) (WrappedKeys, error) {
-	kek, dek := randomKey(), randomKey()
 	root := k.activeRoot()
+	return k.NewTenantKeysWith(ctx, tenantID, root, root.KeyID())
+}
+
+// NewTenantKeysWith is NewTenantKeys with the KEK wrapped by wrapper, known
+// by wrapperID: the tenant's own key (CustomerPrefix) for a tenant that
+// brings one.
+func (k *Keyring) NewTenantKeysWith(ctx context.Context, tenantID string, root Provider, wrapperID string) (WrappedKeys, error) {
+	kek, dek := randomKey(), randomKey()
 	wkek, err := root.Wrap(ctx, kek, kekAD(tenantID))
 	if err != nil {
 		return WrappedKeys{}, fmt.Errorf("wrap tenant key: %w", err)
@@ -173,10 +180,25 @@ func (k *Keyring) NewTenantKeys(ctx context.Context, tenantID string) (WrappedKe
 		TenantID:   tenantID,
 		DataKeyID:  id,
 		KEKID:      rempart.NewID("kek"),
-		RootKeyID:  root.KeyID(),
+		RootKeyID:  wrapperID,
 		WrappedKEK: wkek,
 		WrappedDEK: Seal(kekAEAD, dek, dekAD(tenantID, id)),
 	}, nil
+}
+
+// RewrapKEK unwraps a tenant's KEK under the wrapper it records (a root key
+// version or the tenant's own key) and returns it wrapped by to instead.
+func (k *Keyring) RewrapKEK(ctx context.Context, w Wrapped, to Provider) ([]byte, error) {
+	from, err := k.Root(ctx, w.Wrapper)
+	if err != nil {
+		return nil, err
+	}
+	kek, err := from.Unwrap(ctx, w.Data, kekAD(w.Owner))
+	if err != nil {
+		return nil, fmt.Errorf("unwrap KEK %s: %w", w.ID, err)
+	}
+	defer clear(kek)
+	return to.Wrap(ctx, kek, kekAD(w.Owner))
 }
 
 // Cached returns the unwrapped data key if it is in memory.

@@ -10,10 +10,12 @@ import (
 )
 
 // purgeAttachments removes, object first and then row (each row with its
-// audit entry), the attachments whose retention is over: soft-deleted before
-// cutoff, or of a record soft-deleted before cutoff, so that the record can
-// be purged next. It first finishes the removal of deleted tenants' objects.
-func (s *Service) purgeAttachments(ctx context.Context, cutoff time.Time, batch int) (int, error) {
+// audit entry), the attachments whose retention is over: soft-deleted, or of
+// a record soft-deleted, longer ago than their tenant's rule says (or before
+// cutoff, the deployment's retention, without a rule), so that the record
+// can be purged next. It first finishes the removal of deleted tenants'
+// objects.
+func (s *Service) purgeAttachments(ctx context.Context, now, cutoff time.Time, batch int) (int, error) {
 	if s.objects == nil {
 		return 0, nil
 	}
@@ -28,7 +30,7 @@ func (s *Service) purgeAttachments(ctx context.Context, cutoff time.Time, batch 
 			break
 		}
 	}
-	rows, err := s.store.PurgeableAttachments(ctx, cutoff, batch)
+	rows, err := s.store.PurgeableAttachments(ctx, now, cutoff, batch)
 	if err != nil {
 		return 0, errors.Join(append(errs, err)...)
 	}
@@ -38,13 +40,13 @@ func (s *Service) purgeAttachments(ctx context.Context, cutoff time.Time, batch 
 			errs = append(errs, fmt.Errorf("purge attachment %s: %w", row.ObjectKey, err))
 			break
 		}
-		reason := "retention " + s.retention.String()
+		reason := s.purgeReason(row.Window)
 		if row.DeletedAt == nil {
 			reason += ", record deleted"
 		}
 		e := rempart.AuditEntry{TenantID: row.TenantID, Action: "attachment.purge", Outcome: rempart.OutcomeSuccess,
 			Resource: attachmentResource(row.TenantID, row.Collection, row.RecordID, row.ID), Reason: reason}
-		if err := s.store.PurgeAttachment(ctx, e, row); err != nil {
+		if err := s.store.PurgeAttachment(ctx, e, row.AttachmentRow); err != nil {
 			errs = append(errs, err)
 			break
 		}

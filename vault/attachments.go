@@ -367,7 +367,7 @@ func (s *Service) ListAttachments(ctx context.Context, c rempart.Caller, tenant,
 // (BCK-3).
 func (s *Service) DeleteAttachment(ctx context.Context, c rempart.Caller, tenant, collection, record, id string) error {
 	now := s.clock.Now()
-	_, err := s.setDeleted(ctx, c, tenant, collection, record, id, "attachment.delete", &now, func(cur AttachmentRow) error {
+	_, err := s.setDeleted(ctx, c, tenant, collection, record, id, "attachment.delete", &now, nil, func(cur AttachmentRow) error {
 		if cur.DeletedAt != nil || cur.RecordDeleted {
 			return errNoAttachment
 		}
@@ -377,20 +377,33 @@ func (s *Service) DeleteAttachment(ctx context.Context, c rempart.Caller, tenant
 }
 
 // RestoreAttachment brings back a soft-deleted attachment within the
-// retention period. Its record must be live: restore the record first.
+// retention period (past it, the attachment is not found). Its record must
+// be live: restore the record first.
 func (s *Service) RestoreAttachment(ctx context.Context, c rempart.Caller, tenant, collection, record, id string) (rempart.Attachment, error) {
-	return s.setDeleted(ctx, c, tenant, collection, record, id, "attachment.restore", nil, func(cur AttachmentRow) error {
+	var window time.Duration
+	before := func(scope guard.Scope) (err error) {
+		window, err = s.restoreWindow(ctx, scope, collection)
+		return err
+	}
+	now := s.clock.Now()
+	return s.setDeleted(ctx, c, tenant, collection, record, id, "attachment.restore", nil, before, func(cur AttachmentRow) error {
 		if cur.RecordDeleted {
 			return rempart.Errorf(rempart.ENOTFOUND, "The record of this attachment is deleted: restore the record first.")
 		}
 		if cur.DeletedAt == nil {
 			return rempart.Errorf(rempart.ECONFLICT, "The attachment is not deleted.")
 		}
+		if !now.Before(cur.DeletedAt.Add(window)) {
+			return errRetentionOver("attachment", window)
+		}
 		return nil
 	})
 }
 
-func (s *Service) setDeleted(ctx context.Context, c rempart.Caller, tenant, collection, record, id, action string, at *time.Time, check func(AttachmentRow) error) (rempart.Attachment, error) {
+// setDeleted soft-deletes (at set) or restores an attachment once check
+// accepts it. before, if not nil, runs once the caller is authorised,
+// outside the write transaction.
+func (s *Service) setDeleted(ctx context.Context, c rempart.Caller, tenant, collection, record, id, action string, at *time.Time, before func(guard.Scope) error, check func(AttachmentRow) error) (rempart.Attachment, error) {
 	e := newEntry(c, tenant, action, attachmentResource(tenant, collection, record, id))
 	scope, err := s.authorize(ctx, c, tenant, guard.RecordsWrite, e)
 	if err != nil {
@@ -398,6 +411,11 @@ func (s *Service) setDeleted(ctx context.Context, c rempart.Caller, tenant, coll
 	}
 	if err := checkAttachmentPath(collection, record, id); err != nil {
 		return rempart.Attachment{}, s.deny(ctx, e, err)
+	}
+	if before != nil {
+		if err := before(scope); err != nil {
+			return rempart.Attachment{}, err
+		}
 	}
 	row, err := s.store.SetAttachmentDeleted(ctx, scope, e, collection, record, id, at, check)
 	if err != nil {

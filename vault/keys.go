@@ -35,6 +35,13 @@ type KeyStore interface {
 	// MoveAttachment points an attachment at its re-sealed object if it is
 	// still the one under oldKey and oldDataKey.
 	MoveAttachment(ctx context.Context, s guard.Scope, e rempart.AuditEntry, a AttachmentRow, oldKey, oldDataKey string) (bool, error)
+	// TenantKEKs returns every KEK of the scope's tenant, as stored.
+	TenantKEKs(ctx context.Context, s guard.Scope) ([]keys.Wrapped, error)
+	// SetKEKWrapper stores the tenant's KEKs re-wrapped under wrapper and
+	// records its own key's URI ("" for none).
+	SetKEKWrapper(ctx context.Context, s guard.Scope, e rempart.AuditEntry, wrapper, uri string, ks []keys.Wrapped) error
+	// CustomerKey returns the tenant's own key, or ENOTFOUND.
+	CustomerKey(ctx context.Context, s guard.Scope) (uri, wrapper string, err error)
 	// TenantKeys returns the wrapped active keys ("") of the scope's tenant.
 	TenantKeys(ctx context.Context, s guard.Scope, dataKeyID string) (keys.WrappedKeys, error)
 	// DropRetiredKeys deletes what key rotation left unused.
@@ -60,6 +67,22 @@ type Keys struct {
 	v     *Service
 	store KeyStore
 	jobs  Enqueuer
+
+	customer    CustomerKeys // nil: tenants cannot bring their own keys
+	afterChange func(ctx context.Context)
+}
+
+// CustomerKeys opens a tenant's own key from its URI, after checking it
+// against what the operator allows (keys.Customer).
+type CustomerKeys interface {
+	Provider(ctx context.Context, uri string) (keys.Provider, error)
+}
+
+// SetCustomerKeys lets tenants bring their own keys; afterChange runs after a
+// tenant's KEKs are re-wrapped (the server rewrites the key escrow then, so
+// that no copy wrapped the old way remains, ADR 7).
+func (k *Keys) SetCustomerKeys(c CustomerKeys, afterChange func(ctx context.Context)) {
+	k.customer, k.afterChange = c, afterChange
 }
 
 // NewKeys returns the tenant key service over the data plane v, whose store
@@ -77,7 +100,7 @@ func (k *Keys) Rotate(ctx context.Context, c rempart.Caller, tenant string) (rem
 	if err != nil {
 		return rempart.Job{}, err
 	}
-	w, err := k.v.keys.NewTenantKeys(ctx, tenant)
+	w, err := k.newKeys(ctx, scope)
 	if err != nil {
 		return rempart.Job{}, err
 	}
@@ -105,7 +128,7 @@ func (k *Keys) AutoRotate(ctx context.Context, tenant, dataKeyID string) error {
 	if active.DataKeyID != dataKeyID {
 		return nil // already rotated
 	}
-	w, err := k.v.keys.NewTenantKeys(ctx, tenant)
+	w, err := k.newKeys(ctx, scope)
 	if err != nil {
 		return err
 	}
@@ -116,6 +139,94 @@ func (k *Keys) AutoRotate(ctx context.Context, tenant, dataKeyID string) error {
 	}
 	_, _, err = k.jobs.Enqueue(ctx, scope.Caller(), KindReencrypt, "reencrypt:"+w.DataKeyID, ReencryptParams{TenantID: tenant}, time.Time{})
 	return err
+}
+
+// newKeys makes a tenant's next KEK and data key, the KEK wrapped by the
+// tenant's own key if it has one, by the active root key version otherwise.
+func (k *Keys) newKeys(ctx context.Context, scope guard.Scope) (keys.WrappedKeys, error) {
+	uri, wrapper, err := k.store.CustomerKey(ctx, scope)
+	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
+		return k.v.keys.NewTenantKeys(ctx, scope.TenantID())
+	} else if err != nil {
+		return keys.WrappedKeys{}, err
+	}
+	if k.customer == nil {
+		return keys.WrappedKeys{}, keys.ErrCustomerKey
+	}
+	p, err := k.customer.Provider(ctx, uri)
+	if err != nil {
+		return keys.WrappedKeys{}, err
+	}
+	return k.v.keys.NewTenantKeysWith(ctx, scope.TenantID(), p, wrapper)
+}
+
+// SetCustomerKey makes the tenant's own key, at uri (a PKCS#11 URI or a KMS
+// URL the operator allows), wrap its key-encryption keys from now on: every
+// KEK is re-wrapped under it at once (GOV-5). If the tenant revokes that key
+// later, its data cannot be read — by anyone, from the database or from a
+// backup — until it restores it; other tenants are not affected.
+func (k *Keys) SetCustomerKey(ctx context.Context, c rempart.Caller, tenant, uri string) (rempart.TenantKeys, error) {
+	e := newEntry(c, tenant, "key.tenant.customer_key.set", "tenants/"+tenant+"/keys/customer")
+	scope, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, e)
+	if err != nil {
+		return rempart.TenantKeys{}, err
+	}
+	if k.customer == nil {
+		return rempart.TenantKeys{}, k.v.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "This deployment does not take tenants' own keys (the operator sets customer-key-sources)."))
+	}
+	if len(uri) == 0 || len(uri) > 1024 {
+		return rempart.TenantKeys{}, k.v.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "uri must name the key: a PKCS#11 URI or a KMS URL, at most 1024 characters."))
+	}
+	p, err := k.customer.Provider(ctx, uri)
+	if err != nil {
+		return rempart.TenantKeys{}, k.v.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "The key at that URI cannot be used: %s", rempart.ErrorMessage(err)))
+	}
+	wrapper := keys.CustomerPrefix + p.KeyID()
+	e.Reason = wrapper
+	return k.rewrapAll(ctx, scope, e, p, wrapper, uri)
+}
+
+// RemoveCustomerKey goes back to the deployment's root key: every KEK of the
+// tenant is re-wrapped under the active root key version.
+func (k *Keys) RemoveCustomerKey(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error) {
+	e := newEntry(c, tenant, "key.tenant.customer_key.remove", "tenants/"+tenant+"/keys/customer")
+	scope, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, e)
+	if err != nil {
+		return rempart.TenantKeys{}, err
+	}
+	if _, _, err := k.store.CustomerKey(ctx, scope); err != nil {
+		return rempart.TenantKeys{}, k.v.deny(ctx, e, err)
+	}
+	root, err := k.v.keys.Root(ctx, k.v.keys.RootKeyID())
+	if err != nil {
+		return rempart.TenantKeys{}, err
+	}
+	return k.rewrapAll(ctx, scope, e, root, root.KeyID(), "")
+}
+
+func (k *Keys) rewrapAll(ctx context.Context, scope guard.Scope, e rempart.AuditEntry, to keys.Provider, wrapper, uri string) (rempart.TenantKeys, error) {
+	tenant := scope.TenantID()
+	ks, err := k.store.TenantKEKs(ctx, scope)
+	if err != nil {
+		return rempart.TenantKeys{}, err
+	}
+	for i := range ks {
+		if ks[i].Data, err = k.v.keys.RewrapKEK(ctx, ks[i], to); err != nil {
+			return rempart.TenantKeys{}, k.v.deny(ctx, e, err)
+		}
+	}
+	if err := k.store.SetKEKWrapper(ctx, scope, e, wrapper, uri, ks); err != nil {
+		return rempart.TenantKeys{}, err
+	}
+	k.v.keys.Forget(tenant)
+	if k.afterChange != nil {
+		k.afterChange(ctx)
+	}
+	ts, err := k.store.TenantKeyInventory(ctx, tenant)
+	if err != nil || len(ts) == 0 {
+		return rempart.TenantKeys{}, err
+	}
+	return ts[0], nil
 }
 
 const reencryptBatch = 200

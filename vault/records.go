@@ -209,8 +209,9 @@ func checkVersion(cur RecordRow, ifMatch int64) error {
 	return nil
 }
 
-// mutate runs a change of one existing record under RecordsWrite.
-func (s *Service) mutate(ctx context.Context, c rempart.Caller, tenant, collection, id, action string, fn func(w writer, cur RecordRow) (RecordRow, []byte, error)) (rempart.Record, error) {
+// mutate runs a change of one existing record under RecordsWrite. before, if
+// not nil, runs once the caller is authorised, outside the write transaction.
+func (s *Service) mutate(ctx context.Context, c rempart.Caller, tenant, collection, id, action string, before func(guard.Scope) error, fn func(w writer, cur RecordRow) (RecordRow, []byte, error)) (rempart.Record, error) {
 	e := newEntry(c, tenant, action, recordResource(tenant, collection, id))
 	scope, err := s.authorize(ctx, c, tenant, guard.RecordsWrite, e)
 	if err != nil {
@@ -218,6 +219,11 @@ func (s *Service) mutate(ctx context.Context, c rempart.Caller, tenant, collecti
 	}
 	if err := checkPath(collection, id); err != nil {
 		return rempart.Record{}, s.deny(ctx, e, err)
+	}
+	if before != nil {
+		if err := before(scope); err != nil {
+			return rempart.Record{}, err
+		}
 	}
 	// The active data key is fetched before the write transaction, which
 	// then does no key I/O.
@@ -241,7 +247,7 @@ func (s *Service) mutate(ctx context.Context, c rempart.Caller, tenant, collecti
 // current version.
 func (s *Service) ReplaceRecord(ctx context.Context, c rempart.Caller, tenant, collection, id string, data []byte, ifMatch int64) (rempart.Record, error) {
 	data, verr := s.limits.checkData(data)
-	return s.mutate(ctx, c, tenant, collection, id, "record.update", func(w writer, cur RecordRow) (RecordRow, []byte, error) {
+	return s.mutate(ctx, c, tenant, collection, id, "record.update", nil, func(w writer, cur RecordRow) (RecordRow, []byte, error) {
 		if verr != nil {
 			return cur, nil, verr
 		}
@@ -258,7 +264,7 @@ func (s *Service) ReplaceRecord(ctx context.Context, c rempart.Caller, tenant, c
 // PatchRecord applies an RFC 7396 merge patch to a live record.
 func (s *Service) PatchRecord(ctx context.Context, c rempart.Caller, tenant, collection, id string, patch []byte, ifMatch int64) (rempart.Record, error) {
 	_, verr := s.limits.checkData(patch)
-	return s.mutate(ctx, c, tenant, collection, id, "record.update", func(w writer, cur RecordRow) (RecordRow, []byte, error) {
+	return s.mutate(ctx, c, tenant, collection, id, "record.update", nil, func(w writer, cur RecordRow) (RecordRow, []byte, error) {
 		if verr != nil {
 			return cur, nil, verr
 		}
@@ -284,9 +290,10 @@ func (s *Service) PatchRecord(ctx context.Context, c rempart.Caller, tenant, col
 }
 
 // DeleteRecord soft-deletes a record: it stays restorable for the retention
-// period, then the purge job removes it (BCK-3).
+// period (its tenant's rule for the collection, or the deployment's), then
+// the purge job removes it (BCK-3, GOV-5).
 func (s *Service) DeleteRecord(ctx context.Context, c rempart.Caller, tenant, collection, id string, ifMatch int64) error {
-	_, err := s.mutate(ctx, c, tenant, collection, id, "record.delete", func(w writer, cur RecordRow) (RecordRow, []byte, error) {
+	_, err := s.mutate(ctx, c, tenant, collection, id, "record.delete", nil, func(w writer, cur RecordRow) (RecordRow, []byte, error) {
 		if cur.DeletedAt != nil {
 			return cur, nil, rempart.Errorf(rempart.ENOTFOUND, "Record not found.")
 		}
@@ -298,11 +305,20 @@ func (s *Service) DeleteRecord(ctx context.Context, c rempart.Caller, tenant, co
 	return err
 }
 
-// RestoreRecord brings back a soft-deleted record within the retention period.
+// RestoreRecord brings back a soft-deleted record within the retention period;
+// past it, the record is not found, even before the purge job removes it.
 func (s *Service) RestoreRecord(ctx context.Context, c rempart.Caller, tenant, collection, id string) (rempart.Record, error) {
-	return s.mutate(ctx, c, tenant, collection, id, "record.restore", func(w writer, cur RecordRow) (RecordRow, []byte, error) {
+	var window time.Duration
+	before := func(scope guard.Scope) (err error) {
+		window, err = s.restoreWindow(ctx, scope, collection)
+		return err
+	}
+	return s.mutate(ctx, c, tenant, collection, id, "record.restore", before, func(w writer, cur RecordRow) (RecordRow, []byte, error) {
 		if cur.DeletedAt == nil {
 			return cur, nil, rempart.Errorf(rempart.ECONFLICT, "The record is not deleted.")
+		}
+		if !w.now.Before(cur.DeletedAt.Add(window)) {
+			return cur, nil, errRetentionOver("record", window)
 		}
 		return w.reseal(cur, nil)
 	})
@@ -335,14 +351,18 @@ func (w writer) reseal(cur RecordRow, deleted *time.Time) (RecordRow, []byte, er
 	return w.next(cur, data, deleted), data, nil
 }
 
-// Purge removes records and attachments whose retention period is over, in
-// batches of at most batch each, and the objects of deleted tenants; it
-// returns how many records and attachments it removed. Run by the purge job.
+// Purge removes records and attachments whose retention period is over (their
+// tenant's rule, or the deployment's retention), in batches of at most batch
+// each, and the objects of deleted tenants; then it deletes, at most batch
+// of them, the live records past their collection's maximum age (GOV-5). It
+// returns how many records and attachments it removed. Each removal and
+// each expiry is audited. Run by the purge job.
 func (s *Service) Purge(ctx context.Context, batch int) (int, error) {
-	cutoff := s.clock.Now().Add(-s.retention)
+	now := s.clock.Now()
+	cutoff := now.Add(-s.retention)
 	// Attachments first: a record is purged only once it has none left.
-	n, aerr := s.purgeAttachments(ctx, cutoff, batch)
-	e := rempart.AuditEntry{Action: "record.purge", Outcome: rempart.OutcomeSuccess, Reason: "retention " + s.retention.String()}
-	m, err := s.store.PurgeRecords(ctx, e, cutoff, batch)
-	return n + m, errors.Join(aerr, err)
+	n, aerr := s.purgeAttachments(ctx, now, cutoff, batch)
+	m, rerr := s.purgeRecords(ctx, now, cutoff, batch)
+	_, eerr := s.expire(ctx, now, batch)
+	return n + m, errors.Join(aerr, rerr, eerr)
 }

@@ -17,8 +17,11 @@ import (
 type Config struct {
 	Limits Limits
 	// Retention is how long a soft-deleted record or attachment stays
-	// restorable (BCK-3); default 30 days.
+	// restorable (BCK-3) when its tenant has no rule for it; default 30 days.
 	Retention time.Duration
+	// RetentionMin and RetentionMax bound the values of tenants' retention
+	// rules (GOV-5); default 1 day and 10 years.
+	RetentionMin, RetentionMax time.Duration
 	// OnTenantDeleted, if set, is called after a tenant and its keys are
 	// deleted: the server rewrites the key escrow then, so that no backup
 	// can be decrypted for that tenant any more (GOV-5, ADR 7).
@@ -40,6 +43,9 @@ type Service struct {
 	onDeleted func(ctx context.Context, tenantID string)
 	objects   Objects
 	attach    AttachmentLimits
+
+	// retentionMin and retentionMax bound tenants' retention rules.
+	retentionMin, retentionMax time.Duration
 }
 
 // New returns the data plane over store and keyring.
@@ -47,12 +53,19 @@ func New(store Store, keyring *keys.Keyring, clock rempart.Clock, cfg Config) *S
 	if cfg.Retention <= 0 {
 		cfg.Retention = 30 * 24 * time.Hour
 	}
+	if cfg.RetentionMin <= 0 {
+		cfg.RetentionMin = 24 * time.Hour
+	}
+	if cfg.RetentionMax <= 0 {
+		cfg.RetentionMax = 10 * 365 * 24 * time.Hour
+	}
 	return &Service{store: store, keys: keyring, clock: clock, limits: cfg.Limits.withDefaults(), retention: cfg.Retention, onDeleted: cfg.OnTenantDeleted,
-		objects: cfg.Objects, attach: cfg.Attachments.withDefaults()}
+		objects: cfg.Objects, attach: cfg.Attachments.withDefaults(), retentionMin: cfg.RetentionMin, retentionMax: cfg.RetentionMax}
 }
 
-// Retention is how long deleted records and attachments stay restorable.
-func (s *Service) Retention() time.Duration { return s.retention }
+// DefaultRetention is how long deleted records and attachments stay
+// restorable when their tenant has no rule for them.
+func (s *Service) DefaultRetention() time.Duration { return s.retention }
 
 var (
 	collectionRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)

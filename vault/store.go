@@ -78,9 +78,9 @@ type Store interface {
 	// passes it to fn, and stores what fn returns; fn's error aborts the
 	// change and is returned.
 	MutateRecord(ctx context.Context, s guard.Scope, e rempart.AuditEntry, collection, id string, fn func(cur RecordRow) (RecordRow, error)) (RecordRow, error)
-	// PurgeRecords removes records soft-deleted before cutoff, at most limit;
-	// a record that still has attachments waits until they are purged.
-	PurgeRecords(ctx context.Context, e rempart.AuditEntry, cutoff time.Time, limit int) (int, error)
+	// Retention rules, and the purge of records whose retention is over (a
+	// record that still has attachments waits until they are purged).
+	RetentionStore
 
 	// RecordLive returns ENOTFOUND unless the record exists and is not
 	// deleted.
@@ -100,9 +100,10 @@ type Store interface {
 	// deleted_at (nil: restored).
 	SetAttachmentDeleted(ctx context.Context, s guard.Scope, e rempart.AuditEntry, collection, recordID, id string, deletedAt *time.Time, check func(cur AttachmentRow) error) (AttachmentRow, error)
 	// PurgeableAttachments returns at most limit attachments, of any tenant,
-	// whose retention is over: soft-deleted before cutoff, or of a record
-	// soft-deleted before cutoff.
-	PurgeableAttachments(ctx context.Context, cutoff time.Time, limit int) ([]AttachmentRow, error)
+	// whose retention is over: soft-deleted, or of a soft-deleted record,
+	// with a purge deadline before now, or without one (the deployment's
+	// retention) before cutoff.
+	PurgeableAttachments(ctx context.Context, now, cutoff time.Time, limit int) ([]PurgeableAttachment, error)
 	// PurgeAttachment removes an attachment's row, recording e with it.
 	PurgeAttachment(ctx context.Context, e rempart.AuditEntry, row AttachmentRow) error
 	// TenantObjectPurges lists deleted tenants whose attachment objects are

@@ -14,6 +14,8 @@ import (
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/client"
+	"github.com/rempart/rempart/internal/softhsm"
+	"github.com/rempart/rempart/keys/hsm"
 )
 
 // waitJob polls a job until it ends.
@@ -124,4 +126,65 @@ func TestKeyRotationsOverTheAPI(t *testing.T) {
 			t.Fatalf("record %s: got %s, want %s", id, r.Data, body)
 		}
 	}
+}
+
+// TestCustomerKeyOverTheAPI: a tenant's administrator brings the tenant's own
+// key (an HSM key object), the tenant's data reads as before, the tenant
+// destroys its key, and within the cache time its reads answer 503 saying
+// why, while another tenant goes on (GOV-5).
+func TestCustomerKeyOverTheAPI(t *testing.T) {
+	ctx := context.Background()
+	tok := softhsm.New(t)
+	uri := tok.URIWith("acme-cmk", "pin-source=file:"+tok.PINFile)
+	tenantToken, err := hsm.Open(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tenantToken.Close()
+	cmk, err := tenantToken.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	m, _ := startMain(t, dir, "--backup-schedule", "off", "--restore-test-schedule", "off",
+		"--customer-key-sources", "pkcs11", "--customer-key-pkcs11-modules", tok.Module, "--customer-key-cache", "1s")
+	url := "https://" + m.Server.Addr("https")
+	var b rempart.Bootstrapped
+	newAPI(t, url, m.Bootstrap).must(201, "POST", "/api/v1/bootstrap", "", &b)
+	admin := newAPI(t, url, b.Key.Secret)
+	tenantAdmin := func(name string) (*api, string) {
+		var ten rempart.Tenant
+		admin.must(201, "POST", "/api/v1/tenants", `{"name":"`+name+`"}`, &ten)
+		var sa rempart.ServiceAccount
+		admin.must(201, "POST", "/api/v1/tenants/"+ten.ID+"/service-accounts", `{"name":"ops","role":"admin"}`, &sa)
+		var k rempart.APIKeyCreated
+		admin.must(201, "POST", "/api/v1/tenants/"+ten.ID+"/service-accounts/"+sa.ID+"/keys", `{}`, &k)
+		return newAPI(t, url, k.Secret), ten.ID
+	}
+	acme, acmeID := tenantAdmin("Acme")
+	globex, globexID := tenantAdmin("Globex")
+	var ra, rg rempart.Record
+	acme.must(201, "POST", "/api/v1/tenants/"+acmeID+"/collections/calls/records", `{"a":1}`, &ra)
+	globex.must(201, "POST", "/api/v1/tenants/"+globexID+"/collections/calls/records", `{"g":1}`, &rg)
+
+	// A PIN in the URI is refused, and nothing changes.
+	if st, _ := acme.do("PUT", "/api/v1/tenants/"+acmeID+"/keys/customer", `{"uri":"`+tok.URIWith("acme-cmk", "pin-value="+tok.PIN)+`"}`, nil); st != 400 {
+		t.Fatalf("a PIN in the URI: got %d, want 400", st)
+	}
+	var tk rempart.TenantKeys
+	acme.must(200, "PUT", "/api/v1/tenants/"+acmeID+"/keys/customer", `{"uri":"`+uri+`"}`, &tk)
+	if len(tk.KEKs) != 1 || tk.KEKs[0].Wrapper != "cmk:"+cmk.KeyID() {
+		t.Fatalf("keys after bringing the tenant's key: %+v", tk)
+	}
+	acme.must(200, "GET", "/api/v1/tenants/"+acmeID+"/collections/calls/records/"+ra.ID, "", nil)
+
+	if err := tenantToken.Destroy(ctx, cmk.KeyID()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // the cache time
+	status, _ := acme.do("GET", "/api/v1/tenants/"+acmeID+"/collections/calls/records/"+ra.ID, "", nil)
+	if status != 503 {
+		t.Fatalf("read after the tenant destroyed its key: got %d, want 503", status)
+	}
+	globex.must(200, "GET", "/api/v1/tenants/"+globexID+"/collections/calls/records/"+rg.ID, "", nil)
 }

@@ -43,7 +43,9 @@ type Main struct {
 	rateIP, rateCredential, maxRecordBytes, logLevel    *string
 	pprof, backupSchedule, backupRetention              *string
 	restoreTestSchedule                                 *string
+	customerKeySources, customerKeyModules, customerTTL *string
 	maxAttachmentBytes, attachmentTypes                 *string
+	retentionMin, retentionMax                          *string
 
 	Logger          *slog.Logger
 	Deployment      *deployment
@@ -54,6 +56,7 @@ type Main struct {
 	TenantKeys      *vault.Keys
 	Rotator         *keys.Rotator
 	KeyAdmin        *keys.Admin
+	customerKeys    *keys.Customer
 	Vault           *vault.Service
 	Identity        *identity.Service
 	API             *httpapi.Server
@@ -81,8 +84,10 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.trustedProxies = o.add("trusted-proxies", "", "comma-separated CIDRs of reverse proxies allowed to set X-Forwarded-For")
 	m.keyLifetime = o.add("key-lifetime", "2160h", "default and maximum lifetime of API keys")
 	m.retention = o.add("retention", "720h", "how long deleted records and attachments stay restorable before they are purged")
+	m.retentionMin = o.add("retention-min", "24h", "the shortest retention a tenant's rule may set, in whole days")
+	m.retentionMax = o.add("retention-max", "87600h", "the longest retention (and maximum age of live records) a tenant's rule may set, in whole days")
 	m.checkpointEvery = o.add("checkpoint-interval", "10s", "how often the audit log's checkpoint is signed when it grew")
-	m.purgeEvery = o.add("purge-interval", "1h", "how often records and attachments past their retention are purged")
+	m.purgeEvery = o.add("purge-interval", "1h", "how often records and attachments past their retention are purged, and records past their maximum age deleted")
 	m.rateIP = o.add("rate-ip", "2000:4000", "requests per second and burst allowed per client IP")
 	m.rateCredential = o.add("rate-credential", "2000:4000", "requests per second and burst allowed per API key")
 	m.maxRecordBytes = o.add("max-record-bytes", "1048576", "largest record accepted, in bytes")
@@ -93,6 +98,9 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.backupSchedule = o.add("backup-schedule", "24h@02:00", `how often backups are taken: "PERIOD@HH:MM" (UTC), such as "24h@02:00" for daily at 02:00, or "off"`)
 	m.backupRetention = o.add("backup-retention", "720h", "how long backups are kept (the newest complete one is always kept)")
 	m.restoreTestSchedule = o.add("restore-test-schedule", "720h@03:00", `how often the latest backup is restored into a scratch database and checked, or "off"`)
+	m.customerKeySources = o.add("customer-key-sources", "", `kinds of key tenants may bring to wrap their own keys (customer-managed keys): a comma-separated list of pkcs11, awskms, gcpkms, azurekeyvault, hashivault ("" refuses them)`)
+	m.customerKeyModules = o.add("customer-key-pkcs11-modules", "", "comma-separated PKCS#11 module libraries tenants' keys may use (a tenant never chooses the library the server loads)")
+	m.customerTTL = o.add("customer-key-cache", "60s", "how long a data key unwrapped through a tenant's own key stays cached: a revocation of that key takes effect within this time")
 	return m
 }
 
@@ -113,9 +121,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("log-level: %w", err)
 	}
 	m.Logger = slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
-	durations, err := parseDurations(map[string]string{"key-lifetime": *m.keyLifetime, "retention": *m.retention, "checkpoint-interval": *m.checkpointEvery, "purge-interval": *m.purgeEvery, "backup-retention": *m.backupRetention})
+	durations, err := parseDurations(map[string]string{"key-lifetime": *m.keyLifetime, "retention": *m.retention, "checkpoint-interval": *m.checkpointEvery, "purge-interval": *m.purgeEvery, "backup-retention": *m.backupRetention, "customer-key-cache": *m.customerTTL,
+		"retention-min": *m.retentionMin, "retention-max": *m.retentionMax})
 	if err != nil {
 		return err
+	}
+	if durations["retention-min"] > durations["retention-max"] || durations["retention-max"] < 24*time.Hour {
+		return errors.New("retention-min must not exceed retention-max, which must be at least 24h")
 	}
 	ipRate, ipBurst, err := parseRate("rate-ip", *m.rateIP)
 	if err != nil {
@@ -156,6 +168,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Log = audit.NewLog(m.DB, m.Deployment.AuditSigner)
 	m.Jobs = jobs.NewRunner(m.DB, clock, m.Logger, jobs.Config{})
 	m.Vault = vault.New(m.DB, m.Keyring, clock, vault.Config{Limits: vault.Limits{MaxRecordBytes: maxRecord}, Retention: durations["retention"],
+		RetentionMin: durations["retention-min"], RetentionMax: durations["retention-max"],
 		Objects:     blobstore.Objects{Store: m.Deployment.Attachments},
 		Attachments: vault.AttachmentLimits{MaxBytes: maxAttachment, ContentTypes: attachmentTypes},
 		OnTenantDeleted: func(ctx context.Context, tenant string) {
@@ -173,6 +186,17 @@ func (m *Main) Run(ctx context.Context) error {
 	}})
 	m.Rotator = keys.NewRotator(m.DB, m.Keyring, m.Deployment.Roots, deploymentSecrets, m.Deployment.Backups.RefreshEscrow)
 	m.KeyAdmin = keys.NewAdmin(m.DB, m.Rotator, m.Jobs)
+	if sources := splitList(*m.customerKeySources); len(sources) > 0 {
+		customer := keys.NewCustomer(m.DB, customerKeyOpener(sources, splitList(*m.customerKeyModules)))
+		m.customerKeys = customer
+		m.Keyring.SetCustomerKeys(customer, durations["customer-key-cache"])
+		m.TenantKeys.SetCustomerKeys(customer, func(ctx context.Context) {
+			// No escrow may keep the KEKs wrapped the old way (ADR 7).
+			if _, _, err := m.Jobs.Enqueue(context.WithoutCancel(ctx), system, jobEscrow, "", struct{}{}, time.Time{}); err != nil {
+				m.Logger.Error("escrow refresh after a customer key change", "error", err.Error())
+			}
+		})
+	}
 	m.handleJobs(durations["backup-retention"])
 	for _, sc := range schedules {
 		m.Jobs.AddSchedule(sc)
@@ -319,6 +343,9 @@ func (m *Main) Close() error {
 	if m.cancel != nil {
 		m.cancel()
 		m.jobs.Wait()
+	}
+	if m.customerKeys != nil {
+		errs = append(errs, m.customerKeys.Close())
 	}
 	if m.Deployment != nil {
 		errs = append(errs, m.Deployment.Close())

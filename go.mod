@@ -16,6 +16,7 @@ require (
 	gocloud.dev/secrets/hashivault v0.45.0
 	golang.org/x/mod v0.42.0
 	modernc.org/sqlite v1.61.1
+	rsc.io/qr v0.2.0
 )
 
 require (

@@ -13,7 +13,7 @@ type Permission string
 const (
 	RecordsRead    Permission = "records:read"
 	RecordsWrite   Permission = "records:write"
-	AccountsManage Permission = "accounts:manage" // service accounts and their keys
+	AccountsManage Permission = "accounts:manage" // service accounts, their keys, the tenant's users
 	TenantRead     Permission = "tenant:read"     // see the tenant itself
 	TenantAudit    Permission = "audit:tenant"    // read the tenant's audit trail (AUD-4)
 
@@ -25,6 +25,7 @@ const (
 	KeysManage    Permission = "keys:manage"    // the root key: rotation, the whole key inventory
 	TenantKeys    Permission = "keys:tenant"    // a tenant's keys: inventory and rotation
 	Retention     Permission = "retention"      // a tenant's retention rules (GOV-5)
+	StaffManage   Permission = "staff:manage"   // the vendor's staff users and their invitations
 )
 
 // rolePermissions is the permission matrix (IAM-2): each role gets what its
@@ -32,7 +33,8 @@ const (
 // access to any tenant's records: vendor staff reach service data only through
 // just-in-time grants (IAM-7).
 var rolePermissions = map[string][]Permission{
-	rempart.RoleSystemAdmin: {TenantsManage, TenantRead, AccountsManage, TenantAudit, AuditLog, AuditProof, BackupsManage, JobsRead, KeysManage, TenantKeys, Retention},
+	rempart.RoleSystemAdmin: {TenantsManage, TenantRead, AccountsManage, TenantAudit, AuditLog, AuditProof, BackupsManage, JobsRead, KeysManage, TenantKeys, Retention, StaffManage},
+	rempart.RoleAuditor:     {AuditLog, AuditProof, JobsRead},
 	rempart.RoleAdmin:       {RecordsRead, RecordsWrite, AccountsManage, TenantRead, TenantAudit, AuditProof, TenantKeys, Retention},
 	rempart.RoleWriter:      {RecordsRead, RecordsWrite, TenantRead, AuditProof},
 	rempart.RoleReader:      {RecordsRead, TenantRead, AuditProof},

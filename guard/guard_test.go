@@ -54,7 +54,7 @@ func TestAuthorize(t *testing.T) {
 // TestLeastPrivilege pins the permission matrix (IAM-2): a new permission for
 // a role must be a deliberate change of this test.
 func TestLeastPrivilege(t *testing.T) {
-	want := map[string]int{rempart.RoleSystemAdmin: 11, rempart.RoleAdmin: 8, rempart.RoleWriter: 4, rempart.RoleReader: 3}
+	want := map[string]int{rempart.RoleSystemAdmin: 12, rempart.RoleAuditor: 3, rempart.RoleAdmin: 8, rempart.RoleWriter: 4, rempart.RoleReader: 3}
 	for role, ps := range guard.Matrix() {
 		if len(ps) != want[role] {
 			t.Errorf("%s: got %d permissions %v, want %d", role, len(ps), ps, want[role])

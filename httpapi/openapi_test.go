@@ -170,6 +170,17 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"RetentionRule":        rempart.RetentionRule{},
 		"RetentionRuleSet":     rempart.RetentionRuleSet{},
 		"Retention":            rempart.Retention{},
+		"User":                 rempart.User{},
+		"UserList":             rempart.UserList{},
+		"Invitation":           rempart.Invitation{},
+		"InvitationCreate":     rempart.InvitationCreate{},
+		"InvitationCreated":    rempart.InvitationCreated{},
+		"InvitationAccept":     rempart.InvitationAccept{},
+		"SignIn":               rempart.SignIn{},
+		"Session":              rempart.Session{},
+		"SessionCreated":       rempart.SessionCreated{},
+		"SessionList":          rempart.SessionList{},
+		"PasswordChange":       rempart.PasswordChange{},
 	}
 	for name, v := range types {
 		s, ok := schemas[name].(map[string]any)

@@ -20,6 +20,20 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/bootstrap", s.public, s.bootstrap)
 	s.handle("GET /api/v1/openapi.json", s.public, s.openAPI)
 
+	s.handle("POST /api/v1/sessions", s.public, s.signIn)
+	s.handle("POST /api/v1/password", s.public, s.changePassword)
+	s.handle("POST /api/v1/invitations/accept", s.public, s.acceptInvitation)
+	s.handle("GET /api/v1/me", s.authed, s.me)
+	s.handle("GET /api/v1/me/sessions", s.authed, s.mySessions)
+	s.handle("DELETE /api/v1/me/sessions/{session}", s.authed, s.revokeMySession)
+	for _, p := range []string{"/api/v1/staff", t} {
+		s.handle("GET "+p+"/invitations", s.authed, s.listInvitations)
+		s.handle("POST "+p+"/invitations", s.authed, s.createInvitation)
+		s.handle("GET "+p+"/users", s.authed, s.listUsers)
+		s.handle("POST "+p+"/users/{user}/suspend", s.authed, s.suspendUser)
+		s.handle("POST "+p+"/users/{user}/reactivate", s.authed, s.reactivateUser)
+	}
+
 	s.handle("GET /api/v1/tenants", s.authed, s.listTenants)
 	s.handle("POST /api/v1/tenants", s.authed, s.createTenant)
 	s.handle("GET "+t, s.authed, s.getTenant)

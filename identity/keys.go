@@ -2,6 +2,7 @@ package identity
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"strings"
 
 	"github.com/rempart/rempart"
@@ -35,3 +36,5 @@ func hashSecret(s string) []byte {
 	h := sha256.Sum256([]byte("rempart api key v1\x00" + s))
 	return h[:]
 }
+
+func constantTimeEqual(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }

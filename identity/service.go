@@ -10,6 +10,7 @@ import (
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/guard"
+	"github.com/rempart/rempart/identity/password"
 )
 
 // Config tunes credentials.
@@ -19,6 +20,25 @@ type Config struct {
 	KeyLifetime time.Duration
 	// BootstrapLifetime is how long a bootstrap token stays valid; default 24h.
 	BootstrapLifetime time.Duration
+
+	// People (IAM-1, IAM-3, IAM-6); see people.go for the defaults.
+	Passwords Passwords
+	// Throttle slows down password guessing per account and per IP;
+	// one in memory with the default settings when nil.
+	Throttle *password.Throttle
+	// InvitationLifetime is how long an invitation link works.
+	InvitationLifetime time.Duration
+	// SessionIdle and SessionLifetime end a console session after that
+	// long without use, and that long after sign-in whatever the use.
+	SessionIdle, SessionLifetime time.Duration
+	// AccessTokenLifetime is the lifetime of a person's API access token;
+	// at most one hour (IAM-6).
+	AccessTokenLifetime time.Duration
+	// PasswordMaxAge is when a password expires (IAM-3): 90 days when 0,
+	// never with NoExpiry.
+	PasswordMaxAge time.Duration
+	// PasswordHistory is how many previous passwords cannot be reused.
+	PasswordHistory int
 }
 
 // Service authenticates callers and manages service accounts and keys.
@@ -36,6 +56,10 @@ func New(store Store, clock rempart.Clock, cfg Config) *Service {
 	if cfg.BootstrapLifetime <= 0 {
 		cfg.BootstrapLifetime = 24 * time.Hour
 	}
+	cfg = peopleDefaults(cfg)
+	if cfg.Throttle == nil {
+		cfg.Throttle = password.NewThrottle(password.ThrottleConfig{}, clock)
+	}
 	return &Service{store: store, clock: clock, cfg: cfg}
 }
 
@@ -45,7 +69,10 @@ func entry(c rempart.Caller, tenantID, action, resource string) rempart.AuditEnt
 }
 
 func (s *Service) deny(ctx context.Context, e rempart.AuditEntry, err error) error {
-	e.Outcome, e.Reason = rempart.OutcomeDenied, rempart.ErrorCode(err)
+	e.Outcome = rempart.OutcomeDenied
+	if e.Reason == "" {
+		e.Reason = rempart.ErrorCode(err)
+	}
 	if _, aerr := s.store.Audit(ctx, e); aerr != nil {
 		return aerr
 	}
@@ -54,11 +81,15 @@ func (s *Service) deny(ctx context.Context, e rempart.AuditEntry, err error) err
 
 var errBadCredential = rempart.Errorf(rempart.EUNAUTHORIZED, "The credential is missing, malformed, unknown, expired or revoked.")
 
-// Authenticate turns a presented API key into a caller. Every failure is
+// Authenticate turns a presented API key, or a person's API access token,
+// into a caller. Every failure is
 // audited (AUD-1) and answers the same EUNAUTHORIZED, so that a caller cannot
 // tell an unknown key from a revoked one. c carries the request's IP, user
 // agent and request ID; its principal is filled in on success.
 func (s *Service) Authenticate(ctx context.Context, c rempart.Caller, token string) (rempart.Caller, error) {
+	if IsSessionToken(token) {
+		return s.AuthenticateSession(ctx, c, token, rempart.SessionAPI)
+	}
 	e := entry(c, "", "auth.api_key", "")
 	keyID, hash, ok := parseSecret(token)
 	if !ok {

@@ -26,6 +26,8 @@ type KeyRow struct {
 
 // Store is what identity needs from storage.
 type Store interface {
+	PeopleStore
+
 	Audit(ctx context.Context, e rempart.AuditEntry) (rempart.AuditEntry, error)
 	Tenant(ctx context.Context, id string) (rempart.Tenant, error)
 

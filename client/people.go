@@ -1,0 +1,104 @@
+package client
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/rempart/rempart"
+)
+
+// peopleSegs is the path of a tenant's people, or the staff's for "".
+func peopleSegs(tenant string, rest ...string) []string {
+	if tenant == "" {
+		return append([]string{"staff"}, rest...)
+	}
+	return append([]string{"tenants", tenant}, rest...)
+}
+
+// SignIn exchanges a person's email and password for an API access token
+// (at most one hour); use it with WithKey.
+func (c *Client) SignIn(ctx context.Context, in rempart.SignIn) (rempart.SessionCreated, error) {
+	var out rempart.SessionCreated
+	b, err := jsonBody(in)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{method: http.MethodPost, segs: []string{"sessions"}, body: b, want: http.StatusCreated}, &out)
+	return out, err
+}
+
+// ChangePassword replaces a person's password, given the current one.
+func (c *Client) ChangePassword(ctx context.Context, in rempart.PasswordChange) error {
+	b, err := jsonBody(in)
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, request{method: http.MethodPost, segs: []string{"password"}, body: b, want: http.StatusNoContent}, nil)
+}
+
+// AcceptInvitation turns an invitation token into a user.
+func (c *Client) AcceptInvitation(ctx context.Context, in rempart.InvitationAccept) (rempart.User, error) {
+	var out rempart.User
+	b, err := jsonBody(in)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{method: http.MethodPost, segs: []string{"invitations", "accept"}, body: b, want: http.StatusCreated}, &out)
+	return out, err
+}
+
+// Me returns the signed-in person.
+func (c *Client) Me(ctx context.Context) (rempart.User, error) {
+	var out rempart.User
+	err := c.call(ctx, request{method: http.MethodGet, segs: []string{"me"}, want: http.StatusOK}, &out)
+	return out, err
+}
+
+// Sessions lists the signed-in person's sessions.
+func (c *Client) Sessions(ctx context.Context) ([]rempart.Session, error) {
+	var out rempart.SessionList
+	err := c.call(ctx, request{method: http.MethodGet, segs: []string{"me", "sessions"}, want: http.StatusOK}, &out)
+	return out.Sessions, err
+}
+
+// RevokeSession ends one of the signed-in person's sessions.
+func (c *Client) RevokeSession(ctx context.Context, id string) error {
+	return c.call(ctx, request{method: http.MethodDelete, segs: []string{"me", "sessions", id}, want: http.StatusNoContent}, nil)
+}
+
+// Invite invites a person to a tenant, or to the staff for tenant "".
+func (c *Client) Invite(ctx context.Context, tenant string, in rempart.InvitationCreate) (rempart.InvitationCreated, error) {
+	var out rempart.InvitationCreated
+	b, err := jsonBody(in)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{method: http.MethodPost, segs: peopleSegs(tenant, "invitations"), body: b, want: http.StatusCreated}, &out)
+	return out, err
+}
+
+// Invitations lists a tenant's (or the staff's, for "") invitations.
+func (c *Client) Invitations(ctx context.Context, tenant string) ([]rempart.Invitation, error) {
+	var out struct {
+		Invitations []rempart.Invitation `json:"invitations"`
+	}
+	err := c.call(ctx, request{method: http.MethodGet, segs: peopleSegs(tenant, "invitations"), want: http.StatusOK}, &out)
+	return out.Invitations, err
+}
+
+// Users lists a tenant's (or the staff's, for "") users.
+func (c *Client) Users(ctx context.Context, tenant string) ([]rempart.User, error) {
+	var out rempart.UserList
+	err := c.call(ctx, request{method: http.MethodGet, segs: peopleSegs(tenant, "users"), want: http.StatusOK}, &out)
+	return out.Users, err
+}
+
+// SuspendUser suspends a user; every session of the user ends at once.
+func (c *Client) SuspendUser(ctx context.Context, tenant, id string) error {
+	return c.call(ctx, request{method: http.MethodPost, segs: peopleSegs(tenant, "users", id, "suspend"), want: http.StatusNoContent}, nil)
+}
+
+// ReactivateUser reactivates a suspended user.
+func (c *Client) ReactivateUser(ctx context.Context, tenant, id string) error {
+	return c.call(ctx, request{method: http.MethodPost, segs: peopleSegs(tenant, "users", id, "reactivate"), want: http.StatusNoContent}, nil)
+}

@@ -1,0 +1,311 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/identity"
+)
+
+// People (IAM-1, IAM-3, IAM-6): users, invitations, password history and
+// sessions. The identity service authorises every call before it gets here.
+
+const userColumns = `u.id, u.tenant_id, u.email, p.name, p.role, u.status, u.created_at, u.last_login_at, u.password_changed_at, u.password_hash`
+
+func scanUser(row interface{ Scan(...any) error }) (identity.UserRow, error) {
+	var u identity.UserRow
+	var tenant, hash sql.NullString
+	var created int64
+	var last, changed sql.NullInt64
+	err := row.Scan(&u.ID, &tenant, &u.Email, &u.Name, &u.Role, &u.Status, &created, &last, &changed, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, rempart.Errorf(rempart.ENOTFOUND, "User not found.")
+	}
+	u.TenantID, u.PasswordHash = tenant.String, hash.String
+	u.CreatedAt, u.LastLoginAt, u.PasswordChangedAt = fromTS(created), fromNullTS(last), fromNullTS(changed)
+	return u, err
+}
+
+// CreateInvitation stores an invitation, refusing an email that a user has.
+func (d *DB) CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv identity.InvitationRow) error {
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		var n int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM users WHERE email = ?`, inv.Email).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return rempart.Errorf(rempart.ECONFLICT, "A user with this email already exists.")
+		}
+		_, err := tx.Exec(`INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			inv.ID, nullString(inv.TenantID), inv.Email, inv.Role, inv.TokenHash, inv.InvitedBy, ts(inv.CreatedAt), ts(inv.ExpiresAt))
+		return err
+	})
+	return err
+}
+
+const invitationColumns = `id, tenant_id, email, role, invited_by, created_at, expires_at, accepted_at`
+
+func scanInvitation(row interface{ Scan(...any) error }, extra ...any) (rempart.Invitation, error) {
+	var inv rempart.Invitation
+	var tenant sql.NullString
+	var c, x int64
+	var acc sql.NullInt64
+	err := row.Scan(append([]any{&inv.ID, &tenant, &inv.Email, &inv.Role, &inv.InvitedBy, &c, &x, &acc}, extra...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inv, rempart.Errorf(rempart.ENOTFOUND, "Invitation not found.")
+	}
+	inv.TenantID, inv.CreatedAt, inv.ExpiresAt, inv.AcceptedAt = tenant.String, fromTS(c), fromTS(x), fromNullTS(acc)
+	return inv, err
+}
+
+// Invitation returns an invitation with its token hash.
+func (d *DB) Invitation(ctx context.Context, id string) (identity.InvitationRow, error) {
+	var r identity.InvitationRow
+	var rev sql.NullInt64
+	inv, err := scanInvitation(d.reader(ctx).QueryRow(`SELECT `+invitationColumns+`, token_hash, revoked_at FROM invitations WHERE id = ?`, id), &r.TokenHash, &rev)
+	r.Invitation, r.RevokedAt = inv, fromNullTS(rev)
+	return r, err
+}
+
+// Invitations lists a tenant's ("" staff's) invitations, newest first.
+func (d *DB) Invitations(ctx context.Context, tenant string) ([]rempart.Invitation, error) {
+	rows, err := d.reader(ctx).Query(`SELECT `+invitationColumns+` FROM invitations WHERE `+tenantIs(tenant)+` ORDER BY created_at DESC, id`, tenantArgs(tenant)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []rempart.Invitation{}
+	for rows.Next() {
+		inv, err := scanInvitation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inv)
+	}
+	return out, rows.Err()
+}
+
+// tenantIs filters on a tenant, or on staff (no tenant) for "".
+func tenantIs(tenant string) string {
+	if tenant == "" {
+		return `tenant_id IS NULL`
+	}
+	return `tenant_id = ?`
+}
+
+func tenantArgs(tenant string) []any {
+	if tenant == "" {
+		return nil
+	}
+	return []any{tenant}
+}
+
+// AcceptInvitation marks a pending invitation accepted and creates its user.
+func (d *DB) AcceptInvitation(ctx context.Context, e rempart.AuditEntry, invitationID string, u identity.UserRow) error {
+	now := ts(d.clock.Now())
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		res, err := tx.Exec(`UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?`, now, invitationID, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return rempart.Errorf(rempart.EUNAUTHORIZED, "The invitation link is invalid, expired or already used.")
+		}
+		var n int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM users WHERE email = ?`, u.Email).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return rempart.Errorf(rempart.ECONFLICT, "A user with this email already exists.")
+		}
+		if _, err := tx.Exec(`INSERT INTO principals (id, tenant_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`, u.ID, nullString(u.TenantID), u.Name, u.Role, ts(u.CreatedAt)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`INSERT INTO users (id, tenant_id, email, status, password_hash, password_changed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, nullString(u.TenantID), u.Email, u.Status, u.PasswordHash, ts(u.CreatedAt), ts(u.CreatedAt)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(`INSERT INTO password_history (user_id, hash, created_at) VALUES (?, ?, ?)`, u.ID, u.PasswordHash, ts(u.CreatedAt))
+		return err
+	})
+	return err
+}
+
+const userFrom = ` FROM users u JOIN principals p ON p.id = u.id`
+
+// UserByEmail returns a live user by email.
+func (d *DB) UserByEmail(ctx context.Context, email string) (identity.UserRow, error) {
+	return scanUser(d.reader(ctx).QueryRow(`SELECT `+userColumns+userFrom+` WHERE u.email = ? AND p.deleted_at IS NULL`, email))
+}
+
+// User returns a live user by ID.
+func (d *DB) User(ctx context.Context, id string) (identity.UserRow, error) {
+	return scanUser(d.reader(ctx).QueryRow(`SELECT `+userColumns+userFrom+` WHERE u.id = ? AND p.deleted_at IS NULL`, id))
+}
+
+// Users lists a tenant's ("" staff's) live users, oldest first.
+func (d *DB) Users(ctx context.Context, tenant string) ([]rempart.User, error) {
+	where := `u.tenant_id = ?`
+	if tenant == "" {
+		where = `u.tenant_id IS NULL`
+	}
+	rows, err := d.reader(ctx).Query(`SELECT `+userColumns+userFrom+` WHERE `+where+` AND p.deleted_at IS NULL ORDER BY u.created_at, u.id`, tenantArgs(tenant)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []rempart.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u.User)
+	}
+	return out, rows.Err()
+}
+
+// SetUserStatus changes a user's status; a suspension revokes its sessions.
+func (d *DB) SetUserStatus(ctx context.Context, e rempart.AuditEntry, id, status string) error {
+	now := ts(d.clock.Now())
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		res, err := tx.Exec(`UPDATE users SET status = ? WHERE id = ?`, status, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return rempart.Errorf(rempart.ENOTFOUND, "User not found.")
+		}
+		if status == rempart.UserActive {
+			return nil
+		}
+		_, err = tx.Exec(`UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE user_id = ? AND revoked_at IS NULL`, now, "user "+status, id)
+		return err
+	})
+	return err
+}
+
+// SetPassword replaces a password hash, keeps the history and revokes the
+// user's other sessions.
+func (d *DB) SetPassword(ctx context.Context, e rempart.AuditEntry, id, hash string, keep int, keepSession string) error {
+	now := d.clock.Now()
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		if _, err := tx.Exec(`UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`, hash, ts(now), id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(`INSERT INTO password_history (user_id, hash, created_at) VALUES (?, ?, ?)`, id, hash, ts(now)); err != nil {
+			return err
+		}
+		// Keep the newest entries only.
+		if _, err := tx.Exec(`DELETE FROM password_history WHERE user_id = ? AND created_at < (
+			SELECT MIN(created_at) FROM (SELECT created_at FROM password_history WHERE user_id = ? ORDER BY created_at DESC LIMIT ?) AS newest)`, id, id, keep); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`UPDATE sessions SET revoked_at = ?, revoked_why = 'password changed' WHERE user_id = ? AND id <> ? AND revoked_at IS NULL`, ts(now), id, keepSession)
+		return err
+	})
+	return err
+}
+
+// PasswordHistory returns a user's newest password hashes.
+func (d *DB) PasswordHistory(ctx context.Context, id string, n int) ([]string, error) {
+	return stringColumn(d.reader(ctx).Query(`SELECT hash FROM password_history WHERE user_id = ? ORDER BY created_at DESC LIMIT ?`, id, n))
+}
+
+// Rehash replaces a hash made with weaker parameters, if it is still old.
+func (d *DB) Rehash(ctx context.Context, id, old, hash string) error {
+	return d.writeQuiet(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(`UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, hash, id, old)
+		if err == nil {
+			_, err = tx.Exec(`UPDATE password_history SET hash = ? WHERE user_id = ? AND hash = ?`, hash, id, old)
+		}
+		return err
+	})
+}
+
+// CreateSession stores a session and the user's last sign-in.
+func (d *DB) CreateSession(ctx context.Context, e rempart.AuditEntry, s identity.SessionRow) error {
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		if _, err := tx.Exec(`INSERT INTO sessions (id, user_id, tenant_id, kind, token_hash, created_at, last_seen_at, idle_timeout, expires_at, ip, user_agent)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.ID, s.UserID, nullString(s.Principal.TenantID), s.Kind, s.TokenHash, ts(s.CreatedAt), ts(s.LastSeenAt),
+			int64(s.IdleTimeout), ts(s.ExpiresAt), s.IP, s.UserAgent); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`UPDATE users SET last_login_at = ? WHERE id = ?`, ts(s.CreatedAt), s.UserID)
+		return err
+	})
+	return err
+}
+
+const sessionColumns = `s.id, s.user_id, s.kind, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at, s.ip, s.user_agent`
+
+func scanSession(row interface{ Scan(...any) error }, extra ...any) (rempart.Session, error) {
+	var s rempart.Session
+	var c, l, x int64
+	var rev sql.NullInt64
+	err := row.Scan(append([]any{&s.ID, &s.UserID, &s.Kind, &c, &l, &x, &rev, &s.IP, &s.UserAgent}, extra...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, rempart.Errorf(rempart.ENOTFOUND, "Session not found.")
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RevokedAt = fromTS(c), fromTS(l), fromTS(x), fromNullTS(rev)
+	return s, err
+}
+
+// SessionByID returns a session with its user's principal and status.
+func (d *DB) SessionByID(ctx context.Context, id string) (identity.SessionRow, error) {
+	var r identity.SessionRow
+	var tenant, why sql.NullString
+	var idle int64
+	var pdel sql.NullInt64
+	s, err := scanSession(d.reader(ctx).QueryRow(`SELECT `+sessionColumns+`, s.token_hash, s.idle_timeout, s.revoked_why, p.id, p.name, p.tenant_id, p.role, p.deleted_at, u.status
+		FROM sessions s JOIN principals p ON p.id = s.user_id JOIN users u ON u.id = s.user_id WHERE s.id = ?`, id),
+		&r.TokenHash, &idle, &why, &r.Principal.ID, &r.Principal.Name, &tenant, &r.Principal.Role, &pdel, &r.UserStatus)
+	r.Session, r.IdleTimeout, r.RevokedWhy, r.Principal.TenantID, r.UserDeleted = s, time.Duration(idle), why.String, tenant.String, pdel.Valid
+	return r, err
+}
+
+// TouchSession records a session's last use.
+func (d *DB) TouchSession(ctx context.Context, id string, t time.Time) error {
+	return d.writeQuiet(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(`UPDATE sessions SET last_seen_at = ? WHERE id = ? AND last_seen_at < ?`, ts(t), id, ts(t))
+		return err
+	})
+}
+
+// UserSessions lists a user's sessions that have not ended, newest first.
+func (d *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]rempart.Session, error) {
+	rows, err := d.reader(ctx).Query(`SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at + s.idle_timeout > ?
+		ORDER BY s.created_at DESC, s.id`, userID, ts(now), ts(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []rempart.Session{}
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// RevokeSession revokes one of a user's sessions.
+func (d *DB) RevokeSession(ctx context.Context, e rempart.AuditEntry, userID, id, why string) error {
+	now := ts(d.clock.Now())
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		res, err := tx.Exec(`UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, now, why, id, userID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return rempart.Errorf(rempart.ENOTFOUND, "Session not found.")
+		}
+		return nil
+	})
+	return err
+}

@@ -1,0 +1,118 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/rempart/rempart"
+)
+
+// People (IAM-1, IAM-3, IAM-6): invitations, users, sign-in and sessions.
+// Staff routes live under /staff, a tenant's under /tenants/{tenant}: the
+// handlers pass "" or the tenant to the same service methods.
+
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.SignIn
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	out, err := s.identity.SignIn(r.Context(), c, in, rempart.SessionAPI)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.PasswordChange
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	if err := s.identity.ChangePassword(r.Context(), c, in); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) acceptInvitation(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.InvitationAccept
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	u, err := s.identity.AcceptInvitation(r.Context(), c, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, u)
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	u, err := s.identity.Me(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) mySessions(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	out, err := s.identity.Sessions(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rempart.SessionList{Sessions: out})
+}
+
+func (s *Server) revokeMySession(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	if err := s.identity.RevokeSession(r.Context(), c, r.PathValue("session")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// peopleTenant is the tenant of a people route: "" under /staff.
+func peopleTenant(r *http.Request) string { return r.PathValue("tenant") }
+
+func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	out, err := s.identity.Invitations(r.Context(), c, peopleTenant(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"invitations": out})
+}
+
+func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.InvitationCreate
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	out, err := s.identity.Invite(r.Context(), c, peopleTenant(r), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	out, err := s.identity.Users(r.Context(), c, peopleTenant(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rempart.UserList{Users: out})
+}
+
+func (s *Server) suspendUser(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	return s.setUserStatus(w, r, c, rempart.UserSuspended)
+}
+
+func (s *Server) reactivateUser(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	return s.setUserStatus(w, r, c, rempart.UserActive)
+}
+
+func (s *Server) setUserStatus(w http.ResponseWriter, r *http.Request, c rempart.Caller, status string) error {
+	if err := s.identity.SetUserStatus(r.Context(), c, peopleTenant(r), r.PathValue("user"), status); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,224 @@
+package httpapi_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/client"
+)
+
+const goodPassword = "Tr0ub4dor&3-horse-staple"
+
+// person invites a user to tenant ("" for staff) with the admin's client,
+// accepts the invitation and signs in; it returns the user and a client
+// holding the user's access token.
+func person(t *testing.T, s *stack, admin *client.Client, tenant, email, role string) (rempart.User, *client.Client) {
+	t.Helper()
+	ctx := context.Background()
+	inv, err := admin.Invite(ctx, tenant, rempart.InvitationCreate{Email: email, Role: role})
+	if err != nil {
+		t.Fatalf("invite %s: %v", email, err)
+	}
+	anon := client.New(s.srv.URL)
+	u, err := anon.AcceptInvitation(ctx, rempart.InvitationAccept{Token: inv.Token, Name: "Ada Lovelace", Password: goodPassword})
+	if err != nil {
+		t.Fatalf("accept %s: %v", email, err)
+	}
+	sess, err := anon.SignIn(ctx, rempart.SignIn{Email: email, Password: goodPassword})
+	if err != nil {
+		t.Fatalf("sign in %s: %v", email, err)
+	}
+	return u, anon.WithKey(sess.Token)
+}
+
+func code(err error) string {
+	var e *client.Error
+	if errors.As(err, &e) {
+		return e.Problem.Code
+	}
+	return ""
+}
+
+// TestPeopleLifecycle: an invitation works once, the password policy holds,
+// sign-in failures look the same whether the account exists or not and are
+// audited, a person's token reaches only its tenant, suspension ends it at
+// once (IAM-1, IAM-3, IAM-6, IAM-8).
+func TestPeopleLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	adminCaller, adminKey := s.admin()
+	acme, other := s.tenant(adminCaller, "Acme"), s.tenant(adminCaller, "Other")
+	admin := client.New(s.srv.URL, client.WithAPIKey(adminKey))
+	anon := client.New(s.srv.URL)
+
+	inv, err := admin.Invite(ctx, acme, rempart.InvitationCreate{Email: " Ada@Example.COM ", Role: rempart.RoleWriter})
+	if err != nil || inv.Email != "ada@example.com" || !strings.HasPrefix(inv.Token, "ri_") || inv.TenantID != acme {
+		t.Fatalf("invite: got %+v, %v", inv, err)
+	}
+	if _, err := admin.Invite(ctx, acme, rempart.InvitationCreate{Email: "x@example.com", Role: rempart.RoleSystemAdmin}); code(err) != rempart.EINVALID {
+		t.Fatalf("a staff role in a tenant: got %v, want invalid", err)
+	}
+	// A weak password is refused with every broken rule, and the
+	// invitation still works afterwards.
+	_, err = anon.AcceptInvitation(ctx, rempart.InvitationAccept{Token: inv.Token, Name: "Ada", Password: "password"})
+	if code(err) != rempart.EINVALID {
+		t.Fatalf("weak password: got %v, want invalid", err)
+	}
+	u, err := anon.AcceptInvitation(ctx, rempart.InvitationAccept{Token: inv.Token, Name: "Ada Lovelace", Password: goodPassword})
+	if err != nil || u.Email != "ada@example.com" || u.Role != rempart.RoleWriter || u.TenantID != acme || u.Status != rempart.UserActive || u.PasswordExpiresAt == nil {
+		t.Fatalf("accept: got %+v, %v", u, err)
+	}
+	if _, err := anon.AcceptInvitation(ctx, rempart.InvitationAccept{Token: inv.Token, Name: "Eve", Password: goodPassword + "x"}); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("second use of an invitation: got %v, want unauthorized", err)
+	}
+
+	// Wrong password and unknown account: the same answer.
+	_, errWrong := anon.SignIn(ctx, rempart.SignIn{Email: "ada@example.com", Password: goodPassword + "!"})
+	_, errUnknown := anon.SignIn(ctx, rempart.SignIn{Email: "nobody@example.com", Password: goodPassword})
+	var ew, eu *client.Error
+	if !errors.As(errWrong, &ew) || !errors.As(errUnknown, &eu) || ew.Problem.Code != rempart.EUNAUTHORIZED || ew.Status != eu.Status || ew.Problem.Detail != eu.Problem.Detail || ew.Problem.Code != eu.Problem.Code {
+		t.Fatalf("wrong password %v and unknown account %v must answer alike", errWrong, errUnknown)
+	}
+	sess, err := anon.SignIn(ctx, rempart.SignIn{Email: "ADA@example.com", Password: goodPassword})
+	if err != nil || !strings.HasPrefix(sess.Token, "rs_") || sess.Kind != rempart.SessionAPI || sess.ExpiresAt.Sub(sess.CreatedAt) != time.Hour {
+		t.Fatalf("sign in: got %+v, %v", sess, err)
+	}
+	ada := anon.WithKey(sess.Token)
+	if me, err := ada.Me(ctx); err != nil || me.ID != u.ID || me.LastLoginAt == nil {
+		t.Fatalf("me: got %+v, %v", me, err)
+	}
+	if _, err := ada.CreateRecord(ctx, acme, "notes", map[string]string{"n": "1"}, ""); err != nil {
+		t.Fatalf("a writer writes its tenant's records: %v", err)
+	}
+	if _, err := ada.CreateRecord(ctx, other, "notes", map[string]string{"n": "1"}, ""); code(err) != rempart.ENOTFOUND {
+		t.Fatalf("another tenant: got %v, want not_found", err)
+	}
+	if _, err := ada.Users(ctx, acme); code(err) != rempart.EFORBIDDEN {
+		t.Fatalf("a writer lists users: got %v, want forbidden", err)
+	}
+	list, err := ada.Sessions(ctx)
+	if err != nil || len(list) != 1 || !list[0].Current || list[0].ID != sess.ID {
+		t.Fatalf("sessions: got %+v, %v", list, err)
+	}
+
+	// The audit trail has the failures with their reasons, and never a
+	// password.
+	entries, err := admin.AuditEntries(ctx, client.AuditOptions{Limit: 1000, Action: "auth.sign_in"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]int{}
+	for _, e := range entries.Entries {
+		reasons[e.Outcome+":"+e.Reason]++
+	}
+	if reasons["denied:wrong password"] != 1 || reasons["denied:unknown account"] != 1 || reasons["success:api"] != 1 {
+		t.Fatalf("audit of sign-ins: got %v", reasons)
+	}
+	var raw strings.Builder
+	if err := admin.Export(ctx, &raw); err != nil || strings.Contains(raw.String(), goodPassword) || !strings.Contains(raw.String(), "auth.sign_in") {
+		t.Fatalf("export: %v, or a password is in the audit log", err)
+	}
+
+	// Suspension ends the session at once; reactivation does not bring it back.
+	if err := admin.SuspendUser(ctx, acme, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ada.Me(ctx); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("after suspension: got %v, want unauthorized", err)
+	}
+	if _, err := anon.SignIn(ctx, rempart.SignIn{Email: "ada@example.com", Password: goodPassword}); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("a suspended user signs in: got %v, want unauthorized", err)
+	}
+	if err := admin.ReactivateUser(ctx, acme, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ada.Me(ctx); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("a revoked session after reactivation: got %v, want unauthorized", err)
+	}
+	users, err := admin.Users(ctx, acme)
+	if err != nil || len(users) != 1 || users[0].ID != u.ID {
+		t.Fatalf("users: got %+v, %v", users, err)
+	}
+	if staff, err := admin.Users(ctx, ""); err != nil || len(staff) != 0 {
+		t.Fatalf("staff users: got %+v, %v", staff, err)
+	}
+}
+
+// TestSessionLifetimes: an API access token lives an hour; a console session
+// is not an API token; passwords expire and cannot be reused (IAM-3, IAM-6).
+func TestSessionLifetimes(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	_, adminKey := s.admin()
+	admin := client.New(s.srv.URL, client.WithAPIKey(adminKey))
+	u, ada := person(t, s, admin, "", "ada@example.com", rempart.RoleAuditor)
+	if u.TenantID != "" || u.Role != rempart.RoleAuditor {
+		t.Fatalf("staff user: got %+v", u)
+	}
+	if _, err := ada.AuditEntries(ctx, client.AuditOptions{Limit: 10}); err != nil {
+		t.Fatalf("an auditor reads the audit log: %v", err)
+	}
+	if _, err := ada.CreateTenant(ctx, rempart.TenantCreate{Name: "Nope"}); code(err) != rempart.EFORBIDDEN {
+		t.Fatalf("an auditor creates a tenant: got %v, want forbidden", err)
+	}
+
+	console, err := s.identity.SignIn(ctx, rempart.Caller{IP: "192.0.2.1"}, rempart.SignIn{Email: "ada@example.com", Password: goodPassword}, rempart.SessionConsole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.WithKey(console.Token).Me(ctx); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("a console session on the API: got %v, want unauthorized", err)
+	}
+
+	s.clock.Advance(61 * time.Minute)
+	if _, err := ada.Me(ctx); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("an access token after an hour: got %v, want unauthorized", err)
+	}
+
+	s.clock.Advance(90 * 24 * time.Hour)
+	anon := client.New(s.srv.URL)
+	if _, err := anon.SignIn(ctx, rempart.SignIn{Email: "ada@example.com", Password: goodPassword}); code(err) != rempart.EFORBIDDEN || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("an expired password: got %v, want forbidden", err)
+	}
+	if err := anon.ChangePassword(ctx, rempart.PasswordChange{Email: "ada@example.com", Current: goodPassword, New: goodPassword}); code(err) != rempart.EINVALID {
+		t.Fatalf("reusing the password: got %v, want invalid", err)
+	}
+	if err := anon.ChangePassword(ctx, rempart.PasswordChange{Email: "ada@example.com", Current: "Wr0ng-password!x", New: "N3w-and-unguessable!"}); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("a wrong current password: got %v, want unauthorized", err)
+	}
+	if err := anon.ChangePassword(ctx, rempart.PasswordChange{Email: "ada@example.com", Current: goodPassword, New: "N3w-and-unguessable!"}); err != nil {
+		t.Fatalf("change password: %v", err)
+	}
+	if _, err := anon.SignIn(ctx, rempart.SignIn{Email: "ada@example.com", Password: "N3w-and-unguessable!"}); err != nil {
+		t.Fatalf("sign in with the new password: %v", err)
+	}
+}
+
+// TestSignInThrottled: repeated failures are slowed down with 429 and
+// Retry-After, for an unknown account as for a known one (IAM-3).
+func TestSignInThrottled(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	_, adminKey := s.admin()
+	admin := client.New(s.srv.URL, client.WithAPIKey(adminKey))
+	person(t, s, admin, "", "ada@example.com", rempart.RoleAuditor)
+	anon := client.New(s.srv.URL)
+	for _, email := range []string{"ada@example.com", "nobody@example.com"} {
+		var last error
+		for i := 0; i < 20; i++ {
+			_, last = anon.SignIn(ctx, rempart.SignIn{Email: email, Password: "Wr0ng-password!x"})
+			if code(last) == rempart.ERATELIMIT {
+				break
+			}
+		}
+		var e *client.Error
+		if !errors.As(last, &e) || e.Problem.Code != rempart.ERATELIMIT || e.RetryAfter <= 0 || e.Status != http.StatusTooManyRequests {
+			t.Fatalf("%s: after 20 failures got %v, want rate_limited with Retry-After", email, last)
+		}
+	}
+}

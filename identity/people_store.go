@@ -1,0 +1,84 @@
+package identity
+
+import (
+	"context"
+	"time"
+
+	"github.com/rempart/rempart"
+)
+
+// UserRow is a user as stored.
+type UserRow struct {
+	rempart.User
+	// PasswordHash is the PHC string of the password; "" until one is set.
+	PasswordHash string
+}
+
+// InvitationRow is an invitation as stored: the token only as a hash.
+type InvitationRow struct {
+	rempart.Invitation
+	TokenHash []byte
+	RevokedAt *time.Time
+}
+
+// SessionRow is a session as stored, with its user's principal and status.
+type SessionRow struct {
+	rempart.Session
+	Principal   rempart.Principal
+	TokenHash   []byte
+	IdleTimeout time.Duration
+	RevokedWhy  string
+	// UserStatus is the user's status now; UserDeleted is set when the
+	// user's principal was removed.
+	UserStatus  string
+	UserDeleted bool
+}
+
+// PeopleStore is what identity needs from storage for people. Methods
+// that take a tenant ID ("" for staff) are called only after the service
+// authorised the caller for that tenant through guard.
+type PeopleStore interface {
+	// CreateInvitation stores an invitation; ECONFLICT when a user already
+	// has the email.
+	CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv InvitationRow) error
+	// Invitation returns an invitation by ID, or ENOTFOUND.
+	Invitation(ctx context.Context, id string) (InvitationRow, error)
+	// Invitations lists a tenant's (or the staff's) invitations, newest first.
+	Invitations(ctx context.Context, tenant string) ([]rempart.Invitation, error)
+	// AcceptInvitation marks the invitation accepted and creates its user,
+	// in one transaction; EUNAUTHORIZED when the invitation was accepted,
+	// revoked or expired meanwhile, ECONFLICT when the email is taken.
+	AcceptInvitation(ctx context.Context, e rempart.AuditEntry, invitationID string, u UserRow) error
+
+	// UserByEmail returns the user with this (lowercased) email, or ENOTFOUND.
+	UserByEmail(ctx context.Context, email string) (UserRow, error)
+	// User returns a user by ID, or ENOTFOUND.
+	User(ctx context.Context, id string) (UserRow, error)
+	// Users lists a tenant's users ("" for staff), oldest first.
+	Users(ctx context.Context, tenant string) ([]rempart.User, error)
+	// SetUserStatus changes a user's status; suspending revokes every
+	// session of the user in the same transaction (IAM-8).
+	SetUserStatus(ctx context.Context, e rempart.AuditEntry, id, status string) error
+	// SetPassword replaces a user's password hash, keeps the old one in the
+	// history (trimmed to keep entries), and revokes the user's other
+	// sessions (all of them when keepSession is "").
+	SetPassword(ctx context.Context, e rempart.AuditEntry, id, hash string, keep int, keepSession string) error
+	// PasswordHistory returns the user's current and previous password
+	// hashes, newest first, at most n.
+	PasswordHistory(ctx context.Context, id string, n int) ([]string, error)
+	// Rehash replaces a password hash made with weaker parameters, without
+	// an audit entry: the password did not change.
+	Rehash(ctx context.Context, id, old, hash string) error
+
+	// CreateSession stores a session and the user's last sign-in.
+	CreateSession(ctx context.Context, e rempart.AuditEntry, s SessionRow) error
+	// SessionByID returns a session with its user's principal, or ENOTFOUND.
+	SessionByID(ctx context.Context, id string) (SessionRow, error)
+	// TouchSession records that a session was used at t.
+	TouchSession(ctx context.Context, id string, t time.Time) error
+	// UserSessions lists a user's sessions that have not ended, newest first.
+	UserSessions(ctx context.Context, userID string, now time.Time) ([]rempart.Session, error)
+	// RevokeSession revokes one session of a user; ENOTFOUND when the user
+	// has no such session.
+	RevokeSession(ctx context.Context, e rempart.AuditEntry, userID, id, why string) error
+}

@@ -1,0 +1,234 @@
+package identity
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/rempart/rempart"
+)
+
+var errBadSignIn = rempart.Errorf(rempart.EUNAUTHORIZED, "The email or password is incorrect.")
+
+// touchEvery is how stale a session's last use may get before a request
+// records it: one write a minute per session rather than one per request.
+const touchEvery = time.Minute
+
+// maxPassword bounds a presented password before any work is spent on it.
+const maxPassword = 1024
+
+// SignIn checks a person's email and password (see checkPassword) and opens
+// a session of kind (rempart.SessionConsole or rempart.SessionAPI) (IAM-3,
+// IAM-6).
+func (s *Service) SignIn(ctx context.Context, c rempart.Caller, in rempart.SignIn, kind string) (rempart.SessionCreated, error) {
+	e := entry(c, "", "auth.sign_in", "")
+	if kind != rempart.SessionConsole && kind != rempart.SessionAPI {
+		return rempart.SessionCreated{}, rempart.Errorf(rempart.EINVALID, "unknown session kind %q", kind)
+	}
+	u, rehash, err := s.checkPassword(ctx, c, &e, in.Email, in.Password)
+	if err != nil {
+		return rempart.SessionCreated{}, err
+	}
+	now := s.clock.Now()
+	if s.passwordExpired(u.User, now) {
+		e.Reason = "password expired"
+		return rempart.SessionCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EFORBIDDEN, "Your password has expired. Choose a new one (POST /api/v1/password) and sign in again."))
+	}
+	if rehash {
+		if h, err := s.cfg.Passwords.Hash(ctx, in.Password); err == nil {
+			_ = s.store.Rehash(ctx, u.ID, u.PasswordHash, h) // best effort: the next sign-in tries again
+		}
+	}
+	idle, life := s.cfg.SessionIdle, s.cfg.SessionLifetime
+	if kind == rempart.SessionAPI {
+		idle, life = s.cfg.AccessTokenLifetime, s.cfg.AccessTokenLifetime
+	}
+	id, token, secret := newToken(sessionPrefix, "ses")
+	row := SessionRow{Session: rempart.Session{ID: id, UserID: u.ID, Kind: kind, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(life), IP: c.IP, UserAgent: c.UserAgent},
+		Principal: rempart.Principal{ID: u.ID, Name: u.Name, TenantID: u.TenantID, Role: u.Role}, TokenHash: tokenHash("session", secret), IdleTimeout: idle}
+	e.CredentialID, e.Resource, e.Reason = id, "users/"+u.ID+"/sessions/"+id, kind
+	if err := s.store.CreateSession(ctx, e, row); err != nil {
+		return rempart.SessionCreated{}, err
+	}
+	return rempart.SessionCreated{Session: row.Session, Token: token}, nil
+}
+
+func (s *Service) passwordExpired(u rempart.User, now time.Time) bool {
+	u = s.withExpiry(u)
+	return u.PasswordExpiresAt != nil && !now.Before(*u.PasswordExpiresAt)
+}
+
+// IsSessionToken reports whether a presented credential is a session token
+// rather than an API key.
+func IsSessionToken(token string) bool { return strings.HasPrefix(token, sessionPrefix) }
+
+// AuthenticateSession turns a session token of kind into a caller (IAM-6).
+// A console session is not an API token and the reverse: the API takes only
+// short-lived access tokens. Every failure is audited and answers the same
+// EUNAUTHORIZED.
+func (s *Service) AuthenticateSession(ctx context.Context, c rempart.Caller, token, kind string) (rempart.Caller, error) {
+	e := entry(c, "", "auth.session", "")
+	id, secret, ok := parseToken(token, sessionPrefix, "ses")
+	if !ok {
+		e.Reason = "malformed"
+		return c, s.fail(ctx, e)
+	}
+	e.CredentialID = id
+	row, err := s.store.SessionByID(ctx, id)
+	if err != nil && rempart.ErrorCode(err) != rempart.ENOTFOUND {
+		return c, err
+	}
+	now := s.clock.Now()
+	switch {
+	case err != nil:
+		e.Reason = "unknown session"
+	case !equalHash(row.TokenHash, tokenHash("session", secret)):
+		e.Reason = "wrong secret"
+	case row.Kind != kind:
+		e.Reason = "a " + row.Kind + " session used as " + kind
+	case row.RevokedAt != nil:
+		e.Reason = "revoked"
+	case !now.Before(row.ExpiresAt):
+		e.Reason = "expired"
+	case !now.Before(row.LastSeenAt.Add(row.IdleTimeout)):
+		e.Reason = "idle"
+	case row.UserDeleted || row.UserStatus != rempart.UserActive:
+		e.Reason = "user " + row.UserStatus
+	default:
+		if now.Sub(row.LastSeenAt) >= touchEvery {
+			if err := s.store.TouchSession(ctx, id, now); err != nil {
+				return c, err
+			}
+		}
+		c.Principal, c.CredentialID = row.Principal, id
+		return c, nil
+	}
+	if err == nil {
+		e.PrincipalID, e.TenantID = row.Principal.ID, row.Principal.TenantID
+	}
+	return c, s.fail(ctx, e)
+}
+
+// SignOut ends the caller's own session.
+func (s *Service) SignOut(ctx context.Context, c rempart.Caller) error {
+	if !IsSessionCredential(c) {
+		return rempart.Errorf(rempart.EINVALID, "Only a session can be signed out; revoke an API key instead.")
+	}
+	e := entry(c, c.Principal.TenantID, "auth.sign_out", "users/"+c.Principal.ID+"/sessions/"+c.CredentialID)
+	return s.store.RevokeSession(ctx, e, c.Principal.ID, c.CredentialID, "signed out")
+}
+
+// IsSessionCredential reports whether the caller authenticated with a
+// session rather than an API key.
+func IsSessionCredential(c rempart.Caller) bool { return strings.HasPrefix(c.CredentialID, "ses_") }
+
+// Me returns the signed-in user.
+func (s *Service) Me(ctx context.Context, c rempart.Caller) (rempart.User, error) {
+	if !IsSessionCredential(c) {
+		return rempart.User{}, rempart.Errorf(rempart.ENOTFOUND, "This credential belongs to a service account, not a person.")
+	}
+	u, err := s.store.User(ctx, c.Principal.ID)
+	if err != nil {
+		return rempart.User{}, err
+	}
+	return s.withExpiry(u.User), nil
+}
+
+// Sessions lists the caller's own sessions, marking the one in use (IAM-6).
+func (s *Service) Sessions(ctx context.Context, c rempart.Caller) ([]rempart.Session, error) {
+	if !IsSessionCredential(c) {
+		return nil, rempart.Errorf(rempart.ENOTFOUND, "This credential belongs to a service account, not a person.")
+	}
+	e := entry(c, c.Principal.TenantID, "session.list", "users/"+c.Principal.ID+"/sessions")
+	out, err := s.store.UserSessions(ctx, c.Principal.ID, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Current = out[i].ID == c.CredentialID
+	}
+	_, err = s.store.Audit(ctx, e)
+	return out, err
+}
+
+// RevokeSession ends one of the caller's own sessions at once (IAM-6).
+func (s *Service) RevokeSession(ctx context.Context, c rempart.Caller, id string) error {
+	if !IsSessionCredential(c) {
+		return rempart.Errorf(rempart.ENOTFOUND, "This credential belongs to a service account, not a person.")
+	}
+	e := entry(c, c.Principal.TenantID, "session.revoke", "users/"+c.Principal.ID+"/sessions/"+id)
+	return s.store.RevokeSession(ctx, e, c.Principal.ID, id, "revoked by the user")
+}
+
+// ChangePassword replaces a person's password, checked against the policy
+// and the last passwords (IAM-3). It takes the email and current password
+// rather than a session, so that an expired password can be changed; it is
+// throttled like a sign-in. Every session of the user ends.
+func (s *Service) ChangePassword(ctx context.Context, c rempart.Caller, in rempart.PasswordChange) error {
+	e := entry(c, "", "user.password_change", "")
+	if len(in.New) > maxPassword {
+		return s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "The new password is longer than %d bytes.", maxPassword))
+	}
+	// The same checks as a sign-in, without opening a session.
+	u, _, err := s.checkPassword(ctx, c, &e, in.Email, in.Current)
+	if err != nil {
+		return err
+	}
+	prev, err := s.store.PasswordHistory(ctx, u.ID, s.cfg.PasswordHistory)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Passwords.Check(ctx, in.New, u.Email, u.Name, prev); err != nil {
+		return s.deny(ctx, e, err)
+	}
+	hash, err := s.cfg.Passwords.Hash(ctx, in.New)
+	if err != nil {
+		return err
+	}
+	return s.store.SetPassword(ctx, e, u.ID, hash, s.cfg.PasswordHistory, "")
+}
+
+// checkPassword verifies a person's email and password, expired or not, and
+// returns the user and whether its hash needs remaking. Every failure
+// answers the same EUNAUTHORIZED after the same work, whether the account
+// exists or not, and is audited; failures are throttled per account and per
+// IP.
+func (s *Service) checkPassword(ctx context.Context, c rempart.Caller, e *rempart.AuditEntry, email, pw string) (UserRow, bool, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if len(email) > 254 || len(pw) > maxPassword {
+		e.Reason = "malformed"
+		return UserRow{}, false, s.deny(ctx, *e, errBadSignIn)
+	}
+	if d := s.cfg.Throttle.Check(email, c.IP); !d.Allowed() {
+		e.Reason = "throttled"
+		return UserRow{}, false, s.deny(ctx, *e, d.Err())
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil && rempart.ErrorCode(err) != rempart.ENOTFOUND {
+		return UserRow{}, false, err
+	}
+	ok, rehash := false, false
+	if err != nil || u.PasswordHash == "" {
+		s.cfg.Passwords.Equalize(ctx, pw)
+		e.Reason = "unknown account"
+	} else {
+		e.PrincipalID, e.TenantID, e.Resource = u.ID, u.TenantID, "users/"+u.ID
+		if ok, rehash, err = s.cfg.Passwords.Verify(ctx, u.PasswordHash, pw); err != nil {
+			return UserRow{}, false, err
+		}
+		switch {
+		case !ok:
+			e.Reason = "wrong password"
+		case u.Status != rempart.UserActive:
+			e.Reason = "user " + u.Status
+		}
+	}
+	if e.Reason != "" {
+		for _, ev := range s.cfg.Throttle.Failure(email, c.IP).Events {
+			e.Reason += "; " + string(ev)
+		}
+		return UserRow{}, false, s.deny(ctx, *e, errBadSignIn)
+	}
+	s.cfg.Throttle.Success(email, c.IP)
+	return u, rehash, nil
+}

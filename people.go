@@ -1,0 +1,123 @@
+package rempart
+
+import "time"
+
+// People (IAM-1): the vendor's staff and its customers' users. A user is a
+// principal like a service account, so the audit trail names both the same
+// way; what only a person has (an email to sign in with, a password,
+// sessions) lives beside it.
+
+// RoleAuditor is the staff role of the vendor's auditors: the whole audit
+// log and its proofs, the jobs, nothing that changes anything.
+const RoleAuditor = "auditor"
+
+// StaffRoles are the roles a staff user may hold.
+var StaffRoles = []string{RoleSystemAdmin, RoleAuditor}
+
+// User statuses.
+const (
+	UserActive    = "active"
+	UserSuspended = "suspended"
+)
+
+// User is a person who signs in (IAM-1). TenantID is empty for staff.
+type User struct {
+	ID                string     `json:"id"`
+	TenantID          string     `json:"tenant_id,omitempty"`
+	Email             string     `json:"email"`
+	Name              string     `json:"name"`
+	Role              string     `json:"role"`
+	Status            string     `json:"status"`
+	CreatedAt         time.Time  `json:"created_at"`
+	LastLoginAt       *time.Time `json:"last_login_at,omitempty"`
+	PasswordChangedAt *time.Time `json:"password_changed_at,omitempty"`
+	// PasswordExpiresAt is when the password must be changed (IAM-3);
+	// absent when expiry is disabled.
+	PasswordExpiresAt *time.Time `json:"password_expires_at,omitempty"`
+}
+
+// UserList is a page of users.
+type UserList struct {
+	Users []User `json:"users"`
+}
+
+// InvitationCreate is the body of POST …/invitations.
+type InvitationCreate struct {
+	Email string `json:"email"`
+	Role  string `json:"role"`
+}
+
+// Invitation is a pending, one-time invitation (IAM-1).
+type Invitation struct {
+	ID         string     `json:"id"`
+	TenantID   string     `json:"tenant_id,omitempty"`
+	Email      string     `json:"email"`
+	Role       string     `json:"role"`
+	InvitedBy  string     `json:"invited_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
+}
+
+// InvitationCreated is an invitation with its one-time token, shown once to
+// the inviter (and mailed to the invitee when mail is configured).
+type InvitationCreated struct {
+	Invitation
+	Token string `json:"token"`
+}
+
+// InvitationAccept is the body of POST /invitations/accept: the invitee
+// chooses a name and a password.
+type InvitationAccept struct {
+	Token    string `json:"token"`
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+// SignIn is the body of POST /sessions: a person's credentials. Code is the
+// second factor when the account has one.
+type SignIn struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Code     string `json:"code,omitempty"`
+}
+
+// Session kinds (IAM-6): the console's cookie session, and the short-lived
+// access token that a person uses with the API.
+const (
+	SessionConsole = "console"
+	SessionAPI     = "api"
+)
+
+// Session is a person's signed-in session (IAM-6).
+type Session struct {
+	ID         string     `json:"id"`
+	UserID     string     `json:"user_id"`
+	Kind       string     `json:"kind"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastSeenAt time.Time  `json:"last_seen_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	IP         string     `json:"ip"`
+	UserAgent  string     `json:"user_agent"`
+	Current    bool       `json:"current,omitempty"`
+}
+
+// SessionCreated is a new session with its token, shown once.
+type SessionCreated struct {
+	Session
+	Token string `json:"token"`
+}
+
+// SessionList is a user's sessions.
+type SessionList struct {
+	Sessions []Session `json:"sessions"`
+}
+
+// PasswordChange is the body of POST /password: the account's email and
+// current password, which need not be unexpired, and the new password.
+type PasswordChange struct {
+	Email   string `json:"email"`
+	Current string `json:"current"`
+	New     string `json:"new"`
+}

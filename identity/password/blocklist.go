@@ -29,13 +29,16 @@ type Blocklist struct {
 	header string   // the "#" provenance lines
 }
 
-var defaultBlocklist = sync.OnceValues(func() (*Blocklist, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(blocklistGz))
+var defaultBlocklist = sync.OnceValues(func() (*Blocklist, error) { return ParseBlocklistGz(blocklistGz) })
+
+// ParseBlocklistGz is ParseBlocklist on gzip-compressed input.
+func ParseBlocklistGz(gz []byte) (*Blocklist, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
-		return nil, fmt.Errorf("open embedded blocklist: %w", err)
+		return nil, fmt.Errorf("open blocklist: %w", err)
 	}
 	return ParseBlocklist(zr)
-})
+}
 
 // DefaultBlocklist returns the blocklist shipped with the binary, decoded on
 // first use. It panics only if the embedded file is corrupt, which the
@@ -57,22 +60,37 @@ func ParseBlocklist(r io.Reader) (*Blocklist, error) {
 	sc := bufio.NewScanner(r)
 	prev := ""
 	for line := 1; sc.Scan(); line++ {
-		w := sc.Text()
-		if len(starts) == 0 && strings.HasPrefix(w, "#") {
-			header.WriteString(w + "\n")
+		w := sc.Bytes() // compared and copied without a string per entry
+		if len(starts) == 0 && bytes.HasPrefix(w, []byte("#")) {
+			header.Write(w)
+			header.WriteByte('\n')
 			continue
 		}
-		if w == "" || w <= prev || w != strings.ToLower(w) {
+		if len(w) == 0 || string(w) <= prev || !isLower(w) {
 			return nil, fmt.Errorf("blocklist line %d: entry %q is empty, out of order, duplicated or not lowercase", line, w)
 		}
-		starts = append(starts, uint32(data.Len()))
-		data.WriteString(w + "\n")
-		prev = w
+		start := data.Len()
+		starts = append(starts, uint32(start))
+		data.Write(w)
+		data.WriteByte('\n')
+		prev = data.String()[start : start+len(w)]
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read blocklist: %w", err)
 	}
 	return &Blocklist{data: data.String(), starts: starts, header: header.String()}, nil
+}
+
+func isLower(w []byte) bool {
+	for _, c := range w {
+		if c >= utf8.RuneSelf {
+			return bytes.Equal(bytes.ToLower(w), w)
+		}
+		if 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // Len returns the number of entries.

@@ -28,7 +28,7 @@
 //
 // # Blocklist
 //
-// Blocklist holds 49,233 common passwords taken from the npm package
+// Blocklist holds 49,232 common passwords taken from the npm package
 // @zxcvbn-ts/language-common (MIT); the embedded file records its provenance
 // and internal/genblocklist regenerates it. See Blocklist.Contains for what
 // is matched.

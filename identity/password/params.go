@@ -102,6 +102,9 @@ func parseHash(s string) (hash, error) {
 	if err := parseCosts(parts[3], &h.params); err != nil {
 		return hash{}, err
 	}
+	if strings.ContainsAny(parts[4]+parts[5], "\r\n") { // the decoder would skip them
+		return hash{}, errMalformed("line break in salt or key")
+	}
 	var err error
 	b64 := base64.RawStdEncoding.Strict()
 	if h.salt, err = b64.DecodeString(parts[4]); err != nil || len(h.salt) < minSaltLen || len(h.salt) > maxSaltLen {
@@ -127,8 +130,8 @@ func parseCosts(s string, p *Params) error {
 			return errMalformed("want m, t and p in order")
 		}
 		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			return errMalformed("bad number")
+		if err != nil || strconv.FormatUint(n, 10) != v {
+			return errMalformed("bad number") // includes leading zeros: one encoding per hash
 		}
 		vals[i] = n
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/rempart/rempart/httpapi"
 	"github.com/rempart/rempart/httpsrv"
 	"github.com/rempart/rempart/identity"
+	"github.com/rempart/rempart/identity/password"
 	"github.com/rempart/rempart/internal/blobstore"
 	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/keys"
@@ -40,6 +41,7 @@ type Main struct {
 	listen, httpListen, internalListen                  *string
 	tlsCert, tlsKey, hostnames, trustedProxies          *string
 	keyLifetime, retention, checkpointEvery, purgeEvery *string
+	passwordMaxAge, sessionIdle, sessionLifetime        *string
 	rateIP, rateCredential, maxRecordBytes, logLevel    *string
 	pprof, backupSchedule, backupRetention              *string
 	restoreTestSchedule                                 *string
@@ -83,6 +85,9 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.hostnames = o.add("hostnames", "", "comma-separated extra host names and IPs for the self-signed certificate")
 	m.trustedProxies = o.add("trusted-proxies", "", "comma-separated CIDRs of reverse proxies allowed to set X-Forwarded-For")
 	m.keyLifetime = o.add("key-lifetime", "2160h", "default and maximum lifetime of API keys")
+	m.passwordMaxAge = o.add("password-max-age", "2160h", "when a person's password expires (IAM-3): at least 720h, or 0 for never")
+	m.sessionIdle = o.add("session-idle", "30m", "a console session ends after this long without use")
+	m.sessionLifetime = o.add("session-lifetime", "12h", "a console session ends this long after sign-in, used or not")
 	m.retention = o.add("retention", "720h", "how long deleted records and attachments stay restorable before they are purged")
 	m.retentionMin = o.add("retention-min", "24h", "the shortest retention a tenant's rule may set, in whole days")
 	m.retentionMax = o.add("retention-max", "87600h", "the longest retention (and maximum age of live records) a tenant's rule may set, in whole days")
@@ -122,9 +127,18 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Logger = slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 	durations, err := parseDurations(map[string]string{"key-lifetime": *m.keyLifetime, "retention": *m.retention, "checkpoint-interval": *m.checkpointEvery, "purge-interval": *m.purgeEvery, "backup-retention": *m.backupRetention, "customer-key-cache": *m.customerTTL,
-		"retention-min": *m.retentionMin, "retention-max": *m.retentionMax})
+		"retention-min": *m.retentionMin, "retention-max": *m.retentionMax, "session-idle": *m.sessionIdle, "session-lifetime": *m.sessionLifetime})
 	if err != nil {
 		return err
+	}
+	maxAge := identity.NoExpiry
+	if *m.passwordMaxAge != "0" {
+		if maxAge, err = time.ParseDuration(*m.passwordMaxAge); err != nil || maxAge < password.FloorMaxAge {
+			return fmt.Errorf("password-max-age: %q is not 0 (never) or a duration of at least 720h", *m.passwordMaxAge)
+		}
+	}
+	if durations["session-idle"] > durations["session-lifetime"] {
+		return errors.New("session-idle must not exceed session-lifetime")
 	}
 	if durations["retention-min"] > durations["retention-max"] || durations["retention-max"] < 24*time.Hour {
 		return errors.New("retention-min must not exceed retention-max, which must be at least 24h")
@@ -201,7 +215,8 @@ func (m *Main) Run(ctx context.Context) error {
 	for _, sc := range schedules {
 		m.Jobs.AddSchedule(sc)
 	}
-	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"]})
+	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordMaxAge: maxAge,
+		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"]})
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys}
 	m.API = httpapi.New(services, m.Logger, clock, httpapi.Config{

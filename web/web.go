@@ -24,8 +24,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-
-	"github.com/rempart/rempart"
 )
 
 // Config is what the console needs: the domain services and a few settings.
@@ -47,8 +45,7 @@ type Config struct {
 	CSRFKey []byte
 	// TrustedProxies may set X-Forwarded-For (the client IP in audit entries).
 	TrustedProxies []netip.Prefix
-	// Clock and Logger default to the system clock and a discarding logger.
-	Clock  rempart.Clock
+	// Logger records the server's own errors (default: discard).
 	Logger *slog.Logger
 }
 
@@ -57,7 +54,6 @@ type server struct {
 	cfg   Config
 	csrf  []byte
 	log   *slog.Logger
-	clock rempart.Clock
 	pages *pages
 	mux   *http.ServeMux
 	cop   *http.CrossOriginProtection
@@ -65,16 +61,13 @@ type server struct {
 
 // New returns the console's handler, to mount at "/".
 func New(cfg Config) http.Handler {
-	s := &server{cfg: cfg, csrf: cfg.CSRFKey, log: cfg.Logger, clock: cfg.Clock}
+	s := &server{cfg: cfg, csrf: cfg.CSRFKey, log: cfg.Logger}
 	if len(s.csrf) == 0 {
 		s.csrf = make([]byte, 32)
 		rand.Read(s.csrf)
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if s.clock == nil {
-		s.clock = rempart.SystemClock{}
 	}
 	s.pages = mustParsePages()
 	s.cop = http.NewCrossOriginProtection()

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -96,6 +97,10 @@ func New(t testing.TB) *Browser {
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspWatch}); err != nil {
 		t.Fatalf("install the CSP watch: %v", err)
 	}
+	// Headless windows have no focus of their own; keyboard tests need it.
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatalf("emulate focus: %v", err)
+	}
 	messages := chromedp.Console(ctx)
 	go func() {
 		for m, err := range messages {
@@ -126,6 +131,21 @@ func (b *Browser) Run(actions ...chromedp.Action[chromedp.Void]) {
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.t.Fatalf("browser: %v", err)
 	}
+}
+
+// ClickAndLoad clicks the element (a link or a form's button) and waits
+// until the page it leads to has loaded: the old document is marked first,
+// so that its elements cannot satisfy the wait.
+func (b *Browser) ClickAndLoad(sel string) {
+	b.t.Helper()
+	b.Run(
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`document.documentElement.dataset.browsertestOld = "1"; true`)(ctx, t)
+			return err
+		}),
+		chromedp.Click(sel),
+		chromedp.WaitReady(`html:not([data-browsertest-old]) body`),
+	)
 }
 
 // Get runs one action that returns a value, failing the test on an error.

@@ -1,0 +1,246 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/audit"
+	"github.com/rempart/rempart/backup"
+	"github.com/rempart/rempart/blobs"
+	"github.com/rempart/rempart/db"
+	"github.com/rempart/rempart/identity"
+	"github.com/rempart/rempart/internal/blobstore"
+	"github.com/rempart/rempart/internal/browsertest"
+	"github.com/rempart/rempart/jobs"
+	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/vault"
+	"github.com/rempart/rempart/web"
+)
+
+// realConsole is the console over the real domain services on a temporary
+// SQLite database, as the binary wires them, with sessions standing in for
+// identity's (not there yet): one person, the bootstrapped system
+// administrator.
+type realConsole struct {
+	srv   *httptest.Server
+	vault *vault.Service
+	admin rempart.Caller
+}
+
+func newRealConsole(t *testing.T) *realConsole {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	clock := rempart.SystemClock{}
+	d, err := db.Open(ctx, db.Config{DSN: "sqlite:" + filepath.Join(dir, "rempart.db"), Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	root, err := keys.CreateLocalFile(filepath.Join(dir, "root.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	skey, _, err := audit.GenerateKey("test/rempart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := audit.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := audit.NewLog(d, signer)
+	keyring := keys.NewKeyring(root, 100)
+	objects, err := blobs.Open(ctx, filepath.Join(dir, "attachments"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { objects.Close() })
+	v := vault.New(d, keyring, clock, vault.Config{Objects: blobstore.Objects{Store: objects}})
+	id := identity.New(d, clock, identity.Config{})
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	runner := jobs.NewRunner(d, clock, logger, jobs.Config{})
+	store, err := blobs.Open(ctx, filepath.Join(dir, "backups"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	bskey, bvkey, _ := audit.GenerateKey("test/backup")
+	bsigner, err := backup.NewSigner(bskey, bvkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backups := backup.New(backup.Config{Store: d, Source: d, Objects: blobstore.Objects{Store: store}, Keys: keyring, Signer: bsigner, Clock: clock,
+		Checkpoint: func(size uint64, root []byte) (string, error) {
+			cp, err := signer.Sign(size, root)
+			return cp.Note, err
+		}})
+	backups.SetEnqueuer(runner)
+	roots := keys.NewLocalKeys(filepath.Join(dir, "root.key"))
+	keyring.SetSource(roots)
+	rotator := keys.NewRotator(d, keyring, roots, nil, nil)
+
+	tok, err := id.EnsureBootstrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := id.Bootstrap(ctx, rempart.Caller{}, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := id.Authenticate(ctx, rempart.Caller{}, b.Key.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := &oneUserSessions{email: "ada@example.com", password: "correct horse", caller: admin, live: map[string]bool{}}
+	h := web.New(web.Config{Sessions: sessions, Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
+		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner})
+	srv := httptest.NewTLSServer(h)
+	t.Cleanup(srv.Close)
+	return &realConsole{srv: srv, vault: v, admin: admin}
+}
+
+// oneUserSessions signs in one person as a given caller.
+type oneUserSessions struct {
+	email, password string
+	caller          rempart.Caller
+	mu              sync.Mutex
+	live            map[string]bool
+}
+
+func (s *oneUserSessions) SignIn(ctx context.Context, in web.SignIn) (web.Session, error) {
+	if in.Email != s.email || in.Password != s.password {
+		return web.Session{}, rempart.Errorf(rempart.EUNAUTHORIZED, "The email address or password is wrong.")
+	}
+	tok := rempart.RandomSecret(20)
+	s.mu.Lock()
+	s.live[tok] = true
+	s.mu.Unlock()
+	return web.Session{Token: tok, ExpiresAt: time.Now().Add(time.Hour)}, nil
+}
+
+func (s *oneUserSessions) Resume(ctx context.Context, token string, in web.RequestInfo) (rempart.Caller, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.live[token] {
+		return rempart.Caller{}, rempart.Errorf(rempart.EUNAUTHORIZED, "Sign in.")
+	}
+	c := s.caller
+	c.IP, c.UserAgent, c.RequestID = in.IP, in.UserAgent, in.RequestID
+	return c, nil
+}
+
+func (s *oneUserSessions) SignOut(ctx context.Context, token string) error {
+	s.mu.Lock()
+	delete(s.live, token)
+	s.mu.Unlock()
+	return nil
+}
+
+// A person signs in, creates a tenant and finds it in the audit log, in a
+// real Chromium, and no page breaks the CSP.
+func TestBrowserConsole(t *testing.T) {
+	b := browsertest.New(t)
+	c := newRealConsole(t)
+	base := c.srv.URL
+
+	// Signed out, the tenants page leads to the sign-in form, and back.
+	b.Run(chromedp.Navigate(base+"/tenants"), chromedp.WaitVisible("#email"))
+	if loc := browsertest.Get(b, chromedp.Location()); loc != base+"/sign-in?next=%2Ftenants" {
+		t.Fatalf("location: got %q, want the sign-in page", loc)
+	}
+	b.Run(
+		chromedp.SendKeys("#email", "ada@example.com"),
+		chromedp.SendKeys("#password", "wrong"),
+	)
+	b.ClickAndLoad(`form.card button[type="submit"]`)
+	b.Run(chromedp.WaitVisible(`[role="alert"]`))
+	if got := browsertest.Get(b, chromedp.Value("#email")); got != "ada@example.com" {
+		t.Errorf("email after a failed sign-in: got %q, want it kept", got)
+	}
+	if got := browsertest.Get(b, chromedp.Value("#password")); got != "" {
+		t.Errorf("password after a failed sign-in: got %q, want it empty", got)
+	}
+	b.Run(chromedp.SendKeys("#password", "correct horse"))
+	b.ClickAndLoad(`form.card button[type="submit"]`)
+	if loc := browsertest.Get(b, chromedp.Location()); loc != base+"/tenants" {
+		t.Fatalf("after sign-in: got %q, want the tenants page", loc)
+	}
+	if got := browsertest.Get(b, chromedp.Text("main")); !strings.Contains(got, "No tenants yet") {
+		t.Errorf("empty tenants page: got %q", got)
+	}
+	// The keyboard reaches the skip link first, and it leads to the content.
+	b.Run(chromedp.KeyEvent("\t"))
+	if got := browsertest.Get(b, chromedp.Evaluate[string](`document.activeElement.textContent`)); got != "Skip to content" {
+		t.Errorf("first focus: got %q, want the skip link", got)
+	}
+	b.Run(chromedp.KeyEvent("\r"))
+	if got := browsertest.Get(b, chromedp.Evaluate[string](`document.activeElement.id`)); got != "main" {
+		t.Errorf("focus after the skip link: got %q, want main", got)
+	}
+
+	// Create a tenant through the form.
+	b.Run(chromedp.SendKeys("#name", "Browser Corp"))
+	b.ClickAndLoad(`form[action="/tenants"] button`)
+	b.Run(chromedp.WaitVisible(`p.notice`))
+	if got := browsertest.Get(b, chromedp.Text("table")); !strings.Contains(got, "Browser Corp") || !strings.Contains(got, "active") {
+		t.Fatalf("tenants table: got %q, want Browser Corp, active", got)
+	}
+	ts, err := c.vault.Tenants(context.Background(), c.admin)
+	if err != nil || len(ts) != 1 || ts[0].Name != "Browser Corp" {
+		t.Fatalf("tenants in the vault: got %v, %v", ts, err)
+	}
+
+	// Filter the audit log by action, then by tenant.
+	b.Run(
+		chromedp.Navigate(base+"/audit"),
+		chromedp.WaitVisible("#action"),
+		chromedp.SendKeys("#action", "tenant.create"),
+	)
+	b.ClickAndLoad(`form.filters button`)
+	if loc := browsertest.Get(b, chromedp.Location()); !strings.Contains(loc, "action=tenant.create") {
+		t.Errorf("audit filter: got %q", loc)
+	}
+	rows := browsertest.Get(b, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("tbody tr td:nth-child(3)")).map(function (td) { return td.textContent; })`))
+	if len(rows) != 1 || rows[0] != "tenant.create" {
+		t.Fatalf("audit rows by action: got %q, want one tenant.create", rows)
+	}
+	b.Run(
+		chromedp.Clear("#action"),
+		chromedp.SetValue("#tenant", ts[0].ID),
+	)
+	b.ClickAndLoad(`form.filters button`)
+	tenants := browsertest.Get(b, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("tbody tr td:nth-child(6)")).map(function (td) { return td.textContent; })`))
+	if len(tenants) == 0 {
+		t.Fatal("audit rows by tenant: got none")
+	}
+	for _, id := range tenants {
+		if id != ts[0].ID {
+			t.Errorf("audit row of tenant %q under the filter for %q", id, ts[0].ID)
+		}
+	}
+
+	// Every other page renders under the CSP too.
+	for _, p := range []string{"/", "/keys", "/backups", "/jobs", "/tenants/" + ts[0].ID + "/service-accounts", "/tenants/" + ts[0].ID + "/keys", "/tenants/" + ts[0].ID + "/delete", "/nowhere"} {
+		b.Run(chromedp.Navigate(base+p), chromedp.WaitVisible("h1"))
+	}
+	b.NoCSPViolations()
+	for _, m := range b.Messages() {
+		if m.Type == chromedp.ConsoleError || m.IsException() {
+			if m.Source == "network" && (strings.HasSuffix(m.URL, "/sign-in") && strings.Contains(m.Text, "401") ||
+				strings.HasSuffix(m.URL, "/nowhere") && strings.Contains(m.Text, "404")) {
+				continue // the statuses of the wrong password and the unknown page
+			}
+			t.Errorf("console: %s (%s)", m, m.URL)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package web_test
+
+import (
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// Rendered pages are compared with golden files; after a deliberate change,
+// regenerate them with: go test ./web -run TestGolden -update
+func TestGolden(t *testing.T) {
+	c := newConsole(t)
+	signin := &http.Cookie{Name: "__Host-rempart-signin", Value: "0123456789abcdefghjkmnpqrstvwxyz"}
+	cases := []struct {
+		file, path, session string
+		cookies             []*http.Cookie
+	}{
+		{"sign-in.html", "/sign-in?next=%2Ftenants", "", []*http.Cookie{signin}},
+		{"home.html", "/", "tok-admin", nil},
+		{"tenants.html", "/tenants", "tok-admin", nil},
+		{"backups.html", "/backups", "tok-admin", nil},
+		{"audit-tenant.html", "/audit?action=tenant.read", "tok-tenant", nil},
+		{"not-found.html", "/tenants/ten_globex/keys", "tok-tenant", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			r := c.do(request{path: tc.path, session: tc.session, cookies: tc.cookies})
+			got := r.body
+			path := filepath.Join("testdata", tc.file)
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("%s differs from %s (-want +got):\n%s", tc.path, path, diff)
+			}
+		})
+	}
+}

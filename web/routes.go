@@ -1,0 +1,77 @@
+package web
+
+import (
+	"io/fs"
+	"net/http"
+	"strings"
+)
+
+// routes registers every console route. This file is the one list of them.
+// Reads are GET; every change is a POST from a form carrying the session's
+// CSRF token (checked in authed) and passing http.CrossOriginProtection
+// (checked in secure).
+func (s *server) routes() {
+	const (
+		t  = "/tenants/{tenant}"
+		sa = t + "/service-accounts/{account}"
+	)
+	s.mux.Handle("GET /assets/", s.assets())
+
+	s.mux.HandleFunc("GET /sign-in", s.signInForm)
+	s.mux.HandleFunc("POST /sign-in", s.signIn)
+	s.mux.Handle("POST /sign-out", s.authed(s.signOut))
+	s.mux.Handle("GET /{$}", s.authed(s.home))
+
+	s.mux.Handle("GET /tenants", s.authed(s.tenants))
+	s.mux.Handle("POST /tenants", s.authed(s.createTenant))
+	s.mux.Handle("POST "+t+"/suspend", s.authed(s.suspendTenant))
+	s.mux.Handle("POST "+t+"/resume", s.authed(s.resumeTenant))
+	s.mux.Handle("GET "+t+"/delete", s.authed(s.confirmDeleteTenant))
+	s.mux.Handle("POST "+t+"/delete", s.authed(s.deleteTenant))
+
+	s.mux.Handle("GET "+t+"/service-accounts", s.authed(s.accounts))
+	s.mux.Handle("POST "+t+"/service-accounts", s.authed(s.createAccount))
+	s.mux.Handle("GET "+sa, s.authed(s.account))
+	s.mux.Handle("POST "+sa+"/keys", s.authed(s.createKey))
+	s.mux.Handle("POST "+sa+"/keys/{key}/revoke", s.authed(s.revokeKey))
+
+	s.mux.Handle("GET /audit", s.authed(s.audit))
+
+	s.mux.Handle("GET /keys", s.authed(s.keys))
+	s.mux.Handle("POST /keys/root/rotate", s.authed(s.rotateRoot))
+	s.mux.Handle("GET "+t+"/keys", s.authed(s.tenantKeys))
+	s.mux.Handle("POST "+t+"/keys/rotate", s.authed(s.rotateTenant))
+
+	s.mux.Handle("GET /backups", s.authed(s.backups))
+	s.mux.Handle("POST /backups", s.authed(s.createBackup))
+	s.mux.Handle("POST /backups/{backup}/verify", s.authed(s.verifyBackup))
+	s.mux.Handle("POST /restore-tests", s.authed(s.createRestoreTest))
+
+	s.mux.Handle("GET /jobs", s.authed(s.jobs))
+
+	// Anything else is a 404 page (with the security headers).
+	s.mux.HandleFunc("/", s.notFound)
+}
+
+func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.renderError(w, r, nil, errNotFound)
+}
+
+// assets serves the embedded stylesheet and script, and nothing else (no
+// directory listings). They change only with the binary, so browsers may
+// keep them for a while.
+func (s *server) assets() http.Handler {
+	sub, err := fs.Sub(assetFS, "assets")
+	if err != nil {
+		panic(err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/assets/")
+		if st, err := fs.Stat(sub, name); err != nil || st.IsDir() {
+			s.notFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		http.ServeFileFS(w, r, sub, name)
+	})
+}

@@ -1,0 +1,78 @@
+// Package web serves rempart's console: server-rendered HTML pages for
+// people, beside the JSON API. It is a transport like httpapi: it turns form
+// posts into calls of the domain services, which authorise and audit, and
+// renders their answers with html/template. It holds no business rules.
+//
+// Every response carries a strict Content-Security-Policy (no inline script
+// or style), nosniff, no-referrer and frame denial; state-changing requests
+// pass http.CrossOriginProtection and a per-session CSRF token. See
+// docs/console.md.
+//
+// The binary mounts the console at "/" on the same listener as the API:
+//
+//	mux := http.NewServeMux()
+//	mux.Handle("/api/", api.Handler())
+//	mux.Handle("/", web.New(web.Config{…}))
+//
+// so that "/api/…" keeps answering problem documents and everything else is
+// the console.
+package web
+
+import (
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+)
+
+// Config is what the console needs: the domain services and a few settings.
+type Config struct {
+	Sessions   Sessions
+	Tenants    TenantService
+	Accounts   AccountService
+	Audit      AuditService
+	Keys       KeyService
+	TenantKeys TenantKeyService
+	Backups    BackupService
+	Jobs       JobService
+
+	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
+	// session token), so that tokens need no storage. Every node of a
+	// deployment must share it; 32 random bytes. When empty a random key is
+	// made, which is right for a single node: a restart only means that forms
+	// open before it must be reloaded.
+	CSRFKey []byte
+	// TrustedProxies may set X-Forwarded-For (the client IP in audit entries).
+	TrustedProxies []netip.Prefix
+	// Logger records the server's own errors (default: discard).
+	Logger *slog.Logger
+}
+
+// server is the console.
+type server struct {
+	cfg   Config
+	csrf  []byte
+	log   *slog.Logger
+	pages *pages
+	mux   *http.ServeMux
+	cop   *http.CrossOriginProtection
+}
+
+// New returns the console's handler, to mount at "/".
+func New(cfg Config) http.Handler {
+	s := &server{cfg: cfg, csrf: cfg.CSRFKey, log: cfg.Logger}
+	if len(s.csrf) == 0 {
+		s.csrf = make([]byte, 32)
+		rand.Read(s.csrf)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s.pages = mustParsePages()
+	s.cop = http.NewCrossOriginProtection()
+	s.cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+	s.mux = http.NewServeMux()
+	s.routes()
+	return s.secure(s.mux)
+}

@@ -190,8 +190,7 @@ func (d *DB) SetUserStatus(ctx context.Context, e rempart.AuditEntry, id, status
 
 // SetPassword replaces a password hash, keeps the history and revokes the
 // user's other sessions.
-func (d *DB) SetPassword(ctx context.Context, e rempart.AuditEntry, id, hash string, keep int, keepSession string) error {
-	now := d.clock.Now()
+func (d *DB) SetPassword(ctx context.Context, e rempart.AuditEntry, id, hash string, now time.Time, keep int, keepSession string) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
 		if _, err := tx.Exec(`UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`, hash, ts(now), id); err != nil {
 			return err

@@ -26,6 +26,7 @@ func TestPeople(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		clock.Advance(time.Second)
 		if _, err := id.Invite(ctx, admin, "", rempart.InvitationCreate{Email: "ada@example.com", Role: rempart.RoleAuditor}); err != nil {
 			t.Fatalf("a second invitation before acceptance: %v", err)
 		}

@@ -59,10 +59,10 @@ type PeopleStore interface {
 	// SetUserStatus changes a user's status; suspending revokes every
 	// session of the user in the same transaction (IAM-8).
 	SetUserStatus(ctx context.Context, e rempart.AuditEntry, id, status string) error
-	// SetPassword replaces a user's password hash, keeps the old one in the
+	// SetPassword replaces a user's password hash as of at, keeps it in the
 	// history (trimmed to keep entries), and revokes the user's other
 	// sessions (all of them when keepSession is "").
-	SetPassword(ctx context.Context, e rempart.AuditEntry, id, hash string, keep int, keepSession string) error
+	SetPassword(ctx context.Context, e rempart.AuditEntry, id, hash string, at time.Time, keep int, keepSession string) error
 	// PasswordHistory returns the user's current and previous password
 	// hashes, newest first, at most n.
 	PasswordHistory(ctx context.Context, id string, n int) ([]string, error)

@@ -185,7 +185,7 @@ func (s *Service) ChangePassword(ctx context.Context, c rempart.Caller, in rempa
 	if err != nil {
 		return err
 	}
-	return s.store.SetPassword(ctx, e, u.ID, hash, s.cfg.PasswordHistory, "")
+	return s.store.SetPassword(ctx, e, u.ID, hash, s.clock.Now(), s.cfg.PasswordHistory, "")
 }
 
 // checkPassword verifies a person's email and password, expired or not, and

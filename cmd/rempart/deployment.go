@@ -54,9 +54,11 @@ type deployment struct {
 	Keyring      *keys.Keyring
 	AuditSigner  *audit.Signer
 	BackupSigner *backup.Signer
-	BackupStore  *blobs.Store
-	Attachments  *blobs.Store
-	Backups      *backup.Service
+	// ConsoleKey derives the console's CSRF tokens; every node shares it.
+	ConsoleKey  []byte
+	BackupStore *blobs.Store
+	Attachments *blobs.Store
+	Backups     *backup.Service
 }
 
 // openDeployment opens (or, for a new data directory, creates) everything
@@ -107,6 +109,13 @@ func openDeployment(ctx context.Context, so *storageOptions) (_ *deployment, err
 	if d.BackupSigner, err = backupSigner(bkey); err != nil {
 		return nil, err
 	}
+	ckey, err := d.secret(ctx, "console_key", "rempart/console-key/v1", "key.console_key.create", func() (string, error) {
+		return rempart.RandomSecret(43), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.ConsoleKey = []byte(ckey)
 	if d.BackupStore, err = blobs.Open(ctx, so.path(so.backupLocation, "backups")); err != nil {
 		return nil, fmt.Errorf("backup location: %w", err)
 	}
@@ -151,6 +160,7 @@ func signCheckpoint(s *audit.Signer) func(uint64, []byte) (string, error) {
 var deploymentSecrets = []keys.Secret{
 	{Name: "audit_signer", Label: "rempart/audit-signer/v1"},
 	{Name: "backup_signer", Label: "rempart/backup-signer/v1"},
+	{Name: "console_key", Label: "rempart/console-key/v1"},
 }
 
 // openRootKey opens the active root key version, creating the first one only

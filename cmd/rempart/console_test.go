@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/client"
+)
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]*)"`)
+
+// TestConsoleSignIn runs the console on the real server: a person invited
+// over the API signs in with the form, sees the tenants page, and loses the
+// session at once when suspended; the console session is no API token
+// (IAM-6, IAM-8).
+func TestConsoleSignIn(t *testing.T) {
+	ctx := context.Background()
+	m, _ := startMain(t, t.TempDir())
+	base := "https://" + m.Server.Addr("https")
+	b, err := client.New(base, client.WithHTTPClient(insecureClient(nil))).Bootstrap(ctx, m.Bootstrap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := client.New(base, client.WithHTTPClient(insecureClient(nil)), client.WithAPIKey(b.Key.Secret))
+	ten, err := admin.CreateTenant(ctx, rempart.TenantCreate{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant := ten.ID
+	inv, err := admin.Invite(ctx, "", rempart.InvitationCreate{Email: "ops@example.com", Role: rempart.RoleSystemAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pw = "Corr3ct-h0rse-battery!"
+	u, err := client.New(base, client.WithHTTPClient(insecureClient(nil))).AcceptInvitation(ctx, rempart.InvitationAccept{Token: inv.Token, Name: "Ops", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	hc := insecureClient(jar)
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := hc.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	resp, page := get("/sign-in")
+	token := csrfField.FindStringSubmatch(page)
+	if resp.StatusCode != http.StatusOK || token == nil || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("sign-in page: %d, csrf %v, CSP %q", resp.StatusCode, token, resp.Header.Get("Content-Security-Policy"))
+	}
+	signIn := func(password string) *http.Response {
+		t.Helper()
+		resp, err := hc.PostForm(base+"/sign-in", url.Values{"csrf": {token[1]}, "email": {"ops@example.com"}, "password": {password}, "next": {"/tenants"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := signIn(pw + "x"); resp.StatusCode == http.StatusSeeOther {
+		t.Fatalf("a wrong password signed in")
+	}
+	resp = signIn(pw)
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "__Host-rempart-session" {
+			session = ck
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/tenants" || session == nil || !session.Secure || !session.HttpOnly {
+		t.Fatalf("sign in: %d to %q, cookie %+v", resp.StatusCode, resp.Header.Get("Location"), session)
+	}
+	resp, page = get("/tenants")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, tenant) {
+		t.Fatalf("tenants page: %d, lists the tenant %s: %v", resp.StatusCode, tenant, strings.Contains(page, tenant))
+	}
+	if _, err := admin.WithKey(session.Value).Me(ctx); err == nil {
+		t.Fatal("the console session worked as an API token")
+	}
+	if err := admin.SuspendUser(ctx, "", u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := get("/tenants"); resp.StatusCode == http.StatusOK {
+		t.Fatal("a suspended person's console session still works")
+	}
+}
+
+func insecureClient(jar http.CookieJar) *http.Client {
+	return &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+}

@@ -39,70 +39,39 @@ func newAuthCache() *authCache {
 	return &authCache{keys: map[string]identity.KeyRow{}, tenants: map[string]rempart.Tenant{}, active: map[string]keys.WrappedKeys{}}
 }
 
-// generation returns the current generation, taken before a lookup reads
-// the database.
-func (c *authCache) generation() uint64 {
+// cached returns m[id] from the cache of c, or, when c is nil or m does
+// not hold id, what load reads, stored under the generation it was read in
+// (a commit meanwhile discards it). An error is not cached.
+func cached[V any](c *authCache, m func(*authCache) map[string]V, id string, load func() (V, error)) (V, error) {
+	if c == nil {
+		return load()
+	}
+	c.mu.Lock()
+	v, ok := m(c)[id]
+	gen := c.gen
+	c.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	v, err := load()
+	if err != nil {
+		return v, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.gen
+	if gen == c.gen {
+		mm := m(c)
+		if len(mm) >= maxAuthCache {
+			clear(mm)
+		}
+		mm[id] = v
+	}
+	return v, nil
 }
 
-func (c *authCache) key(id string) (identity.KeyRow, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k, ok := c.keys[id]
-	return k, ok
-}
-
-func (c *authCache) putKey(gen uint64, k identity.KeyRow) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
-	}
-	if len(c.keys) >= maxAuthCache {
-		clear(c.keys)
-	}
-	c.keys[k.ID] = k
-}
-
-func (c *authCache) tenant(id string) (rempart.Tenant, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t, ok := c.tenants[id]
-	return t, ok
-}
-
-func (c *authCache) putTenant(gen uint64, t rempart.Tenant) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
-	}
-	if len(c.tenants) >= maxAuthCache {
-		clear(c.tenants)
-	}
-	c.tenants[t.ID] = t
-}
-
-func (c *authCache) activeKey(tenant string) (keys.WrappedKeys, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k, ok := c.active[tenant]
-	return k, ok
-}
-
-func (c *authCache) putActiveKey(gen uint64, k keys.WrappedKeys) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
-	}
-	if len(c.active) >= maxAuthCache {
-		clear(c.active)
-	}
-	c.active[k.TenantID] = k
-}
+func (c *authCache) keyMap() map[string]identity.KeyRow     { return c.keys }
+func (c *authCache) tenantMap() map[string]rempart.Tenant   { return c.tenants }
+func (c *authCache) activeMap() map[string]keys.WrappedKeys { return c.active }
 
 // invalidate forgets everything and starts a new generation.
 func (c *authCache) invalidate() {

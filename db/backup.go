@@ -73,17 +73,8 @@ func (s *snapshot) Rows(ctx context.Context, t backup.Table, fn func([]any) erro
 	return rows.Err()
 }
 
-// Objects lists the attachments the snapshot refers to (none until the
-// attachments table exists).
+// Objects lists the attachments the snapshot refers to.
 func (s *snapshot) Objects(ctx context.Context, fn func(string) error) error {
-	var n int
-	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'attachments'`
-	if s.d.dialect == Postgres {
-		q = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'attachments'`
-	}
-	if err := s.tx.QueryRowContext(ctx, q).Scan(&n); err != nil || n == 0 {
-		return err
-	}
 	rows, err := s.tx.QueryContext(ctx, `SELECT object_key FROM attachments ORDER BY object_key`)
 	if err != nil {
 		return err

@@ -14,18 +14,7 @@ import (
 
 // APIKey returns a key with its principal.
 func (d *DB) APIKey(ctx context.Context, id string) (identity.KeyRow, error) {
-	if d.auth == nil {
-		return d.apiKey(ctx, id)
-	}
-	if k, ok := d.auth.key(id); ok {
-		return k, nil
-	}
-	gen := d.auth.generation()
-	k, err := d.apiKey(ctx, id)
-	if err == nil {
-		d.auth.putKey(gen, k)
-	}
-	return k, err
+	return cached(d.auth, (*authCache).keyMap, id, func() (identity.KeyRow, error) { return d.apiKey(ctx, id) })
 }
 
 func (d *DB) apiKey(ctx context.Context, id string) (identity.KeyRow, error) {

@@ -207,13 +207,8 @@ func (d *DB) DropRetiredKeys(ctx context.Context, s guard.Scope, e rempart.Audit
 	now := ts(d.clock.Now())
 	var dks, keks int64
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		inUse := `SELECT data_key_id FROM records WHERE tenant_id = ?`
-		args := []any{tenant}
-		if d.hasTable(tx, "attachments") {
-			inUse += ` UNION SELECT data_key_id FROM attachments WHERE tenant_id = ?`
-			args = append(args, tenant)
-		}
-		res, err := tx.Exec(`DELETE FROM tenant_keys WHERE tenant_id = ? AND active = 0 AND data_key_id NOT IN (`+inUse+`)`, append([]any{tenant}, args...)...)
+		res, err := tx.Exec(`DELETE FROM tenant_keys WHERE tenant_id = ? AND active = 0 AND data_key_id NOT IN (
+			SELECT data_key_id FROM records WHERE tenant_id = ? UNION SELECT data_key_id FROM attachments WHERE tenant_id = ?)`, tenant, tenant, tenant)
 		if err != nil {
 			return err
 		}
@@ -233,15 +228,23 @@ func (d *DB) DropRetiredKeys(ctx context.Context, s guard.Scope, e rempart.Audit
 	return int(dks), int(keks), err
 }
 
-// hasTable reports whether a table exists (attachments come with a later
-// migration than key rotation needs).
-func (d *DB) hasTable(tx *Tx, name string) bool {
-	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
-	if d.dialect == Postgres {
-		q = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+// countByKey reads a query's (data key ID, count) rows.
+func countByKey(r *Tx, query string, args []any) (map[string]int64, error) {
+	rows, err := r.Query(query, args...)
+	if err != nil {
+		return nil, err
 	}
-	var n int
-	return tx.QueryRow(q, name).Scan(&n) == nil && n > 0
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
 }
 
 // TenantKeyInventory describes a tenant's keys, or every tenant's for an
@@ -277,37 +280,13 @@ func (d *DB) TenantKeyInventory(ctx context.Context, tenant string) ([]rempart.T
 		get(t).KEKs = append(get(t).KEKs, k)
 	}
 	rows.Close()
-	counts := map[string]int64{}
-	crows, err := r.Query(`SELECT data_key_id, COUNT(*) FROM records`+where+` GROUP BY data_key_id`, args...)
+	counts, err := countByKey(r, `SELECT data_key_id, COUNT(*) FROM records`+where+` GROUP BY data_key_id`, args)
 	if err != nil {
 		return nil, err
 	}
-	for crows.Next() {
-		var id string
-		var n int64
-		if err := crows.Scan(&id, &n); err != nil {
-			crows.Close()
-			return nil, err
-		}
-		counts[id] = n
-	}
-	crows.Close()
-	att := map[string]int64{}
-	if d.hasTable(r, "attachments") {
-		arows, err := r.Query(`SELECT data_key_id, COUNT(*) FROM attachments`+where+` GROUP BY data_key_id`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for arows.Next() {
-			var id string
-			var n int64
-			if err := arows.Scan(&id, &n); err != nil {
-				arows.Close()
-				return nil, err
-			}
-			att[id] = n
-		}
-		arows.Close()
+	att, err := countByKey(r, `SELECT data_key_id, COUNT(*) FROM attachments`+where+` GROUP BY data_key_id`, args)
+	if err != nil {
+		return nil, err
 	}
 	rows, err = r.Query(`SELECT tenant_id, data_key_id, kek_id, created_at, active, retired_at, seals FROM tenant_keys`+where+` ORDER BY tenant_id, created_at, data_key_id`, args...)
 	if err != nil {

@@ -49,18 +49,7 @@ func scanTenant(row interface{ Scan(...any) error }) (rempart.Tenant, error) {
 
 // Tenant returns one tenant, or ENOTFOUND.
 func (d *DB) Tenant(ctx context.Context, id string) (rempart.Tenant, error) {
-	if d.auth == nil {
-		return d.tenant(ctx, id)
-	}
-	if t, ok := d.auth.tenant(id); ok {
-		return t, nil
-	}
-	gen := d.auth.generation()
-	t, err := d.tenant(ctx, id)
-	if err == nil {
-		d.auth.putTenant(gen, t)
-	}
-	return t, err
+	return cached(d.auth, (*authCache).tenantMap, id, func() (rempart.Tenant, error) { return d.tenant(ctx, id) })
 }
 
 func (d *DB) tenant(ctx context.Context, id string) (rempart.Tenant, error) {
@@ -164,18 +153,10 @@ func (d *DB) DeleteTenant(ctx context.Context, s guard.Scope, e rempart.AuditEnt
 // TenantKeys returns the wrapped keys of a tenant's data key ("" = active).
 func (d *DB) TenantKeys(ctx context.Context, s guard.Scope, dataKeyID string) (keys.WrappedKeys, error) {
 	tenant := mustScope(s)
-	if dataKeyID != "" || d.auth == nil {
+	if dataKeyID != "" {
 		return d.tenantKeys(ctx, tenant, dataKeyID)
 	}
-	if k, ok := d.auth.activeKey(tenant); ok {
-		return k, nil
-	}
-	gen := d.auth.generation()
-	k, err := d.tenantKeys(ctx, tenant, "")
-	if err == nil {
-		d.auth.putActiveKey(gen, k)
-	}
-	return k, err
+	return cached(d.auth, (*authCache).activeMap, tenant, func() (keys.WrappedKeys, error) { return d.tenantKeys(ctx, tenant, "") })
 }
 
 const wrappedKeysQuery = `SELECT k.data_key_id, k.kek_id, e.wrapper, e.wrapped, k.wrapped_dek FROM tenant_keys k

@@ -2,31 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"log/slog"
-	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/httpsrv"
 )
-
-// codes maps each rempart error code to its one HTTP status.
-var codes = map[string]int{
-	rempart.ECONFLICT:       http.StatusConflict,
-	rempart.EINTERNAL:       http.StatusInternalServerError,
-	rempart.EINVALID:        http.StatusBadRequest,
-	rempart.ENOTFOUND:       http.StatusNotFound,
-	rempart.EUNAUTHORIZED:   http.StatusUnauthorized,
-	rempart.EFORBIDDEN:      http.StatusForbidden,
-	rempart.EPRECONDITION:   http.StatusPreconditionFailed,
-	rempart.ETOOLARGE:       http.StatusRequestEntityTooLarge,
-	rempart.EUNSUPPORTED:    http.StatusUnsupportedMediaType,
-	rempart.ERATELIMIT:      http.StatusTooManyRequests,
-	rempart.EUNAVAILABLE:    http.StatusServiceUnavailable,
-	rempart.EPRECONDREQUIRE: http.StatusPreconditionRequired,
-	rempart.ERANGE:          http.StatusRequestedRangeNotSatisfiable,
-}
 
 // Problem is an RFC 9457 problem details document.
 type Problem struct {
@@ -43,17 +24,10 @@ type Problem struct {
 // ID to quote.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := rempart.ErrorCode(err)
-	status, ok := codes[code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := httpsrv.ErrorStatus(w, err)
 	reqID := requestID(r)
-	if code == rempart.EINTERNAL || code == rempart.EUNAVAILABLE {
+	if status >= 500 {
 		s.logger.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("request_id", reqID), slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
-	}
-	var e *rempart.Error
-	if errors.As(err, &e) && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/httpsrv"
 )
 
 //go:embed templates/*.html
@@ -108,39 +108,14 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Write(buf.Bytes())
 }
 
-// codes maps each rempart error code to its HTTP status, as the API does.
-var codes = map[string]int{
-	rempart.ECONFLICT:       http.StatusConflict,
-	rempart.EINTERNAL:       http.StatusInternalServerError,
-	rempart.EINVALID:        http.StatusBadRequest,
-	rempart.ENOTFOUND:       http.StatusNotFound,
-	rempart.EUNAUTHORIZED:   http.StatusUnauthorized,
-	rempart.EFORBIDDEN:      http.StatusForbidden,
-	rempart.EPRECONDITION:   http.StatusPreconditionFailed,
-	rempart.ETOOLARGE:       http.StatusRequestEntityTooLarge,
-	rempart.EUNSUPPORTED:    http.StatusUnsupportedMediaType,
-	rempart.ERATELIMIT:      http.StatusTooManyRequests,
-	rempart.EUNAVAILABLE:    http.StatusServiceUnavailable,
-	rempart.EPRECONDREQUIRE: http.StatusPreconditionRequired,
-	rempart.ERANGE:          http.StatusRequestedRangeNotSatisfiable,
-}
-
 // status returns the HTTP status of err, logging it when it is the server's
 // fault (its detail never reaches the page), and sets Retry-After on a rate
 // limit.
 func (s *server) status(w http.ResponseWriter, r *http.Request, err error) int {
-	code := rempart.ErrorCode(err)
-	st, ok := codes[code]
-	if !ok {
-		st = http.StatusInternalServerError
-	}
+	st := httpsrv.ErrorStatus(w, err)
 	if st >= 500 {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed", slog.String("request_id", requestID(r)),
 			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
-	}
-	var e *rempart.Error
-	if errors.As(err, &e) && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
 	return st
 }

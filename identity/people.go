@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/sha256"
 	"net/mail"
 	"slices"
 	"strings"
@@ -67,33 +66,6 @@ func peopleDefaults(cfg Config) Config {
 	}
 	cfg.PasswordHistory = max(cfg.PasswordHistory, minPasswordHistory)
 	return cfg
-}
-
-// tokenHash is the stored hash of a token's secret part; purpose separates
-// the kinds of token.
-func tokenHash(purpose, secret string) []byte {
-	h := sha256.Sum256([]byte("rempart " + purpose + " v1\x00" + secret))
-	return h[:]
-}
-
-// newToken makes "<prefix><id suffix>.<secret>" for a new ID of kind.
-func newToken(prefix, kind string) (id, token, secret string) {
-	id = rempart.NewID(kind)
-	secret = rempart.RandomSecret(40)
-	return id, prefix + strings.TrimPrefix(id, kind+"_") + "." + secret, secret
-}
-
-// parseToken splits a token of prefix into its ID and secret.
-func parseToken(token, prefix, kind string) (id, secret string, ok bool) {
-	rest, found := strings.CutPrefix(token, prefix)
-	if !found || len(token) > 200 {
-		return "", "", false
-	}
-	suffix, secret, found := strings.Cut(rest, ".")
-	if !found || len(suffix) != 26 || len(secret) != 64 {
-		return "", "", false
-	}
-	return kind + "_" + suffix, secret, true
 }
 
 // normalEmail validates and lowercases an email address.
@@ -272,5 +244,3 @@ func (s *Service) SetUserStatus(ctx context.Context, c rempart.Caller, tenant, i
 	}
 	return s.store.SetUserStatus(ctx, e, id, status)
 }
-
-func equalHash(a, b []byte) bool { return len(a) == len(b) && constantTimeEqual(a, b) }

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"crypto/subtle"
 	"regexp"
 	"slices"
 	"strings"
@@ -105,7 +104,7 @@ func (s *Service) Authenticate(ctx context.Context, c rempart.Caller, token stri
 	switch {
 	case err != nil:
 		e.Reason = "unknown key"
-	case subtle.ConstantTimeCompare(k.Hash, hash) != 1:
+	case !equalHash(k.Hash, hash):
 		e.Reason = "wrong secret"
 	case k.RevokedAt != nil:
 		e.Reason = "revoked"

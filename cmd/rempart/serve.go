@@ -284,38 +284,31 @@ func (m *Main) startJobs(checkpointEvery, purgeEvery time.Duration) {
 		defer m.jobs.Done()
 		m.Log.Run(ctx, checkpointEvery, logErr("checkpoint"))
 	}()
-	go func() {
-		// A root key rotation started on another node: take its new
-		// version as the active one here too.
-		defer m.jobs.Done()
-		t := time.NewTicker(10 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := m.Rotator.Follow(ctx); err != nil && ctx.Err() == nil {
-					logErr("follow root key")(err)
-				}
+	// A root key rotation started on another node: take its new version as
+	// the active one here too.
+	go m.every(ctx, 10*time.Second, logErr("follow root key"), m.Rotator.Follow)
+	go m.every(ctx, purgeEvery, logErr("purge"), func(ctx context.Context) error {
+		_, err := m.Vault.Purge(ctx, 1000)
+		return err
+	})
+}
+
+// every runs fn every period until ctx ends, reporting its failures (but
+// not those of its cancellation) to fail.
+func (m *Main) every(ctx context.Context, period time.Duration, fail func(error), fn func(context.Context) error) {
+	defer m.jobs.Done()
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				fail(err)
 			}
 		}
-	}()
-	go func() {
-		defer m.jobs.Done()
-		t := time.NewTicker(purgeEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, err := m.Vault.Purge(ctx, 1000); err != nil && ctx.Err() == nil {
-					logErr("purge")(err)
-				}
-			}
-		}
-	}()
+	}
 }
 
 func (m *Main) printWelcome() {

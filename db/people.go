@@ -189,8 +189,8 @@ func (d *DB) SetUserStatus(ctx context.Context, e rempart.AuditEntry, id, status
 }
 
 // SetPassword replaces a password hash, keeps the history and revokes the
-// user's other sessions.
-func (d *DB) SetPassword(ctx context.Context, e rempart.AuditEntry, id, hash string, now time.Time, keep int, keepSession string) error {
+// user's sessions.
+func (d *DB) SetPassword(ctx context.Context, e rempart.AuditEntry, id, hash string, now time.Time, keep int) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
 		if _, err := tx.Exec(`UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`, hash, ts(now), id); err != nil {
 			return err
@@ -203,7 +203,7 @@ func (d *DB) SetPassword(ctx context.Context, e rempart.AuditEntry, id, hash str
 			SELECT MIN(created_at) FROM (SELECT created_at FROM password_history WHERE user_id = ? ORDER BY created_at DESC LIMIT ?) AS newest)`, id, id, keep); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`UPDATE sessions SET revoked_at = ?, revoked_why = 'password changed' WHERE user_id = ? AND id <> ? AND revoked_at IS NULL`, ts(now), id, keepSession)
+		_, err := tx.Exec(`UPDATE sessions SET revoked_at = ?, revoked_why = 'password changed' WHERE user_id = ? AND revoked_at IS NULL`, ts(now), id)
 		return err
 	})
 	return err
@@ -256,13 +256,13 @@ func scanSession(row interface{ Scan(...any) error }, extra ...any) (rempart.Ses
 // SessionByID returns a session with its user's principal and status.
 func (d *DB) SessionByID(ctx context.Context, id string) (identity.SessionRow, error) {
 	var r identity.SessionRow
-	var tenant, why sql.NullString
+	var tenant sql.NullString
 	var idle int64
 	var pdel sql.NullInt64
-	s, err := scanSession(d.reader(ctx).QueryRow(`SELECT `+sessionColumns+`, s.token_hash, s.idle_timeout, s.revoked_why, p.id, p.name, p.tenant_id, p.role, p.deleted_at, u.status
+	s, err := scanSession(d.reader(ctx).QueryRow(`SELECT `+sessionColumns+`, s.token_hash, s.idle_timeout, p.id, p.name, p.tenant_id, p.role, p.deleted_at, u.status
 		FROM sessions s JOIN principals p ON p.id = s.user_id JOIN users u ON u.id = s.user_id WHERE s.id = ?`, id),
-		&r.TokenHash, &idle, &why, &r.Principal.ID, &r.Principal.Name, &tenant, &r.Principal.Role, &pdel, &r.UserStatus)
-	r.Session, r.IdleTimeout, r.RevokedWhy, r.Principal.TenantID, r.UserDeleted = s, time.Duration(idle), why.String, tenant.String, pdel.Valid
+		&r.TokenHash, &idle, &r.Principal.ID, &r.Principal.Name, &tenant, &r.Principal.Role, &pdel, &r.UserStatus)
+	r.Session, r.IdleTimeout, r.Principal.TenantID, r.UserDeleted = s, time.Duration(idle), tenant.String, pdel.Valid
 	return r, err
 }
 

@@ -220,5 +220,24 @@ func TestSignInThrottled(t *testing.T) {
 		if !errors.As(last, &e) || e.Problem.Code != rempart.ERATELIMIT || e.RetryAfter <= 0 || e.Status != http.StatusTooManyRequests {
 			t.Fatalf("%s: after 20 failures got %v, want rate_limited with Retry-After", email, last)
 		}
+		// Waiting out each delay, the failures go on until the lockout.
+		for failures := 0; failures < 20; {
+			_, last = anon.SignIn(ctx, rempart.SignIn{Email: email, Password: "Wr0ng-password!x"})
+			if errors.As(last, &e) && e.Problem.Code == rempart.ERATELIMIT {
+				s.clock.Advance(e.RetryAfter)
+				continue
+			}
+			failures++
+		}
+	}
+	// The lockout is a security event of its own in the audit log (AUD-1),
+	// for the known account as for the unknown one.
+	list, err := admin.AuditEntries(ctx, client.AuditOptions{Limit: 1000, Action: "password.account_lockout"})
+	per := map[string]int{}
+	for _, e := range list.Entries {
+		per[e.Reason]++
+	}
+	if err != nil || per["wrong password"] == 0 || per["unknown account"] == 0 || len(per) != 2 {
+		t.Fatalf("lockout events: got %v, %v; want events for both accounts", per, err)
 	}
 }

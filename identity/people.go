@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -13,38 +14,35 @@ import (
 	"github.com/rempart/rempart/identity/password"
 )
 
-// Passwords hashes passwords and applies the password policy (IAM-3);
-// package identity/password implements it.
-type Passwords interface {
-	// Hash returns the PHC string of pw.
-	Hash(ctx context.Context, pw string) (string, error)
-	// Verify checks pw against a PHC string in constant time; rehash is set
-	// when the hash was made with weaker parameters than today's.
-	Verify(ctx context.Context, encoded, pw string) (ok, rehash bool, err error)
-	// Equalize spends the work of one Verify, for an account that does not
-	// exist: the answer's timing must not tell.
-	Equalize(ctx context.Context, pw string)
-	// Check applies the policy to a new password of the account with this
-	// email and name, given its previous hashes (newest first): one EINVALID
-	// error naming every rule broken.
-	Check(ctx context.Context, pw, email, name string, previous []string) error
-}
-
-// NoExpiry as Config.PasswordMaxAge turns password expiry off.
-const NoExpiry time.Duration = -1
-
 const (
 	invitationPrefix = "ri_"
 	sessionPrefix    = "rs_"
-	// minPasswordHistory is the floor of PasswordHistory (IAM-3).
-	minPasswordHistory = 5
 	// maxAccessToken is the longest a person's API access token lives (IAM-6).
 	maxAccessToken = time.Hour
 )
 
-func peopleDefaults(cfg Config) Config {
-	if cfg.Passwords == nil {
-		cfg.Passwords = DefaultPasswords()
+// defaultHasher is shared by the services that bring none (tests make
+// many): its bound on concurrent hashing is per process.
+var defaultHasher = sync.OnceValue(func() *password.Hasher {
+	h, err := password.NewHasher(password.HasherConfig{})
+	if err != nil {
+		panic(err) // the default costs are valid; the package's tests pin them
+	}
+	return h
+})
+
+func peopleDefaults(cfg Config, clock rempart.Clock) Config {
+	if cfg.PasswordPolicy == (password.Policy{}) {
+		cfg.PasswordPolicy = password.DefaultPolicy()
+	}
+	if err := cfg.PasswordPolicy.Validate(); err != nil {
+		panic(err) // settings are validated before; see Config
+	}
+	if cfg.Hasher == nil {
+		cfg.Hasher = defaultHasher()
+	}
+	if cfg.Throttle == nil {
+		cfg.Throttle = password.NewThrottle(password.ThrottleConfig{}, clock)
 	}
 	if cfg.InvitationLifetime <= 0 {
 		cfg.InvitationLifetime = 72 * time.Hour
@@ -58,13 +56,6 @@ func peopleDefaults(cfg Config) Config {
 	if cfg.AccessTokenLifetime <= 0 || cfg.AccessTokenLifetime > maxAccessToken {
 		cfg.AccessTokenLifetime = maxAccessToken
 	}
-	switch {
-	case cfg.PasswordMaxAge == 0:
-		cfg.PasswordMaxAge = password.DefaultPolicy().MaxAge
-	case cfg.PasswordMaxAge < 0:
-		cfg.PasswordMaxAge = 0 // NoExpiry
-	}
-	cfg.PasswordHistory = max(cfg.PasswordHistory, minPasswordHistory)
 	return cfg
 }
 
@@ -182,10 +173,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, c rempart.Caller, in rem
 	if name == "" || utf8.RuneCountInString(name) > 100 || strings.ContainsAny(name, "\r\n\t") {
 		return rempart.User{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "name must be 1 to 100 characters on one line."))
 	}
-	if err := s.cfg.Passwords.Check(ctx, in.Password, inv.Email, name, nil); err != nil {
+	if _, err := s.checker.Check(ctx, in.Password, password.Account{Email: inv.Email, Name: name}, nil); err != nil {
 		return rempart.User{}, s.deny(ctx, e, err)
 	}
-	hash, err := s.cfg.Passwords.Hash(ctx, in.Password)
+	hash, err := s.cfg.Hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return rempart.User{}, err
 	}
@@ -200,9 +191,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, c rempart.Caller, in rem
 
 // withExpiry fills in when the user's password expires.
 func (s *Service) withExpiry(u rempart.User) rempart.User {
-	if s.cfg.PasswordMaxAge > 0 && u.PasswordChangedAt != nil {
-		t := u.PasswordChangedAt.Add(s.cfg.PasswordMaxAge)
-		u.PasswordExpiresAt = &t
+	if u.PasswordChangedAt != nil {
+		if t, ok := s.cfg.PasswordPolicy.ExpiresAt(*u.PasswordChangedAt); ok {
+			u.PasswordExpiresAt = &t
+		}
 	}
 	return u
 }

@@ -27,7 +27,6 @@ type SessionRow struct {
 	Principal   rempart.Principal
 	TokenHash   []byte
 	IdleTimeout time.Duration
-	RevokedWhy  string
 	// UserStatus is the user's status now; UserDeleted is set when the
 	// user's principal was removed.
 	UserStatus  string
@@ -60,9 +59,9 @@ type PeopleStore interface {
 	// session of the user in the same transaction (IAM-8).
 	SetUserStatus(ctx context.Context, e rempart.AuditEntry, id, status string) error
 	// SetPassword replaces a user's password hash as of at, keeps it in the
-	// history (trimmed to keep entries), and revokes the user's other
-	// sessions (all of them when keepSession is "").
-	SetPassword(ctx context.Context, e rempart.AuditEntry, id, hash string, at time.Time, keep int, keepSession string) error
+	// history (trimmed to keep entries), and revokes every session of the
+	// user.
+	SetPassword(ctx context.Context, e rempart.AuditEntry, id, hash string, at time.Time, keep int) error
 	// PasswordHistory returns the user's current and previous password
 	// hashes, newest first, at most n.
 	PasswordHistory(ctx context.Context, id string, n int) ([]string, error)

@@ -21,7 +21,16 @@ type Config struct {
 	BootstrapLifetime time.Duration
 
 	// People (IAM-1, IAM-3, IAM-6); see people.go for the defaults.
-	Passwords Passwords
+
+	// PasswordPolicy is the deployment's password policy (IAM-3);
+	// password.DefaultPolicy when zero. New panics on a policy below the
+	// floors: validate settings with its Validate method first.
+	PasswordPolicy password.Policy
+	// Hasher hashes passwords; one shared by the process, at the default
+	// costs, when nil.
+	Hasher *password.Hasher
+	// Breach, when set, refuses new passwords seen in known breaches.
+	Breach password.BreachChecker
 	// Throttle slows down password guessing per account and per IP;
 	// one in memory with the default settings when nil.
 	Throttle *password.Throttle
@@ -33,18 +42,14 @@ type Config struct {
 	// AccessTokenLifetime is the lifetime of a person's API access token;
 	// at most one hour (IAM-6).
 	AccessTokenLifetime time.Duration
-	// PasswordMaxAge is when a password expires (IAM-3): 90 days when 0,
-	// never with NoExpiry.
-	PasswordMaxAge time.Duration
-	// PasswordHistory is how many previous passwords cannot be reused.
-	PasswordHistory int
 }
 
 // Service authenticates callers and manages service accounts and keys.
 type Service struct {
-	store Store
-	clock rempart.Clock
-	cfg   Config
+	store   Store
+	clock   rempart.Clock
+	cfg     Config
+	checker *password.Checker
 }
 
 // New returns the identity service.
@@ -55,11 +60,9 @@ func New(store Store, clock rempart.Clock, cfg Config) *Service {
 	if cfg.BootstrapLifetime <= 0 {
 		cfg.BootstrapLifetime = 24 * time.Hour
 	}
-	cfg = peopleDefaults(cfg)
-	if cfg.Throttle == nil {
-		cfg.Throttle = password.NewThrottle(password.ThrottleConfig{}, clock)
-	}
-	return &Service{store: store, clock: clock, cfg: cfg}
+	cfg = peopleDefaults(cfg, clock)
+	return &Service{store: store, clock: clock, cfg: cfg,
+		checker: &password.Checker{Policy: cfg.PasswordPolicy, Hasher: cfg.Hasher, Breach: cfg.Breach}}
 }
 
 func entry(c rempart.Caller, tenantID, action, resource string) rempart.AuditEntry {

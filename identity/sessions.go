@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/identity/password"
 )
 
 var errBadSignIn = rempart.Errorf(rempart.EUNAUTHORIZED, "The email or password is incorrect.")
@@ -30,12 +31,12 @@ func (s *Service) SignIn(ctx context.Context, c rempart.Caller, in rempart.SignI
 		return rempart.SessionCreated{}, err
 	}
 	now := s.clock.Now()
-	if s.passwordExpired(u.User, now) {
+	if u.PasswordChangedAt != nil && s.cfg.PasswordPolicy.Expired(*u.PasswordChangedAt, now) {
 		e.Reason = "password expired"
 		return rempart.SessionCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EFORBIDDEN, "Your password has expired. Choose a new one (POST /api/v1/password) and sign in again."))
 	}
 	if rehash {
-		if h, err := s.cfg.Passwords.Hash(ctx, in.Password); err == nil {
+		if h, err := s.cfg.Hasher.Hash(ctx, in.Password); err == nil {
 			_ = s.store.Rehash(ctx, u.ID, u.PasswordHash, h) // best effort: the next sign-in tries again
 		}
 	}
@@ -51,11 +52,6 @@ func (s *Service) SignIn(ctx context.Context, c rempart.Caller, in rempart.SignI
 		return rempart.SessionCreated{}, err
 	}
 	return rempart.SessionCreated{Session: row.Session, Token: token}, nil
-}
-
-func (s *Service) passwordExpired(u rempart.User, now time.Time) bool {
-	u = s.withExpiry(u)
-	return u.PasswordExpiresAt != nil && !now.Before(*u.PasswordExpiresAt)
 }
 
 // IsSessionToken reports whether a presented credential is a session token
@@ -174,18 +170,18 @@ func (s *Service) ChangePassword(ctx context.Context, c rempart.Caller, in rempa
 	if err != nil {
 		return err
 	}
-	prev, err := s.store.PasswordHistory(ctx, u.ID, s.cfg.PasswordHistory)
+	prev, err := s.store.PasswordHistory(ctx, u.ID, s.cfg.PasswordPolicy.History)
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Passwords.Check(ctx, in.New, u.Email, u.Name, prev); err != nil {
+	if _, err := s.checker.Check(ctx, in.New, password.Account{Email: u.Email, Name: u.Name}, prev); err != nil {
 		return s.deny(ctx, e, err)
 	}
-	hash, err := s.cfg.Passwords.Hash(ctx, in.New)
+	hash, err := s.cfg.Hasher.Hash(ctx, in.New)
 	if err != nil {
 		return err
 	}
-	return s.store.SetPassword(ctx, e, u.ID, hash, s.clock.Now(), s.cfg.PasswordHistory, "")
+	return s.store.SetPassword(ctx, e, u.ID, hash, s.clock.Now(), s.cfg.PasswordPolicy.History)
 }
 
 // checkPassword verifies a person's email and password, expired or not, and
@@ -209,13 +205,19 @@ func (s *Service) checkPassword(ctx context.Context, c rempart.Caller, e *rempar
 	}
 	ok, rehash := false, false
 	if err != nil || u.PasswordHash == "" {
-		s.cfg.Passwords.Equalize(ctx, pw)
+		// The same work, and the same answer when the hasher is saturated,
+		// as for an account that exists.
+		err = s.cfg.Hasher.Equalize(ctx, pw)
 		e.Reason = "unknown account"
 	} else {
 		e.PrincipalID, e.TenantID, e.Resource = u.ID, u.TenantID, "users/"+u.ID
-		if ok, rehash, err = s.cfg.Passwords.Verify(ctx, u.PasswordHash, pw); err != nil {
-			return UserRow{}, false, err
-		}
+		ok, rehash, err = s.cfg.Hasher.Verify(ctx, pw, u.PasswordHash)
+	}
+	if err != nil {
+		e.Reason = strings.TrimPrefix(e.Reason+"; password check unavailable", "; ")
+		return UserRow{}, false, s.deny(ctx, *e, err)
+	}
+	if e.PrincipalID != "" {
 		switch {
 		case !ok:
 			e.Reason = "wrong password"
@@ -225,7 +227,12 @@ func (s *Service) checkPassword(ctx context.Context, c rempart.Caller, e *rempar
 	}
 	if e.Reason != "" {
 		for _, ev := range s.cfg.Throttle.Failure(email, c.IP).Events {
-			e.Reason += "; " + string(ev)
+			// A security event of its own, for monitoring to query.
+			ee := *e
+			ee.Action, ee.Outcome = string(ev), rempart.OutcomeDenied
+			if _, err := s.store.Audit(ctx, ee); err != nil {
+				return UserRow{}, false, err
+			}
 		}
 		return UserRow{}, false, s.deny(ctx, *e, errBadSignIn)
 	}

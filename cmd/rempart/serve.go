@@ -131,11 +131,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	maxAge := identity.NoExpiry
-	if *m.passwordMaxAge != "0" {
-		if maxAge, err = time.ParseDuration(*m.passwordMaxAge); err != nil || maxAge < password.FloorMaxAge {
-			return fmt.Errorf("password-max-age: %q is not 0 (never) or a duration of at least 720h", *m.passwordMaxAge)
-		}
+	policy := password.DefaultPolicy()
+	if *m.passwordMaxAge == "0" {
+		policy.MaxAge = 0
+	} else if policy.MaxAge, err = time.ParseDuration(*m.passwordMaxAge); err != nil || policy.Validate() != nil {
+		return fmt.Errorf("password-max-age: %q is not 0 (never) or a duration of at least 720h", *m.passwordMaxAge)
 	}
 	if durations["session-idle"] > durations["session-lifetime"] {
 		return errors.New("session-idle must not exceed session-lifetime")
@@ -215,7 +215,7 @@ func (m *Main) Run(ctx context.Context) error {
 	for _, sc := range schedules {
 		m.Jobs.AddSchedule(sc)
 	}
-	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordMaxAge: maxAge,
+	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy,
 		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"]})
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys}

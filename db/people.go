@@ -29,11 +29,14 @@ func scanUser(row interface{ Scan(...any) error }) (identity.UserRow, error) {
 	return u, err
 }
 
-// CreateInvitation stores an invitation, refusing an email that a user has.
+// CreateInvitation stores an invitation, refusing an email that a user of
+// the same tenant (or the staff) has. A user elsewhere is not named: a
+// tenant's admin must not learn who has an account in another tenant
+// (TEN-1); that invitation fails when accepted.
 func (d *DB) CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv identity.InvitationRow) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
 		var n int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM users WHERE email = ?`, inv.Email).Scan(&n); err != nil {
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM users WHERE email = ? AND `+tenantIs(inv.TenantID), append([]any{inv.Email}, tenantArgs(inv.TenantID)...)...).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {

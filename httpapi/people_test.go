@@ -76,6 +76,19 @@ func TestPeopleLifecycle(t *testing.T) {
 	if _, err := anon.AcceptInvitation(ctx, rempart.InvitationAccept{Token: inv.Token, Name: "Eve", Password: goodPassword + "x"}); code(err) != rempart.EUNAUTHORIZED {
 		t.Fatalf("second use of an invitation: got %v, want unauthorized", err)
 	}
+	// Inviting the same email to the same tenant conflicts; to another
+	// tenant it does not tell that the address has an account elsewhere
+	// (TEN-1), and that invitation cannot be used.
+	if _, err := admin.Invite(ctx, acme, rempart.InvitationCreate{Email: "ada@example.com", Role: rempart.RoleReader}); code(err) != rempart.ECONFLICT {
+		t.Fatalf("inviting a user of the same tenant: got %v, want conflict", err)
+	}
+	elsewhere, err := admin.Invite(ctx, other, rempart.InvitationCreate{Email: "ada@example.com", Role: rempart.RoleReader})
+	if err != nil {
+		t.Fatalf("inviting an email that has an account in another tenant: %v", err)
+	}
+	if _, err := anon.AcceptInvitation(ctx, rempart.InvitationAccept{Token: elsewhere.Token, Name: "Ada", Password: goodPassword}); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("accepting an invitation for an email taken elsewhere: got %v, want unauthorized", err)
+	}
 
 	// Wrong password and unknown account: the same answer.
 	_, errWrong := anon.SignIn(ctx, rempart.SignIn{Email: "ada@example.com", Password: goodPassword + "!"})

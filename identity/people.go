@@ -184,6 +184,11 @@ func (s *Service) AcceptInvitation(ctx context.Context, c rempart.Caller, in rem
 		Status: rempart.UserActive, CreatedAt: now, PasswordChangedAt: &now}, PasswordHash: hash}
 	e.PrincipalID, e.Reason = u.ID, "role "+u.Role
 	if err := s.store.AcceptInvitation(ctx, e, inv.ID, u); err != nil {
+		if rempart.ErrorCode(err) == rempart.ECONFLICT {
+			// The email has an account (perhaps in another tenant): the
+			// same answer as any unusable invitation.
+			return rempart.User{}, errBadInvitation
+		}
 		return rempart.User{}, err
 	}
 	return s.withExpiry(u.User), nil

@@ -37,8 +37,8 @@ type SessionRow struct {
 // that take a tenant ID ("" for staff) are called only after the service
 // authorised the caller for that tenant through guard.
 type PeopleStore interface {
-	// CreateInvitation stores an invitation; ECONFLICT when a user already
-	// has the email.
+	// CreateInvitation stores an invitation; ECONFLICT when a user of the
+	// same tenant (or staff, for a staff invitation) has the email.
 	CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv InvitationRow) error
 	// Invitation returns an invitation by ID, or ENOTFOUND.
 	Invitation(ctx context.Context, id string) (InvitationRow, error)

@@ -97,6 +97,9 @@ func TestPeopleLifecycle(t *testing.T) {
 	if !errors.As(errWrong, &ew) || !errors.As(errUnknown, &eu) || ew.Problem.Code != rempart.EUNAUTHORIZED || ew.Status != eu.Status || ew.Problem.Detail != eu.Problem.Detail || ew.Problem.Code != eu.Problem.Code {
 		t.Fatalf("wrong password %v and unknown account %v must answer alike", errWrong, errUnknown)
 	}
+	if _, err := anon.SignIn(ctx, rempart.SignIn{Email: "ada@example.com", Password: goodPassword, Code: "123456"}); code(err) != rempart.EINVALID {
+		t.Fatalf("a second-factor code with no factor enrolled: got %v, want invalid, not ignored", err)
+	}
 	sess, err := anon.SignIn(ctx, rempart.SignIn{Email: "ADA@example.com", Password: goodPassword})
 	if err != nil || !strings.HasPrefix(sess.Token, "rs_") || sess.Kind != rempart.SessionAPI || sess.ExpiresAt.Sub(sess.CreatedAt) != time.Hour {
 		t.Fatalf("sign in: got %+v, %v", sess, err)

@@ -26,6 +26,12 @@ func (s *Service) SignIn(ctx context.Context, c rempart.Caller, in rempart.SignI
 	if kind != rempart.SessionConsole && kind != rempart.SessionAPI {
 		return rempart.SessionCreated{}, rempart.Errorf(rempart.EINVALID, "unknown session kind %q", kind)
 	}
+	if in.Code != "" {
+		// No second factor can be enrolled yet (IAM-4): a code is refused
+		// rather than ignored, so that no one believes it was checked.
+		e.Reason = "second factor given"
+		return rempart.SessionCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "No second factor is enrolled on any account yet; leave the code empty."))
+	}
 	u, rehash, err := s.checkPassword(ctx, c, &e, in.Email, in.Password)
 	if err != nil {
 		return rempart.SessionCreated{}, err

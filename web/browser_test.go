@@ -7,9 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/rempart/rempart"
@@ -27,9 +25,9 @@ import (
 )
 
 // realConsole is the console over the real domain services on a temporary
-// SQLite database, as the binary wires them, with sessions standing in for
-// identity's (not there yet): one person, the bootstrapped system
-// administrator.
+// SQLite database, as the binary wires them, identity's console sessions
+// included: one person, a staff system administrator invited by the
+// bootstrapped one.
 type realConsole struct {
 	srv   *httptest.Server
 	vault *vault.Service
@@ -101,50 +99,22 @@ func newRealConsole(t *testing.T) *realConsole {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions := &oneUserSessions{email: "ada@example.com", password: "correct horse", caller: admin, live: map[string]bool{}}
-	h := web.New(web.Config{Sessions: sessions, Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
+	inv, err := id.Invite(ctx, admin, "", rempart.InvitationCreate{Email: "ada@example.com", Role: rempart.RoleSystemAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := id.AcceptInvitation(ctx, rempart.Caller{}, rempart.InvitationAccept{Token: inv.Token, Name: "Ada", Password: consolePassword}); err != nil {
+		t.Fatal(err)
+	}
+	h := web.New(web.Config{Sessions: web.IdentitySessions(id), Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
 		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner})
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	return &realConsole{srv: srv, vault: v, admin: admin}
 }
 
-// oneUserSessions signs in one person as a given caller.
-type oneUserSessions struct {
-	email, password string
-	caller          rempart.Caller
-	mu              sync.Mutex
-	live            map[string]bool
-}
-
-func (s *oneUserSessions) SignIn(ctx context.Context, in web.SignIn) (web.Session, error) {
-	if in.Email != s.email || in.Password != s.password {
-		return web.Session{}, rempart.Errorf(rempart.EUNAUTHORIZED, "The email address or password is wrong.")
-	}
-	tok := rempart.RandomSecret(20)
-	s.mu.Lock()
-	s.live[tok] = true
-	s.mu.Unlock()
-	return web.Session{Token: tok, ExpiresAt: time.Now().Add(time.Hour)}, nil
-}
-
-func (s *oneUserSessions) Resume(ctx context.Context, token string, in web.RequestInfo) (rempart.Caller, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.live[token] {
-		return rempart.Caller{}, rempart.Errorf(rempart.EUNAUTHORIZED, "Sign in.")
-	}
-	c := s.caller
-	c.IP, c.UserAgent, c.RequestID = in.IP, in.UserAgent, in.RequestID
-	return c, nil
-}
-
-func (s *oneUserSessions) SignOut(ctx context.Context, token string) error {
-	s.mu.Lock()
-	delete(s.live, token)
-	s.mu.Unlock()
-	return nil
-}
+// consolePassword is the browser test person's password.
+const consolePassword = "Correct-h0rse-battery"
 
 // A person signs in, creates a tenant and finds it in the audit log, in a
 // real Chromium, and no page breaks the CSP.
@@ -170,7 +140,7 @@ func TestBrowserConsole(t *testing.T) {
 	if got := browsertest.Get(b, chromedp.Value("#password")); got != "" {
 		t.Errorf("password after a failed sign-in: got %q, want it empty", got)
 	}
-	b.Run(chromedp.SendKeys("#password", "correct horse"))
+	b.Run(chromedp.SendKeys("#password", consolePassword))
 	b.ClickAndLoad(`form.card button[type="submit"]`)
 	if loc := browsertest.Get(b, chromedp.Location()); loc != base+"/tenants" {
 		t.Fatalf("after sign-in: got %q, want the tenants page", loc)

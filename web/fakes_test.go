@@ -69,14 +69,14 @@ func (f *fakeSessions) Resume(ctx context.Context, token string, in web.RequestI
 	if !ok {
 		return rempart.Caller{}, rempart.Errorf(rempart.EUNAUTHORIZED, "Sign in.")
 	}
-	c.IP, c.UserAgent, c.RequestID = in.IP, in.UserAgent, in.RequestID
+	c.IP, c.UserAgent, c.RequestID, c.CredentialID = in.IP, in.UserAgent, in.RequestID, token
 	return c, nil
 }
 
-func (f *fakeSessions) SignOut(ctx context.Context, token string) error {
+func (f *fakeSessions) SignOut(ctx context.Context, c rempart.Caller) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.sessions, token)
+	delete(f.sessions, c.CredentialID)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/httpsrv"
 )
 
 // csp is the Content-Security-Policy of every console response: scripts,
@@ -42,8 +43,8 @@ func requestID(r *http.Request) string {
 }
 
 // secure sets the security headers of every response, gives the request an
-// ID, and refuses cross-origin state-changing requests before any handler
-// runs.
+// ID, limits each client address's rate (NET-2), and refuses cross-origin
+// state-changing requests before any handler runs.
 func (s *server) secure(h http.Handler) http.Handler {
 	h = s.cop.Handler(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +58,10 @@ func (s *server) secure(h http.Handler) http.Handler {
 		id := rempart.NewID("req")
 		hd.Set("X-Request-Id", id)
 		r = r.WithContext(context.WithValue(r.Context(), reqIDKey, id))
+		if ok, after := s.ipLimit.Allow("ip:" + httpsrv.ClientIP(r, s.cfg.TrustedProxies)); !ok {
+			s.renderError(w, r, nil, &rempart.Error{Code: rempart.ERATELIMIT, Message: "Too many requests from your address; retry in a moment.", RetryAfter: after})
+			return
+		}
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		}

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/rempart/rempart/web"
 )
 
 const wantCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"
@@ -161,4 +163,21 @@ func TestUnauthenticatedRedirect(t *testing.T) {
 	r := c.do(request{method: "POST", path: "/tenants", form: url.Values{"name": {"X"}}})
 	wantStatus(t, r, http.StatusSeeOther)
 	wantLocation(t, r, "/sign-in")
+}
+
+// Each client address gets a bounded rate of requests (NET-2): past it, a
+// 429 page with Retry-After and the security headers, before any session
+// is looked up.
+func TestRateLimited(t *testing.T) {
+	c := newConsole(t)
+	c.h = web.New(web.Config{Sessions: c.sessions, Tenants: c.tenants, Accounts: c.accounts, Audit: c.audit,
+		Keys: c.keys, TenantKeys: c.tenantKeys, Backups: c.backups, Jobs: fakeJobs{}, IPRate: 0.001, IPBurst: 2})
+	for range 2 {
+		wantStatus(t, c.get("/sign-in", ""), http.StatusOK)
+	}
+	r := c.get("/", "tok-admin")
+	wantStatus(t, r, http.StatusTooManyRequests)
+	if r.Header.Get("Retry-After") == "" || r.Header.Get("Content-Security-Policy") != wantCSP {
+		t.Fatalf("429: Retry-After %q, CSP %q", r.Header.Get("Retry-After"), r.Header.Get("Content-Security-Policy"))
+	}
 }

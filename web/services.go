@@ -23,8 +23,9 @@ type Sessions interface {
 	// agent filled from in), or EUNAUTHORIZED when it is unknown, expired
 	// or revoked.
 	Resume(ctx context.Context, token string, in RequestInfo) (rempart.Caller, error)
-	// SignOut ends the session.
-	SignOut(ctx context.Context, token string) error
+	// SignOut ends the session of a caller that Resume returned, recording
+	// where the request came from.
+	SignOut(ctx context.Context, c rempart.Caller) error
 }
 
 // RequestInfo says where a request comes from, for the audit trail.

@@ -85,10 +85,14 @@ func (s *server) signInForm(w http.ResponseWriter, r *http.Request) {
 		next = ""
 	}
 	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		if _, err := s.cfg.Sessions.Resume(r.Context(), ck.Value, s.info(r)); err == nil {
+		_, err := s.cfg.Sessions.Resume(r.Context(), ck.Value, s.info(r))
+		if err == nil {
 			http.Redirect(w, r, cmp.Or(next, "/"), http.StatusSeeOther)
 			return
 		}
+		// An ended session: forget it, so that each reload of this page
+		// does not present (and audit) it again.
+		clearCookie(w, sessionCookie)
 	}
 	s.showSignIn(w, r, http.StatusOK, "", "", next)
 }
@@ -134,7 +138,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 
 // signOut ends the session.
 func (s *server) signOut(w http.ResponseWriter, r *http.Request, v *visit) error {
-	if err := s.cfg.Sessions.SignOut(r.Context(), v.token); err != nil && rempart.ErrorCode(err) != rempart.EUNAUTHORIZED {
+	if err := s.cfg.Sessions.SignOut(r.Context(), v.caller); err != nil {
 		return err
 	}
 	clearCookie(w, sessionCookie)

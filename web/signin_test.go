@@ -59,6 +59,13 @@ func TestSignInCookie(t *testing.T) {
 		t.Error("sign-out did not clear the cookie")
 	}
 	wantStatus(t, c.get("/", ck.Value), http.StatusSeeOther)
+	// The sign-in page forgets the ended session's cookie rather than
+	// presenting it again at every visit.
+	form := c.get("/sign-in", ck.Value)
+	wantStatus(t, form, http.StatusOK)
+	if gone := form.cookie("__Host-rempart-session"); gone == nil || gone.MaxAge >= 0 {
+		t.Error("the sign-in page kept an ended session's cookie")
+	}
 }
 
 // After signing in, the browser goes back only to a path of this console.

@@ -24,6 +24,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/httpsrv"
 )
 
 // Config is what the console needs: the domain services and a few settings.
@@ -45,6 +48,10 @@ type Config struct {
 	CSRFKey []byte
 	// TrustedProxies may set X-Forwarded-For (the client IP in audit entries).
 	TrustedProxies []netip.Prefix
+	// IPRate and IPBurst limit each client address's requests (NET-2);
+	// 2000 a second with bursts of 4000 when zero, as the API's.
+	IPRate  float64
+	IPBurst int
 	// Logger records the server's own errors (default: discard).
 	Logger *slog.Logger
 }
@@ -57,6 +64,8 @@ type server struct {
 	pages *pages
 	mux   *http.ServeMux
 	cop   *http.CrossOriginProtection
+	// ipLimit limits each client address (NET-2).
+	ipLimit *httpsrv.RateLimiter
 }
 
 // New returns the console's handler, to mount at "/".
@@ -69,6 +78,10 @@ func New(cfg Config) http.Handler {
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if cfg.IPRate <= 0 || cfg.IPBurst <= 0 {
+		cfg.IPRate, cfg.IPBurst = 2000, 4000
+	}
+	s.ipLimit = httpsrv.NewRateLimiter(cfg.IPRate, cfg.IPBurst, rempart.SystemClock{})
 	s.pages = mustParsePages()
 	s.cop = http.NewCrossOriginProtection()
 	s.cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))

@@ -65,6 +65,11 @@ func TestConsoleSignIn(t *testing.T) {
 	}
 	signIn := func(password string) *http.Response {
 		t.Helper()
+		_, form := get("/sign-in")
+		token := csrfField.FindStringSubmatch(form)
+		if token == nil {
+			t.Fatal("the sign-in form has no token")
+		}
 		resp, err := hc.PostForm(base+"/sign-in", url.Values{"csrf": {token[1]}, "email": {"ops@example.com"}, "password": {password}, "next": {"/tenants"}})
 		if err != nil {
 			t.Fatal(err)
@@ -91,6 +96,30 @@ func TestConsoleSignIn(t *testing.T) {
 	}
 	if _, err := admin.WithKey(session.Value).Me(ctx); err == nil {
 		t.Fatal("the console session worked as an API token")
+	}
+	// Sign-out ends the session on the server, and its audit entry says
+	// from where (AUD-1).
+	form := csrfField.FindStringSubmatch(page)
+	if form == nil {
+		t.Fatal("the tenants page has no form token")
+	}
+	out, err := hc.PostForm(base+"/sign-out", url.Values{"csrf": {form[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Body.Close()
+	if out.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: got %d", out.StatusCode)
+	}
+	if resp, _ := get("/tenants"); resp.StatusCode == http.StatusOK {
+		t.Fatal("the session still works after sign-out")
+	}
+	entries, err := admin.AuditEntries(ctx, client.AuditOptions{Limit: 100, Action: "auth.sign_out"})
+	if err != nil || len(entries.Entries) != 1 || entries.Entries[0].IP == "" || entries.Entries[0].PrincipalID != u.ID {
+		t.Fatalf("sign-out audit: got %+v, %v", entries.Entries, err)
+	}
+	if resp := signIn(pw); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in again: %d", resp.StatusCode)
 	}
 	if err := admin.SuspendUser(ctx, "", u.ID); err != nil {
 		t.Fatal(err)

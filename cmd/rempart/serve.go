@@ -233,7 +233,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.CertFingerprint = fp
 	listeners := []httpsrv.Listener{
-		{Name: "https", Addr: *m.listen, Handler: httpsrv.HSTS(m.publicHandler(proxies)), TLS: httpsrv.TLSConfig(cert)},
+		{Name: "https", Addr: *m.listen, Handler: httpsrv.HSTS(m.publicHandler(proxies, ipRate, ipBurst)), TLS: httpsrv.TLSConfig(cert)},
 		{Name: "internal", Addr: *m.internalListen, Handler: m.internalHandler()},
 	}
 	if *m.httpListen != "" {

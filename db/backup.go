@@ -423,9 +423,13 @@ func syncFile(path string) error {
 // Migrate migrates a restored database to this binary's schema.
 func (d *DB) Migrate(ctx context.Context) error { return d.migrate(ctx, 0) }
 
-// BackupStarted records a running backup with its wrapped key.
+// BackupStarted records a running backup with its wrapped key, which must be
+// wrapped under the active root key version.
 func (d *DB) BackupStarted(ctx context.Context, e rempart.AuditEntry, r backup.Record) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		if err := requireActiveRoot(tx, r.RootKeyID); err != nil {
+			return err
+		}
 		_, err := tx.Exec(`INSERT INTO backups (id, status, root_key_id, wrapped_key, created_at) VALUES (?, ?, ?, ?, ?)`,
 			r.ID, r.Status, r.RootKeyID, r.WrappedKey, ts(r.CreatedAt))
 		return err

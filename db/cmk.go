@@ -58,6 +58,9 @@ func (d *DB) TenantKEKs(ctx context.Context, s guard.Scope) ([]keys.Wrapped, err
 func (d *DB) SetKEKWrapper(ctx context.Context, s guard.Scope, e rempart.AuditEntry, wrapper, uri string, ks []keys.Wrapped) error {
 	tenant := mustScope(s)
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		if err := requireActiveRoot(tx, wrapper); err != nil {
+			return err
+		}
 		for _, k := range ks {
 			res, err := tx.Exec(`UPDATE tenant_keks SET wrapper = ?, wrapped = ? WHERE tenant_id = ? AND kek_id = ? AND wrapper = ?`, wrapper, k.Data, tenant, k.ID, k.Wrapper)
 			if err != nil {
@@ -77,4 +80,36 @@ func (d *DB) SetKEKWrapper(ctx context.Context, s guard.Scope, e rempart.AuditEn
 		return err
 	})
 	return err
+}
+
+// errStaleRoot refuses a key wrapped under a root key version other than the
+// active one: a rotation may have counted what each version still wraps and
+// be destroying this one.
+var errStaleRoot = rempart.Errorf(rempart.ECONFLICT, "The root key was rotated meanwhile; retry.")
+
+// requireActiveRoot fails with errStaleRoot unless wrapper is the active root
+// key version recorded in meta (root_key_id), or a tenant's own key, which no
+// root rotation touches. It locks the meta row against a rotation starting
+// before the transaction commits (PostgreSQL; SQLite writes one at a time):
+// whatever it lets through is counted by the rotation that follows, so no
+// version is destroyed while something is being written under it (ENC-3).
+func requireActiveRoot(tx *Tx, wrapper string) error {
+	if keys.IsCustomer(wrapper) {
+		return nil
+	}
+	q := `SELECT value FROM meta WHERE key = 'root_key_id'`
+	if tx.db.dialect == Postgres {
+		q += ` FOR SHARE`
+	}
+	var active []byte
+	err := tx.QueryRow(q).Scan(&active)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // no version recorded yet: a deployment being set up
+	} else if err != nil {
+		return err
+	}
+	if string(active) != wrapper {
+		return errStaleRoot
+	}
+	return nil
 }

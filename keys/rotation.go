@@ -232,8 +232,12 @@ func (r *Rotator) DestroyUnused(ctx context.Context) ([]string, error) {
 	if refs[""] > 0 {
 		return nil, nil // a secret under an unnamed version: keep every version until it is re-wrapped
 	}
+	ids, err := r.roots.Versions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list root key versions: %w", err)
+	}
 	var unused []string
-	for _, id := range r.versions(ctx) {
+	for _, id := range ids {
 		if id != active && refs[id] == 0 {
 			unused = append(unused, id)
 		}
@@ -261,14 +265,4 @@ func (r *Rotator) DestroyUnused(ctx context.Context) ([]string, error) {
 		destroyed = append(destroyed, id)
 	}
 	return destroyed, nil
-}
-
-// versions lists the IDs of the source's versions ("" on error: nothing is
-// then destroyed).
-func (r *Rotator) versions(ctx context.Context) []string {
-	ids, err := r.roots.Versions(ctx)
-	if err != nil {
-		return nil
-	}
-	return ids
 }

@@ -382,3 +382,39 @@ func TestSealLimitRotates(t *testing.T) {
 		t.Fatalf("audit of the automatic rotation: %+v", es)
 	}
 }
+
+// failingVersions is a root key source that cannot list its versions.
+type failingVersions struct{ *keys.LocalKeys }
+
+func (failingVersions) Versions(context.Context) ([]string, error) {
+	return nil, errors.New("token unreachable")
+}
+
+// TestRewrapReportsUnlistableVersions: when the source cannot list its
+// versions, the re-wrap job fails saying so rather than ending as if there
+// were nothing left to destroy (ENC-3).
+func TestRewrapReportsUnlistableVersions(t *testing.T) {
+	ctx := context.Background()
+	d := freshDB(t, "sqlite")
+	dir := t.TempDir()
+	local := keys.NewLocalKeys(filepath.Join(dir, "root.key"))
+	v1, _ := local.Create(ctx)
+	kr := keys.NewKeyring(v1, 10)
+	kr.SetSource(local)
+	put := rempart.AuditEntry{Action: "test", Outcome: rempart.OutcomeSuccess}
+	if err := d.PutMeta(ctx, put, "root_key_id", []byte(v1.KeyID())); err != nil {
+		t.Fatal(err)
+	}
+	rot := keys.NewRotator(d, kr, failingVersions{local}, nil, nil)
+	admin := rempart.Caller{Principal: rempart.Principal{ID: "sa_admin", Role: rempart.RoleSystemAdmin}}
+	if _, err := rot.Start(ctx, admin); err != nil {
+		t.Fatal(err)
+	}
+	err := rot.Rewrap(ctx, nil)
+	if err == nil || !strings.Contains(err.Error(), "token unreachable") {
+		t.Fatalf("rewrap with unlistable versions: got %v, want the source's error", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "root.key")); err != nil {
+		t.Fatalf("version 1 after the failed rewrap: %v, want kept", err)
+	}
+}

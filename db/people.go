@@ -171,11 +171,12 @@ func (d *DB) Users(ctx context.Context, tenant string) ([]rempart.User, error) {
 	return out, rows.Err()
 }
 
-// SetUserStatus changes a user's status; a suspension revokes its sessions.
-func (d *DB) SetUserStatus(ctx context.Context, e rempart.AuditEntry, id, status string) error {
+// SetUserStatus changes the status of a user of a tenant ("" staff); a
+// suspension revokes the user's sessions in the same transaction (IAM-8).
+func (d *DB) SetUserStatus(ctx context.Context, e rempart.AuditEntry, tenant, id, status string) error {
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE users SET status = ? WHERE id = ?`, status, id)
+		res, err := tx.Exec(`UPDATE users SET status = ? WHERE id = ? AND `+tenantIs(tenant), append([]any{status, id}, tenantArgs(tenant)...)...)
 		if err != nil {
 			return err
 		}

@@ -141,6 +141,15 @@ func TestPeopleLifecycle(t *testing.T) {
 	}
 
 	// Suspension ends the session at once; reactivation does not bring it back.
+	// A user is found only under its own tenant (TEN-1).
+	for _, wrong := range []string{other, ""} {
+		if err := admin.SuspendUser(ctx, wrong, u.ID); code(err) != rempart.ENOTFOUND {
+			t.Fatalf("suspending acme's user under %q: got %v, want not_found", wrong, err)
+		}
+	}
+	if _, err := ada.Me(ctx); err != nil {
+		t.Fatalf("a refused suspension still ended the session: %v", err)
+	}
 	if err := admin.SuspendUser(ctx, acme, u.ID); err != nil {
 		t.Fatal(err)
 	}

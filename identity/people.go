@@ -232,12 +232,8 @@ func (s *Service) SetUserStatus(ctx context.Context, c rempart.Caller, tenant, i
 	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
 		return err
 	}
-	u, err := s.store.User(ctx, id)
-	if err != nil || u.TenantID != tenant {
-		return s.deny(ctx, e, rempart.Errorf(rempart.ENOTFOUND, "User not found."))
-	}
 	if id == c.Principal.ID {
 		return s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "You cannot change your own status."))
 	}
-	return s.store.SetUserStatus(ctx, e, id, status)
+	return s.store.SetUserStatus(ctx, e, tenant, id, status)
 }

@@ -57,7 +57,8 @@ type PeopleStore interface {
 	Users(ctx context.Context, tenant string) ([]rempart.User, error)
 	// SetUserStatus changes a user's status; suspending revokes every
 	// session of the user in the same transaction (IAM-8).
-	SetUserStatus(ctx context.Context, e rempart.AuditEntry, id, status string) error
+	// ENOTFOUND when the tenant ("" staff) has no such user.
+	SetUserStatus(ctx context.Context, e rempart.AuditEntry, tenant, id, status string) error
 	// SetPassword replaces a user's password hash as of at, keeps it in the
 	// history (trimmed to keep entries), and revokes every session of the
 	// user.

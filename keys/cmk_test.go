@@ -44,14 +44,13 @@ func TestCustomerManagedKey(t *testing.T) {
 	kr.SetSource(src)
 	kr.SetClock(clock.Now)
 	opened := 0
-	customer := keys.NewCustomer(d, func(ctx context.Context, uri string) (keys.Provider, io.Closer, error) {
+	customer := keys.NewCustomer(d, func(ctx context.Context, uri string) (keys.CustomerSource, io.Closer, error) {
 		opened++
 		s, err := hsm.Open(uri)
 		if err != nil {
 			return nil, nil, err
 		}
-		p, err := s.Latest(ctx)
-		return p, s, err
+		return s, s, nil
 	})
 	t.Cleanup(func() { customer.Close() })
 	kr.SetCustomerKeys(customer, time.Minute)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/cipher"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -142,7 +143,25 @@ func (k *Keyring) Root(ctx context.Context, id string) (Provider, error) {
 	return p, nil
 }
 
-// Forget drops a destroyed root key version.
+// IsRootVersion reports whether id names a version of the deployment's own
+// root key: one the keyring has open, or one its source holds.
+func (k *Keyring) IsRootVersion(ctx context.Context, id string) (bool, error) {
+	k.rootMu.RLock()
+	_, ok := k.versions[id]
+	src := k.src
+	k.rootMu.RUnlock()
+	if ok || src == nil {
+		return ok, nil
+	}
+	ids, err := src.Versions(ctx)
+	if err != nil {
+		return false, fmt.Errorf("list root key versions: %w", err)
+	}
+	return slices.Contains(ids, id), nil
+}
+
+// ForgetRoot drops a destroyed root key version from those the keyring keeps
+// open (the active one stays).
 func (k *Keyring) ForgetRoot(id string) {
 	k.rootMu.Lock()
 	defer k.rootMu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -70,12 +71,27 @@ type Keys struct {
 
 	customer    CustomerKeys // nil: tenants cannot bring their own keys
 	afterChange func(ctx context.Context)
+	logger      *slog.Logger
+}
+
+// SetLogger sets where failures whose detail the caller must not see are
+// logged (default slog.Default()).
+func (k *Keys) SetLogger(l *slog.Logger) { k.logger = l }
+
+func (k *Keys) log() *slog.Logger {
+	if k.logger != nil {
+		return k.logger
+	}
+	return slog.Default()
 }
 
 // CustomerKeys opens a tenant's own key from its URI, after checking it
 // against what the operator allows (keys.Customer).
 type CustomerKeys interface {
-	Provider(ctx context.Context, uri string) (keys.Provider, error)
+	// Try opens the newest version of the key at uri, keeping nothing
+	// open after release. An error that is an EINVALID *rempart.Error is
+	// fit for the tenant; any other is detail for the operator only.
+	Try(ctx context.Context, uri string) (p keys.Provider, release func(), err error)
 }
 
 // SetCustomerKeys lets tenants bring their own keys; afterChange runs after a
@@ -144,7 +160,7 @@ func (k *Keys) AutoRotate(ctx context.Context, tenant, dataKeyID string) error {
 // newKeys makes a tenant's next KEK and data key, the KEK wrapped by the
 // tenant's own key if it has one, by the active root key version otherwise.
 func (k *Keys) newKeys(ctx context.Context, scope guard.Scope) (keys.WrappedKeys, error) {
-	uri, wrapper, err := k.store.CustomerKey(ctx, scope)
+	_, wrapper, err := k.store.CustomerKey(ctx, scope)
 	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
 		return k.v.keys.NewTenantKeys(ctx, scope.TenantID())
 	} else if err != nil {
@@ -153,7 +169,9 @@ func (k *Keys) newKeys(ctx context.Context, scope guard.Scope) (keys.WrappedKeys
 	if k.customer == nil {
 		return keys.WrappedKeys{}, keys.ErrCustomerKey
 	}
-	p, err := k.customer.Provider(ctx, uri)
+	// The version the tenant's wrapper names, not the key's newest: the
+	// wrapper records which version unwraps.
+	p, err := k.v.keys.Root(ctx, wrapper)
 	if err != nil {
 		return keys.WrappedKeys{}, err
 	}
@@ -177,14 +195,32 @@ func (k *Keys) SetCustomerKey(ctx context.Context, c rempart.Caller, tenant, uri
 	if len(uri) == 0 || len(uri) > 1024 {
 		return rempart.TenantKeys{}, k.v.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "uri must name the key: a PKCS#11 URI or a KMS URL, at most 1024 characters."))
 	}
-	p, err := k.customer.Provider(ctx, uri)
+	p, release, err := k.customer.Try(ctx, uri)
 	if err != nil {
-		return rempart.TenantKeys{}, k.v.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "The key at that URI cannot be used: %s", rempart.ErrorMessage(err)))
+		if rempart.ErrorCode(err) == rempart.EINVALID { // the operator's policy, in words for the tenant
+			return rempart.TenantKeys{}, k.v.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "The key at that URI cannot be used: %s", rempart.ErrorMessage(err)))
+		}
+		// The detail may tell of the server (its files, its network):
+		// the operator's, not the tenant's.
+		k.log().Warn("a tenant's own key could not be opened", "tenant", tenant, "principal", c.Principal.ID, "error", err.Error())
+		return rempart.TenantKeys{}, k.v.deny(ctx, e, errCustomerKeyUnusable)
+	}
+	defer release()
+	own, err := k.v.keys.IsRootVersion(ctx, p.KeyID())
+	if err != nil {
+		return rempart.TenantKeys{}, err
+	}
+	if own {
+		return rempart.TenantKeys{}, k.v.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "The key at that URI is this deployment's own root key, not a key of the tenant's."))
 	}
 	wrapper := keys.CustomerPrefix + p.KeyID()
 	e.Reason = wrapper
 	return k.rewrapAll(ctx, scope, e, p, wrapper, uri)
 }
+
+// errCustomerKeyUnusable is the answer when a tenant's proposed key cannot
+// be opened for a reason only the operator may see in full.
+var errCustomerKeyUnusable = rempart.Errorf(rempart.EINVALID, "The key at that URI cannot be used: it could not be opened. Check that the URI names an existing key and that this deployment has been given access to it; the operator's log has the detail.")
 
 // RemoveCustomerKey goes back to the deployment's root key: every KEK of the
 // tenant is re-wrapped under the active root key version.

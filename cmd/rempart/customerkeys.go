@@ -22,7 +22,7 @@ import (
 // it would be a secret stored in the database.
 func customerKeyOpener(sources, modules []string) keys.CustomerOpener {
 	bad := func(format string, args ...any) error { return rempart.Errorf(rempart.EINVALID, format, args...) }
-	return func(ctx context.Context, uri string) (keys.Provider, io.Closer, error) {
+	return func(ctx context.Context, uri string) (keys.CustomerSource, io.Closer, error) {
 		scheme := uri
 		if i := strings.Index(uri, ":"); i > 0 {
 			scheme = uri[:i]
@@ -45,28 +45,33 @@ func customerKeyOpener(sources, modules []string) keys.CustomerOpener {
 			}
 			src, err := hsm.Open(uri)
 			if err != nil {
-				return nil, nil, bad("%s", err)
+				// Not for the tenant: it may tell of the server's
+				// files (a pin-source that cannot be read).
+				return nil, nil, fmt.Errorf("open PKCS#11 key: %w", err)
 			}
-			return latest(ctx, src)
+			return present(ctx, src)
 		}
 		src, err := kms.Open(ctx, uri)
 		if err != nil {
-			return nil, nil, bad("%s", err)
+			return nil, nil, fmt.Errorf("open KMS key: %w", err)
 		}
-		return latest(ctx, src)
+		return present(ctx, src)
 	}
 }
 
-// latest returns the source's newest version, closing the source if there is
-// none (an open PKCS#11 source keeps its module loaded).
-func latest(ctx context.Context, src interface {
+// present returns the source if it holds a version, and closes it otherwise
+// (an open PKCS#11 source keeps its module loaded).
+func present(ctx context.Context, src interface {
 	keys.RootKeys
 	io.Closer
-}) (keys.Provider, io.Closer, error) {
-	p, err := src.Latest(ctx)
+}) (keys.CustomerSource, io.Closer, error) {
+	ids, err := src.Versions(ctx)
+	if err == nil && len(ids) == 0 {
+		err = keys.ErrNoRootKey
+	}
 	if err != nil {
 		src.Close()
 		return nil, nil, fmt.Errorf("the key is not there: %w", err)
 	}
-	return p, src, nil
+	return src, src, nil
 }

@@ -121,6 +121,20 @@ func (d *DB) Save(ctx context.Context, id, owner string, state json.RawMessage, 
 	})
 }
 
+// Renew extends a running job's lease, if owner still holds it.
+func (d *DB) Renew(ctx context.Context, id, owner string, leaseUntil time.Time) error {
+	return d.writeQuiet(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(`UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND status = 'running'`, ts(leaseUntil), id, owner)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return jobs.ErrLeaseLost
+		}
+		return nil
+	})
+}
+
 // Finish ends (or requeues) a job held by owner, with its audit entry.
 func (d *DB) Finish(ctx context.Context, e rempart.AuditEntry, id, owner, status, errMsg string, runAfter time.Time) error {
 	now := d.clock.Now()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,6 +97,73 @@ func TestJobs(t *testing.T) {
 			es, _ := d.AuditLog(ctx, audit.Query{Limit: 100})
 			if !hasAction(es, "job.enqueue", rempart.OutcomeSuccess) || !hasAction(es, "job.finish", rempart.OutcomeSuccess) {
 				t.Fatalf("audit: want job.enqueue and job.finish, got %v", actions(es))
+			}
+		})
+
+		t.Run("a step longer than the lease keeps the job, and a lost lease stops the handler", func(t *testing.T) {
+			d := open(t)
+			const lease = 300 * time.Millisecond
+			a := jobs.NewRunner(d, rempart.SystemClock{}, quiet, jobs.Config{Owner: "node-a", Lease: lease})
+			b := jobs.NewRunner(d, rempart.SystemClock{}, quiet, jobs.Config{Owner: "node-b", Lease: lease})
+			var calls atomic.Int32
+			slow := func(ctx context.Context, run *jobs.Run) error {
+				calls.Add(1)
+				select { // a long step that never saves
+				case <-time.After(4 * lease):
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			a.Handle("slow", slow)
+			b.Handle("slow", slow)
+			j, _, err := a.Enqueue(ctx, admin, "slow", "", nil, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := a.RunOne(ctx); done <- err }()
+			deadline := time.After(10 * time.Second)
+		poll:
+			for {
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Fatal(err)
+					}
+					break poll
+				case <-deadline:
+					t.Fatal("the job did not end")
+				case <-time.After(lease / 4):
+					if ran, err := b.RunOne(ctx); err != nil || ran {
+						t.Fatalf("another node took the job while its step ran: ran %v, %v", ran, err)
+					}
+				}
+			}
+			if got, _ := d.Job(ctx, j.ID); got.Status != jobs.Done || calls.Load() != 1 || got.Attempts != 1 {
+				t.Fatalf("after a step longer than the lease: %s after %d calls, %d attempts; want done once", got.Status, calls.Load(), got.Attempts)
+			}
+
+			// The lease lost (another node finished the job meanwhile):
+			// the handler's context ends and nothing is recorded twice.
+			stopped := make(chan error, 1)
+			a.Handle("blocked", func(ctx context.Context, run *jobs.Run) error {
+				if err := d.Finish(ctx, entry("job.finish"), run.ID, "node-a", jobs.Done, "", time.Time{}); err != nil {
+					return err
+				}
+				<-ctx.Done()
+				stopped <- context.Cause(ctx)
+				return ctx.Err()
+			})
+			k, _, _ := a.Enqueue(ctx, admin, "blocked", "", nil, time.Time{})
+			if ran, err := a.RunOne(ctx); !ran || err != nil {
+				t.Fatalf("run: %v, %v", ran, err)
+			}
+			if cause := <-stopped; !errors.Is(cause, jobs.ErrLeaseLost) {
+				t.Fatalf("handler's context ended by %v, want the lost lease", cause)
+			}
+			if got, _ := d.Job(ctx, k.ID); got.Status != jobs.Done || got.Error != "" {
+				t.Fatalf("after the lost lease: %+v, want as the other node left it", got)
 			}
 		})
 

@@ -5,9 +5,11 @@
 //
 // A job is a row: its kind, its parameters, and its state (where to resume),
 // which the handler saves as it goes together with its progress. A node takes
-// a job by leasing it for a while and renews the lease each time it saves; a
-// job whose lease ran out is taken again, by any node, from its last saved
-// state. Handlers must therefore be resumable: doing again the work done
+// a job by leasing it for a while and renews the lease while the handler runs
+// (every third of the lease, and at each save), so a long step does not let
+// another node take the job; a job whose lease ran out — its node died — is
+// taken again, by any node, from its last saved state. A node that finds its
+// lease lost cancels the handler's context. Handlers must therefore be resumable: doing again the work done
 // since the last save must be harmless.
 //
 // Schedules enqueue periodic jobs (the daily backup, the monthly restore
@@ -57,6 +59,9 @@ type Store interface {
 	// Save records a running job's state and progress and extends its lease,
 	// if owner still holds it; otherwise it fails with ErrLeaseLost.
 	Save(ctx context.Context, id, owner string, state json.RawMessage, done, total int64, leaseUntil time.Time) error
+	// Renew extends a running job's lease, if owner still holds it;
+	// otherwise it fails with ErrLeaseLost.
+	Renew(ctx context.Context, id, owner string, leaseUntil time.Time) error
 	// Finish ends a job held by owner: Done, Failed, or Queued again (to be
 	// retried at runAfter) with its error, and records e.
 	Finish(ctx context.Context, e rempart.AuditEntry, id, owner, status, errMsg string, runAfter time.Time) error

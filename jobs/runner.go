@@ -32,7 +32,8 @@ func (p *permanent) Unwrap() error { return p.err }
 type Config struct {
 	// Owner names this node in leases (default: a random ID).
 	Owner string
-	// Lease is how long a job stays taken without a save (default 1 min).
+	// Lease is how long a job stays taken without a renewal (default 1
+	// min); the runner renews it every third of that while the job runs.
 	Lease time.Duration
 	// Poll is how often the runner looks for due jobs (default 1 s).
 	Poll time.Duration
@@ -221,8 +222,14 @@ func (r *Runner) RunOne(ctx context.Context) (ran bool, err error) {
 		return false, err
 	}
 	run := &Run{Job: j, runner: r}
-	herr := r.call(ctx, j, run)
-	if errors.Is(herr, ErrLeaseLost) || ctx.Err() != nil && herr != nil {
+	hctx, cancel := context.WithCancelCause(ctx)
+	var renewing sync.WaitGroup
+	renewing.Go(func() { r.renew(hctx, cancel, j) })
+	herr := r.call(hctx, j, run)
+	cancel(nil)
+	renewing.Wait()
+	lost := errors.Is(context.Cause(hctx), ErrLeaseLost)
+	if lost || errors.Is(herr, ErrLeaseLost) || ctx.Err() != nil && herr != nil {
 		// Another node has it, or this node is stopping: leave the job
 		// to whoever takes it next, from its last saved state.
 		return true, nil
@@ -247,6 +254,30 @@ func (r *Runner) RunOne(ctx context.Context) (ran bool, err error) {
 		return true, fmt.Errorf("finish job %s: %w", j.ID, err)
 	}
 	return true, nil
+}
+
+// renew extends the lease of job j every third of the lease until ctx ends,
+// so that a step that outlasts the lease without saving (a restore test, a
+// migration) keeps the job. If another node took it over, it cancels the
+// handler's context with ErrLeaseLost.
+func (r *Runner) renew(ctx context.Context, cancel context.CancelCauseFunc, j Job) {
+	t := time.NewTicker(max(r.cfg.Lease/3, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := r.store.Renew(ctx, j.ID, r.cfg.Owner, r.clock.Now().Add(r.cfg.Lease))
+		if errors.Is(err, ErrLeaseLost) {
+			r.logger.Warn("job lease lost to another node: stopping", "job", j.ID, "kind", j.Kind)
+			cancel(ErrLeaseLost)
+			return
+		} else if err != nil && ctx.Err() == nil {
+			r.logger.Warn("job lease renewal failed", "job", j.ID, "kind", j.Kind, "error", err.Error())
+		}
+	}
 }
 
 // call runs the handler, turning a panic into a failed attempt.

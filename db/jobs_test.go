@@ -165,6 +165,19 @@ func TestJobs(t *testing.T) {
 			if got, _ := d.Job(ctx, k.ID); got.Status != jobs.Done || got.Error != "" {
 				t.Fatalf("after the lost lease: %+v, want as the other node left it", got)
 			}
+			es, _ := d.AuditLog(ctx, audit.Query{Limit: 100, Action: "job.finish"})
+			finished := false
+			for _, e := range es {
+				if e.Resource == "jobs/"+j.ID {
+					finished = true
+					if e.PrincipalID != jobs.SystemPrincipal {
+						t.Fatalf("job.finish by %q, want %q", e.PrincipalID, jobs.SystemPrincipal)
+					}
+				}
+			}
+			if !finished {
+				t.Fatal("the job's end is not in the audit log")
+			}
 		})
 
 		t.Run("failures are retried with a delay, then fail for good", func(t *testing.T) {

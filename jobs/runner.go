@@ -14,6 +14,10 @@ import (
 	"github.com/rempart/rempart/guard"
 )
 
+// SystemPrincipal is who the audit log says ended a job: the runner, on
+// behalf of no one (as "system:key-rotation" re-wraps keys).
+const SystemPrincipal = "system:jobs"
+
 // Handler does one job. It reads its parameters and any saved state from
 // run, saves state and progress as it goes, and returns nil when the job is
 // done. An error fails the attempt; the job is retried with a growing delay
@@ -234,7 +238,7 @@ func (r *Runner) RunOne(ctx context.Context) (ran bool, err error) {
 		// to whoever takes it next, from its last saved state.
 		return true, nil
 	}
-	e := rempart.AuditEntry{Action: "job.finish", Resource: "jobs/" + j.ID, Outcome: rempart.OutcomeSuccess, Reason: j.Kind}
+	e := rempart.AuditEntry{PrincipalID: SystemPrincipal, Action: "job.finish", Resource: "jobs/" + j.ID, Outcome: rempart.OutcomeSuccess, Reason: j.Kind}
 	status, msg, after := Done, "", time.Time{}
 	if herr != nil {
 		msg = herr.Error()

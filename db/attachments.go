@@ -167,7 +167,6 @@ var purgeableAttachments = [4]string{
 func (d *DB) PurgeableAttachments(ctx context.Context, now, cutoff time.Time, limit int) ([]vault.PurgeableAttachment, error) {
 	n, c := ts(now), ts(cutoff)
 	out := []vault.PurgeableAttachment{}
-	seen := map[[4]string]bool{}
 	for i, args := range [][]any{{n}, {c}, {n, n, c}, {c, n, c}} {
 		if len(out) >= limit {
 			break
@@ -183,10 +182,7 @@ func (d *DB) PurgeableAttachments(ctx context.Context, now, cutoff time.Time, li
 				rows.Close()
 				return nil, err
 			}
-			if k := [4]string{a.TenantID, a.Collection, a.RecordID, a.ID}; !seen[k] {
-				seen[k] = true
-				out = append(out, vault.PurgeableAttachment{AttachmentRow: a, Window: time.Duration(window)})
-			}
+			out = append(out, vault.PurgeableAttachment{AttachmentRow: a, Window: time.Duration(window)})
 		}
 		err = rows.Err()
 		rows.Close()
@@ -197,13 +193,47 @@ func (d *DB) PurgeableAttachments(ctx context.Context, now, cutoff time.Time, li
 	return out, nil
 }
 
-// PurgeAttachment removes an attachment's row.
-func (d *DB) PurgeAttachment(ctx context.Context, e rempart.AuditEntry, a vault.AttachmentRow) error {
+// recordDue holds for the record r of an attachment whose retention is
+// over, at now and (the deployment's retention) cutoff.
+const recordDue = `(r.purge_at IS NOT NULL AND r.purge_at <= ? OR r.deleted_at IS NOT NULL AND r.purge_at IS NULL AND r.deleted_at <= ?)`
+
+// purgeAttachment deletes an attachment's row if it is still due, on its
+// own or through its record: a restore, or a longer rule, since it was
+// listed keeps it.
+const purgeAttachment = `DELETE FROM attachments AS a WHERE a.tenant_id = ? AND a.collection = ? AND a.record_id = ? AND a.id = ?
+	AND (` + attachmentDue + ` OR EXISTS (SELECT 1 FROM records r WHERE r.tenant_id = a.tenant_id AND r.collection = a.collection AND r.id = a.record_id AND ` + recordDue + `))`
+
+// PurgeAttachment removes an attachment's row found by PurgeableAttachments
+// if it is still due (ECONFLICT otherwise), and queues its object for
+// deletion in the same transaction.
+func (d *DB) PurgeAttachment(ctx context.Context, e rempart.AuditEntry, a vault.AttachmentRow, now, cutoff time.Time) error {
+	n, c := ts(now), ts(cutoff)
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		_, err := tx.Exec(`DELETE FROM attachments WHERE tenant_id = ? AND collection = ? AND record_id = ? AND id = ?`, a.TenantID, a.Collection, a.RecordID, a.ID)
+		res, err := tx.Exec(purgeAttachment, a.TenantID, a.Collection, a.RecordID, a.ID, n, c, n, c)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return rempart.Errorf(rempart.ECONFLICT, "The attachment is no longer due for purging.")
+		}
+		_, err = tx.Exec(`INSERT INTO object_purges (object_key, tenant_id, queued_at) VALUES (?, ?, ?)`, a.ObjectKey, a.TenantID, n)
 		return err
 	})
 	return err
+}
+
+// ObjectPurges returns at most limit queued object keys, oldest first.
+func (d *DB) ObjectPurges(ctx context.Context, limit int) ([]string, error) {
+	return stringColumn(d.reader(ctx).Query(`SELECT object_key FROM object_purges ORDER BY queued_at, object_key LIMIT ?`, limit))
+}
+
+// ObjectPurged records that a queued object is gone. It is bookkeeping: the
+// purge was audited with its row.
+func (d *DB) ObjectPurged(ctx context.Context, key string) error {
+	return d.writeQuiet(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(`DELETE FROM object_purges WHERE object_key = ?`, key)
+		return err
+	})
 }
 
 // TenantObjectPurges lists the deleted tenants whose attachment objects are

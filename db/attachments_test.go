@@ -78,11 +78,38 @@ func TestAttachmentsConformance(t *testing.T) {
 			if err != nil || len(rows) != 2 || rows[0].TenantID != a.TenantID() {
 				t.Fatalf("purgeable: got %+v, %v; want both", rows, err)
 			}
-			if err := d.PurgeAttachment(ctx, entry("attachment.purge"), rows[0].AttachmentRow); err != nil {
+			if err := d.PurgeAttachment(ctx, entry("attachment.purge"), rows[0].AttachmentRow, now, now); err != nil {
 				t.Fatal(err)
 			}
 			if rs, err := d.PurgeableRecords(ctx, now, now, 10); err != nil || len(rs) != 0 {
 				t.Fatalf("purgeable records with one attachment left: got %+v, %v; want none", rs, err)
+			}
+			// The purged row's object is queued for deletion with it (BCK-3).
+			if q, err := d.ObjectPurges(ctx, 10); err != nil || !slices.Equal(q, []string{rows[0].ObjectKey}) {
+				t.Fatalf("queued objects: got %v, %v; want %s", q, err, rows[0].ObjectKey)
+			}
+			if err := d.ObjectPurged(ctx, rows[0].ObjectKey); err != nil {
+				t.Fatal(err)
+			}
+			if q, err := d.ObjectPurges(ctx, 10); err != nil || len(q) != 0 {
+				t.Fatalf("queue after the object is gone: got %v, %v", q, err)
+			}
+			// The record is restored after the listing: its attachment is no
+			// longer due, and the purge leaves row and object alone.
+			if _, err := d.MutateRecord(ctx, a, entry("record.restore"), "calls", "r1", func(r vault.RecordRow) (vault.RecordRow, error) {
+				r.Version, r.DeletedAt = r.Version+1, nil
+				return r, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.PurgeAttachment(ctx, entry("attachment.purge"), rows[1].AttachmentRow, now, now); rempart.ErrorCode(err) != rempart.ECONFLICT {
+				t.Fatalf("purging an attachment restored since the listing: got %v, want conflict", err)
+			}
+			if q, err := d.ObjectPurges(ctx, 10); err != nil || len(q) != 0 {
+				t.Fatalf("a refused purge queued its object: got %v, %v", q, err)
+			}
+			if got, err := d.GetAttachment(ctx, a, "calls", "r1", rows[1].ID); err != nil || got.ID != rows[1].ID {
+				t.Fatalf("the restored record's attachment: got %+v, %v", got, err)
 			}
 			// Deleting the tenant removes its attachments' rows and lists it
 			// for the removal of its objects.

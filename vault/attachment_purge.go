@@ -9,8 +9,8 @@ import (
 	"github.com/rempart/rempart"
 )
 
-// purgeAttachments removes, object first and then row (each row with its
-// audit entry), the attachments whose retention is over: soft-deleted, or of
+// purgeAttachments removes, row first (with its audit entry, re-checking it
+// is still due) and then object, the attachments whose retention is over: soft-deleted, or of
 // a record soft-deleted, longer ago than their tenant's rule says (or before
 // cutoff, the deployment's retention, without a rule), so that the record
 // can be purged next. It first finishes the removal of deleted tenants'
@@ -30,36 +30,59 @@ func (s *Service) purgeAttachments(ctx context.Context, now, cutoff time.Time, b
 			break
 		}
 	}
+	if err := s.deleteQueuedObjects(ctx, batch); err != nil {
+		return 0, errors.Join(append(errs, err)...)
+	}
 	rows, err := s.store.PurgeableAttachments(ctx, now, cutoff, batch)
 	if err != nil {
 		return 0, errors.Join(append(errs, err)...)
 	}
 	n := 0
 	for _, row := range rows {
-		if err := s.objects.Delete(ctx, row.ObjectKey); err != nil {
-			errs = append(errs, fmt.Errorf("purge attachment %s: %w", row.ObjectKey, err))
-			break
-		}
 		reason := s.purgeReason(row.Window)
 		if row.DeletedAt == nil {
 			reason += ", record deleted"
 		}
-		e := rempart.AuditEntry{TenantID: row.TenantID, Action: "attachment.purge", Outcome: rempart.OutcomeSuccess,
+		e := rempart.AuditEntry{TenantID: row.TenantID, PrincipalID: "system:purge", Action: "attachment.purge", Outcome: rempart.OutcomeSuccess,
 			Resource: attachmentResource(row.TenantID, row.Collection, row.RecordID, row.ID), Reason: reason}
-		if err := s.store.PurgeAttachment(ctx, e, row.AttachmentRow); err != nil {
+		err := s.store.PurgeAttachment(ctx, e, row.AttachmentRow, now, cutoff)
+		if rempart.ErrorCode(err) == rempart.ECONFLICT {
+			continue // restored, or kept longer, since it was listed
+		} else if err != nil {
 			errs = append(errs, err)
 			break
 		}
 		n++
 	}
+	if err := s.deleteQueuedObjects(ctx, batch); err != nil {
+		errs = append(errs, err)
+	}
 	return n, errors.Join(errs...)
+}
+
+// deleteQueuedObjects deletes the objects of purged attachment rows, at
+// most batch of them; one that fails stays queued for the next purge.
+func (s *Service) deleteQueuedObjects(ctx context.Context, batch int) error {
+	keys, err := s.store.ObjectPurges(ctx, batch)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := s.objects.Delete(ctx, k); err != nil {
+			return fmt.Errorf("purge attachment object %s: %w", k, err)
+		}
+		if err := s.store.ObjectPurged(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // purgeTenantObjects deletes every object under a deleted tenant's prefix,
 // referenced or not (an upload cut short by a crash can leave one), then
 // records that it is done (GOV-5).
 func (s *Service) purgeTenantObjects(ctx context.Context, tenant string) error {
-	e := rempart.AuditEntry{TenantID: tenant, Action: "attachment.purge", Outcome: rempart.OutcomeSuccess, Resource: "tenants/" + tenant + "/attachments"}
+	e := rempart.AuditEntry{TenantID: tenant, PrincipalID: "system:purge", Action: "attachment.purge", Outcome: rempart.OutcomeSuccess, Resource: "tenants/" + tenant + "/attachments"}
 	if !keySegmentRE.MatchString(tenant) { // no object can have been stored for it
 		e.Reason = "tenant deleted: no objects"
 		return s.store.TenantObjectsPurged(ctx, e, tenant)

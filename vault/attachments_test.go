@@ -474,8 +474,15 @@ func TestAttachmentLifecycle(t *testing.T) {
 			t.Fatalf("purge inside retention: got %d, %v, %d objects; want 0 and 2 objects", n, err, len(e.keys(a)))
 		}
 		e.clock.Advance(2 * time.Hour)
-		if n, err := e.v.Purge(ctx, 100); err != nil || n != 1 {
-			t.Fatalf("purge after retention: got %d, %v; want 1", n, err)
+		// The store fails: the row is purged (and audited), its object stays
+		// queued, and the next purge deletes it (BCK-3).
+		e.objects.failDelete.Store(true)
+		if n, err := e.v.Purge(ctx, 100); err == nil || n != 1 || len(e.keys(a)) != 2 {
+			t.Fatalf("purge with a failing store: got %d, %v, %d objects; want 1, an error, both objects", n, err, len(e.keys(a)))
+		}
+		e.objects.failDelete.Store(false)
+		if n, err := e.v.Purge(ctx, 100); err != nil || n != 0 {
+			t.Fatalf("purge after the store recovered: got %d, %v; want 0 rows", n, err)
 		}
 		if ks := e.keys(a); len(ks) != 1 || ks[0] != key(a, y.ID) {
 			t.Fatalf("objects after purge: got %v, want y's only", ks)

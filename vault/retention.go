@@ -282,7 +282,7 @@ func (s *Service) purgeRecords(ctx context.Context, now, cutoff time.Time, batch
 	}
 	n := 0
 	for _, r := range rows {
-		e := rempart.AuditEntry{TenantID: r.TenantID, Action: "record.purge", Outcome: rempart.OutcomeSuccess,
+		e := rempart.AuditEntry{TenantID: r.TenantID, PrincipalID: "system:purge", Action: "record.purge", Outcome: rempart.OutcomeSuccess,
 			Resource: recordResource(r.TenantID, r.Collection, r.ID), Reason: s.purgeReason(r.Window)}
 		err := s.store.PurgeRecord(ctx, e, r, now, cutoff)
 		switch {

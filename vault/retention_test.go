@@ -165,7 +165,7 @@ func TestRetentionRulesGovernPurge(t *testing.T) {
 		// Each purge is in its tenant's trail, with the rule that applied.
 		reasons := map[string]string{}
 		for _, en := range e.audited("record.purge") {
-			if en.Outcome != rempart.OutcomeSuccess || en.PrincipalID != "" {
+			if en.Outcome != rempart.OutcomeSuccess || en.PrincipalID != "system:purge" {
 				t.Errorf("purge entry: got %+v", en)
 			}
 			reasons[en.Resource] = en.Reason

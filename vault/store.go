@@ -104,8 +104,14 @@ type Store interface {
 	// with a purge deadline before now, or without one (the deployment's
 	// retention) before cutoff.
 	PurgeableAttachments(ctx context.Context, now, cutoff time.Time, limit int) ([]PurgeableAttachment, error)
-	// PurgeAttachment removes an attachment's row, recording e with it.
-	PurgeAttachment(ctx context.Context, e rempart.AuditEntry, row AttachmentRow) error
+	// PurgeAttachment removes an attachment's row, recording e with it, if
+	// it is still due at now and cutoff (ECONFLICT otherwise), and queues
+	// its object for deletion in the same transaction.
+	PurgeAttachment(ctx context.Context, e rempart.AuditEntry, row AttachmentRow, now, cutoff time.Time) error
+	// ObjectPurges returns at most limit queued object keys; ObjectPurged
+	// removes one from the queue once the object is gone.
+	ObjectPurges(ctx context.Context, limit int) ([]string, error)
+	ObjectPurged(ctx context.Context, key string) error
 	// TenantObjectPurges lists deleted tenants whose attachment objects are
 	// still to be removed.
 	TenantObjectPurges(ctx context.Context) ([]string, error)

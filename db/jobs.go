@@ -35,31 +35,42 @@ func scanJob(row interface{ Scan(...any) error }) (jobs.Job, error) {
 	return j, nil
 }
 
+// errJobExists fails the write of a job whose unique key another holds, so
+// that its audit entry records that no job was created.
+var errJobExists = rempart.Errorf(rempart.ECONFLICT, "A job with this unique key exists already.")
+
 // Enqueue stores a job, or returns the one holding its unique key.
 func (d *DB) Enqueue(ctx context.Context, e rempart.AuditEntry, j jobs.Job) (jobs.Job, bool, error) {
+	existing := func() (jobs.Job, error) {
+		return scanJob(d.reader(ctx).QueryRow(`SELECT `+jobCols+` FROM jobs WHERE unique_key = ?`, j.UniqueKey))
+	}
 	if j.UniqueKey != "" {
-		if got, err := scanJob(d.reader(ctx).QueryRow(`SELECT `+jobCols+` FROM jobs WHERE unique_key = ?`, j.UniqueKey)); err == nil {
+		// A read first: most nodes find the period's job already there
+		// and need no write (nor an audit entry).
+		if got, err := existing(); err == nil {
 			return got, false, nil
 		} else if rempart.ErrorCode(err) != rempart.ENOTFOUND {
 			return jobs.Job{}, false, err
 		}
 	}
-	got, created := j, true
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		if j.UniqueKey != "" {
-			existing, err := scanJob(tx.QueryRow(`SELECT `+jobCols+` FROM jobs WHERE unique_key = ?`, j.UniqueKey))
-			if err == nil {
-				got, created = existing, false
-				return nil
-			} else if rempart.ErrorCode(err) != rempart.ENOTFOUND {
-				return err
-			}
-		}
-		_, err := tx.Exec(`INSERT INTO jobs (id, kind, unique_key, params, status, run_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		res, err := tx.Exec(`INSERT INTO jobs (id, kind, unique_key, params, status, run_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			j.ID, j.Kind, nullString(j.UniqueKey), string(j.Params), j.Status, ts(j.RunAfter), ts(j.CreatedAt))
-		return err
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errJobExists // another node was faster: audited as a failure
+		}
+		return nil
 	})
-	return got, created, err
+	if errors.Is(err, errJobExists) {
+		got, err := existing()
+		return got, false, err
+	} else if err != nil {
+		return jobs.Job{}, false, err
+	}
+	return j, true, nil
 }
 
 func kindsIn(kinds []string) (string, []any) {
@@ -89,6 +100,9 @@ func (d *DB) Claim(ctx context.Context, owner string, kinds []string, now, lease
 	var j jobs.Job
 	claimed := false
 	err = d.writeQuiet(ctx, func(tx *Tx) error {
+		// The op may run more than once (a failed batch is retried write
+		// by write): start from nothing each time.
+		j, claimed = jobs.Job{}, false
 		res, err := tx.Exec(`UPDATE jobs SET status = 'running', lease_owner = ?, lease_until = ?, attempts = attempts + 1, started_at = COALESCE(started_at, ?)
 			WHERE id = ? AND `+due, append([]any{owner, ts(leaseUntil), ts(now), id}, args...)...)
 		if err != nil {
@@ -104,8 +118,6 @@ func (d *DB) Claim(ctx context.Context, owner string, kinds []string, now, lease
 	return j, claimed, err
 }
 
-var errLeaseLost = jobs.ErrLeaseLost
-
 // Save records a running job's state and progress and extends its lease.
 func (d *DB) Save(ctx context.Context, id, owner string, state json.RawMessage, done, total int64, leaseUntil time.Time) error {
 	return d.writeQuiet(ctx, func(tx *Tx) error {
@@ -115,7 +127,7 @@ func (d *DB) Save(ctx context.Context, id, owner string, state json.RawMessage, 
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return errLeaseLost
+			return jobs.ErrLeaseLost
 		}
 		return nil
 	})
@@ -152,7 +164,7 @@ func (d *DB) Finish(ctx context.Context, e rempart.AuditEntry, id, owner, status
 			return err
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return errLeaseLost
+			return jobs.ErrLeaseLost
 		}
 		return nil
 	})

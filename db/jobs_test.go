@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -177,6 +179,52 @@ func TestJobs(t *testing.T) {
 			}
 			if !finished {
 				t.Fatal("the job's end is not in the audit log")
+			}
+		})
+
+		t.Run("of nodes enqueueing one unique key at once, one creates it and only its entry is a success", func(t *testing.T) {
+			d := open(t)
+			const nodes = 16
+			type result struct {
+				j       jobs.Job
+				created bool
+				err     error
+			}
+			results := make(chan result, nodes)
+			start := make(chan struct{})
+			for i := range nodes {
+				go func() {
+					<-start
+					j := jobs.Job{ID: rempart.NewID("job"), Kind: "steps", UniqueKey: "daily:2024-01-01", Params: []byte("{}"), Status: jobs.Queued, RunAfter: time.Now(), CreatedAt: time.Now()}
+					e := rempart.AuditEntry{PrincipalID: "system:scheduler", Action: "job.enqueue", Resource: "jobs/" + j.ID, Outcome: rempart.OutcomeSuccess, Reason: fmt.Sprint(i)}
+					got, created, err := d.Enqueue(ctx, e, j)
+					results <- result{got, created, err}
+				}()
+			}
+			close(start)
+			created, ids := 0, map[string]bool{}
+			for range nodes {
+				r := <-results
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				if r.created {
+					created++
+				}
+				ids[r.j.ID] = true
+			}
+			if created != 1 || len(ids) != 1 {
+				t.Fatalf("got %d created and %d distinct jobs, want 1 and 1", created, len(ids))
+			}
+			es, _ := d.AuditLog(ctx, audit.Query{Limit: 100, Action: "job.enqueue"})
+			var ok []string
+			for _, e := range es {
+				if e.Outcome == rempart.OutcomeSuccess {
+					ok = append(ok, e.Resource)
+				}
+			}
+			if len(ok) != 1 || !ids[strings.TrimPrefix(ok[0], "jobs/")] {
+				t.Fatalf("successful job.enqueue entries: got %v, want only the created job's", ok)
 			}
 		})
 

@@ -3,8 +3,8 @@ package db_test
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync/atomic"

@@ -98,20 +98,15 @@ func (d *DB) RootRefs(ctx context.Context) (map[string]int, error) {
 		`SELECT wrapper, COUNT(*) FROM tenant_keks GROUP BY wrapper`,
 		`SELECT root_key_id, COUNT(*) FROM backups WHERE status IN ('running', 'complete') GROUP BY root_key_id`,
 	} {
-		rows, err := r.Query(q)
+		// A count cut short would let a version still in use be destroyed:
+		// countBy reports a failed iteration.
+		counts, err := countBy(r, q, nil)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var id string
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			refs[id] += n
+		for id, n := range counts {
+			refs[id] += int(n)
 		}
-		rows.Close()
 	}
 	for _, name := range []string{"audit_signer", "backup_signer"} {
 		v, err := d.Meta(ctx, name)
@@ -228,8 +223,8 @@ func (d *DB) DropRetiredKeys(ctx context.Context, s guard.Scope, e rempart.Audit
 	return int(dks), int(keks), err
 }
 
-// countByKey reads a query's (data key ID, count) rows.
-func countByKey(r *Tx, query string, args []any) (map[string]int64, error) {
+// countBy reads a query's (ID, count) rows.
+func countBy(r *Tx, query string, args []any) (map[string]int64, error) {
 	rows, err := r.Query(query, args...)
 	if err != nil {
 		return nil, err
@@ -279,12 +274,16 @@ func (d *DB) TenantKeyInventory(ctx context.Context, tenant string) ([]rempart.T
 		k.CreatedAt, k.Active = fromTS(c), a == 1
 		get(t).KEKs = append(get(t).KEKs, k)
 	}
+	err = rows.Err()
 	rows.Close()
-	counts, err := countByKey(r, `SELECT data_key_id, COUNT(*) FROM records`+where+` GROUP BY data_key_id`, args)
 	if err != nil {
 		return nil, err
 	}
-	att, err := countByKey(r, `SELECT data_key_id, COUNT(*) FROM attachments`+where+` GROUP BY data_key_id`, args)
+	counts, err := countBy(r, `SELECT data_key_id, COUNT(*) FROM records`+where+` GROUP BY data_key_id`, args)
+	if err != nil {
+		return nil, err
+	}
+	att, err := countBy(r, `SELECT data_key_id, COUNT(*) FROM attachments`+where+` GROUP BY data_key_id`, args)
 	if err != nil {
 		return nil, err
 	}

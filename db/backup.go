@@ -208,7 +208,7 @@ func OpenRestoreTarget(ctx context.Context, dsn string, schema int, replace bool
 		}
 	}
 	d, err := Open(ctx, Config{DSN: dsn, Schema: schema})
-	if err != nil && strings.Contains(err.Error(), "past the") {
+	if errors.Is(err, errSchemaPast) {
 		return nil, rempart.Errorf(rempart.ECONFLICT, "The target database already holds a newer schema and data; restoring would replace them. Ask for it explicitly (--replace) or give an empty database.")
 	}
 	return d, err
@@ -272,6 +272,14 @@ func (d *DB) Insert(ctx context.Context, table string, columns []string, rows []
 		return err
 	}
 	defer tx.Rollback()
+	if len(columns) == 0 {
+		return fmt.Errorf("load %s: no columns", table)
+	}
+	for i, r := range rows {
+		if len(r) != len(columns) {
+			return fmt.Errorf("load %s: row %d has %d values for %d columns", table, i, len(r), len(columns))
+		}
+	}
 	prefix := d.insertInto(quoteIdent(table) + " (" + quoteCols(columns) + ")")
 	per := max(1, min(loadChunk, maxLoadParams/len(columns)))
 	args := make([]any, 0, per*len(columns))

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -91,7 +92,7 @@ func (d *DB) migrate(ctx context.Context, upTo int) error {
 		return fmt.Errorf("database schema is version %d, newer than this binary knows (%d): upgrade rempart", current, len(ms))
 	}
 	if current > target {
-		return fmt.Errorf("database schema is version %d, past the %d asked for", current, target)
+		return fmt.Errorf("database schema is version %d, past the %d asked for: %w", current, target, errSchemaPast)
 	}
 	for _, m := range ms[current:target] {
 		tx, err := d.write.BeginTx(ctx, nil)
@@ -112,3 +113,7 @@ func (d *DB) migrate(ctx context.Context, upTo int) error {
 	}
 	return nil
 }
+
+// errSchemaPast reports a database already migrated past the schema version
+// asked for (a restore target holding a newer schema, and so data).
+var errSchemaPast = errors.New("schema past the version asked for")

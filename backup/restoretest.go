@@ -73,9 +73,16 @@ func (s *Service) testRestore(ctx context.Context, open OpenTarget, auditKey str
 	}
 	verifyStart := time.Now()
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(target.ExportAudit(ctx, pw)) }()
+	exported := make(chan struct{})
+	go func() {
+		defer close(exported)
+		pw.CloseWithError(target.ExportAudit(ctx, pw))
+	}()
 	vr, err := audit.Verify(pr, auditKey, nil)
-	pr.Close()
+	pr.Close() // a verifier that stopped early: the export's writes fail now
+	// The export reads the scratch database: it must be over before the
+	// target is closed and the scratch directory removed.
+	<-exported
 	t.VerifyMilli = time.Since(verifyStart).Milliseconds()
 	t.AuditEntries = vr.Entries
 	if err != nil {

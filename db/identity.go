@@ -56,6 +56,13 @@ func (d *DB) APIKeys(ctx context.Context, s guard.Scope, principalID string) ([]
 	return out, rows.Err()
 }
 
+// insertPrincipal stores a principal: a service account or a person (no
+// tenant for system principals).
+func insertPrincipal(tx *Tx, p rempart.Principal, created time.Time) error {
+	_, err := tx.Exec(`INSERT INTO principals (id, tenant_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`, p.ID, nullString(p.TenantID), p.Name, p.Role, ts(created))
+	return err
+}
+
 func insertKey(tx *Tx, k identity.KeyRow) error {
 	_, err := tx.Exec(`INSERT INTO api_keys (id, principal_id, tenant_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Principal.ID, nullString(k.Principal.TenantID), k.Hash, ts(k.CreatedAt), ts(k.ExpiresAt))
@@ -135,8 +142,7 @@ func (d *DB) CreateServiceAccount(ctx context.Context, s guard.Scope, e rempart.
 		if n > 0 {
 			return rempart.Errorf(rempart.ECONFLICT, "A service account named %q already exists.", sa.Name)
 		}
-		_, err := tx.Exec(`INSERT INTO principals (id, tenant_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`, sa.ID, sa.TenantID, sa.Name, sa.Role, ts(sa.CreatedAt))
-		return err
+		return insertPrincipal(tx, rempart.Principal{ID: sa.ID, TenantID: sa.TenantID, Name: sa.Name, Role: sa.Role}, sa.CreatedAt)
 	})
 	return err
 }
@@ -201,7 +207,7 @@ func (d *DB) Bootstrap(ctx context.Context, e rempart.AuditEntry, tokenHash []by
 		if _, err := tx.Exec(`DELETE FROM meta WHERE key = ?`, bootstrapKey); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(`INSERT INTO principals (id, tenant_id, name, role, created_at) VALUES (?, NULL, ?, ?, ?)`, admin.ID, admin.Name, admin.Role, ts(admin.CreatedAt)); err != nil {
+		if err := insertPrincipal(tx, rempart.Principal{ID: admin.ID, Name: admin.Name, Role: admin.Role}, admin.CreatedAt); err != nil {
 			return err
 		}
 		return insertKey(tx, k)

@@ -124,7 +124,7 @@ func (d *DB) AcceptInvitation(ctx context.Context, e rempart.AuditEntry, invitat
 		if n > 0 {
 			return rempart.Errorf(rempart.ECONFLICT, "A user with this email already exists.")
 		}
-		if _, err := tx.Exec(`INSERT INTO principals (id, tenant_id, name, role, created_at) VALUES (?, ?, ?, ?, ?)`, u.ID, nullString(u.TenantID), u.Name, u.Role, ts(u.CreatedAt)); err != nil {
+		if err := insertPrincipal(tx, rempart.Principal{ID: u.ID, TenantID: u.TenantID, Name: u.Name, Role: u.Role}, u.CreatedAt); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(`INSERT INTO users (id, tenant_id, email, status, password_hash, password_changed_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,

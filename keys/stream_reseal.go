@@ -1,9 +1,11 @@
 package keys
 
 // ResealStreamHeader returns header with its object key sealed under to
-// instead of from, both with associated data ad: the stream's segments stay
-// as they are, so a key rotation re-seals a large object by rewriting its 65
-// bytes of header, not its content. It fails with ErrDecrypt if the header
+// instead of from, both with associated data ad. The stream's segments stay
+// valid as they are: a key rotation re-seals an object without decrypting or
+// re-encrypting its content — it writes the new 65-byte header followed by
+// the unchanged segment bytes (objects never change in place, so the whole
+// object is copied to a new one). It fails with ErrDecrypt if the header
 // does not open under from.
 func ResealStreamHeader(header []byte, from, to DataKey, ad []byte) ([]byte, error) {
 	if err := checkStreamKey(from); err != nil {

@@ -333,12 +333,14 @@ func (k *Keys) Reencrypt(ctx context.Context, tenant string, progress func(done,
 
 const resealBatch = 20
 
-// reseal moves the tenant's attachments under the active data key. An
-// attachment's content stays as it is: only the 65-byte stream header (the
-// object key, sealed by the data key) and the sealed digest and file name
-// are re-sealed, and the object is written again under a new object key
-// (objects never change in place), the row moved to it, the old one
-// deleted.
+// reseal moves the tenant's attachments under the active data key. Only the
+// 65-byte stream header (the object key, sealed by the data key) and the
+// sealed digest and file name are re-sealed; the content is neither
+// decrypted nor re-encrypted. But objects never change in place, so each
+// object is copied in full — new header, then its segment bytes as they
+// were — to a new object key, the row moved to it and the old object
+// deleted: a rotation reads and writes every byte of the tenant's
+// attachments once.
 func (k *Keys) reseal(ctx context.Context, scope guard.Scope, tenant string, progress func(done, total int64) error, done *int64) error {
 	if k.v.objects == nil {
 		return nil

@@ -61,6 +61,7 @@ func (s *Service) backupKey(ctx context.Context, esc Escrow, id string) (keys.Da
 		if err != nil {
 			return keys.DataKey{}, rempart.Errorf(rempart.EINVALID, "The escrowed key of backup %s does not unwrap: the escrow was altered.", id)
 		}
+		defer clear(raw) // the cipher keeps its own expanded copy
 		return dataKeyFor(id, raw)
 	}
 	return keys.DataKey{}, rempart.Errorf(rempart.ENOTFOUND, "The key escrow holds no key for backup %s: it was deleted by retention, or taken by another deployment.", id)

@@ -102,6 +102,7 @@ func (s *Service) Create(ctx context.Context, c rempart.Caller, opts CreateOptio
 	if _, err := rand.Read(raw); err != nil {
 		return Manifest{}, err
 	}
+	defer clear(raw) // wrapped and expanded into the cipher below: not needed after
 	rootID := s.keys.RootKeyID()
 	root, err := s.keys.Root(ctx, rootID)
 	if err != nil {

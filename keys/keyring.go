@@ -6,7 +6,6 @@ import (
 	"crypto/cipher"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -124,7 +123,7 @@ func (k *Keyring) Root(ctx context.Context, id string) (Provider, error) {
 	if ok {
 		return p, nil
 	}
-	if strings.HasPrefix(id, CustomerPrefix) {
+	if IsCustomer(id) {
 		if customer == nil {
 			return nil, fmt.Errorf("%w: %s is a tenant's own key and none can be opened here", ErrNoRootKey, id)
 		}
@@ -205,19 +204,22 @@ func (k *Keyring) NewTenantKeysWith(ctx context.Context, tenantID string, root P
 	}, nil
 }
 
-// RewrapKEK unwraps a tenant's KEK under the wrapper it records (a root key
-// version or the tenant's own key) and returns it wrapped by to instead.
-func (k *Keyring) RewrapKEK(ctx context.Context, w Wrapped, to Provider) ([]byte, error) {
+// Rewrap unwraps a stored key (a tenant's KEK or a backup key) under the
+// wrapper it records — a root key version or the tenant's own key — and
+// returns it wrapped by to instead. The plaintext key is cleared before it
+// returns.
+func (k *Keyring) Rewrap(ctx context.Context, w Wrapped, to Provider) ([]byte, error) {
 	from, err := k.Root(ctx, w.Wrapper)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s %s/%s is wrapped under %s, which cannot be opened: %w", w.Kind, w.Owner, w.ID, w.Wrapper, err)
 	}
-	kek, err := from.Unwrap(ctx, w.Data, kekAD(w.Owner))
+	ad := wrappedAD(w)
+	raw, err := from.Unwrap(ctx, w.Data, ad)
 	if err != nil {
-		return nil, fmt.Errorf("unwrap KEK %s: %w", w.ID, err)
+		return nil, fmt.Errorf("unwrap %s %s/%s: %w", w.Kind, w.Owner, w.ID, err)
 	}
-	defer clear(kek)
-	return to.Wrap(ctx, kek, kekAD(w.Owner))
+	defer clear(raw)
+	return to.Wrap(ctx, raw, ad)
 }
 
 // Cached returns the unwrapped data key if it is in memory.
@@ -265,7 +267,7 @@ func (k *Keyring) Unwrap(ctx context.Context, w WrappedKeys) (DataKey, error) {
 	}
 	dk := DataKey{ID: w.DataKeyID, AEAD: aead}
 	var ttl time.Duration
-	if strings.HasPrefix(w.RootKeyID, CustomerPrefix) {
+	if IsCustomer(w.RootKeyID) {
 		k.rootMu.RLock()
 		ttl = k.customerTTL
 		k.rootMu.RUnlock()

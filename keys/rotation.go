@@ -143,16 +143,7 @@ func (r *Rotator) Rewrap(ctx context.Context, progress func(done, total int64) e
 			break
 		}
 		for i := range ks {
-			old, err := r.keyring.Root(ctx, ks[i].Wrapper)
-			if err != nil {
-				return fmt.Errorf("%s %s/%s is wrapped under root key %s, which cannot be opened: %w", ks[i].Kind, ks[i].Owner, ks[i].ID, ks[i].Wrapper, err)
-			}
-			ad := wrappedAD(ks[i])
-			raw, err := old.Unwrap(ctx, ks[i].Data, ad)
-			if err != nil {
-				return fmt.Errorf("unwrap %s %s/%s: %w", ks[i].Kind, ks[i].Owner, ks[i].ID, err)
-			}
-			if ks[i].Data, err = root.Wrap(ctx, raw, ad); err != nil {
+			if ks[i].Data, err = r.keyring.Rewrap(ctx, ks[i], root); err != nil {
 				return err
 			}
 		}

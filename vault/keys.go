@@ -247,7 +247,7 @@ func (k *Keys) rewrapAll(ctx context.Context, scope guard.Scope, e rempart.Audit
 		return rempart.TenantKeys{}, err
 	}
 	for i := range ks {
-		if ks[i].Data, err = k.v.keys.RewrapKEK(ctx, ks[i], to); err != nil {
+		if ks[i].Data, err = k.v.keys.Rewrap(ctx, ks[i], to); err != nil {
 			return rempart.TenantKeys{}, k.v.deny(ctx, e, err)
 		}
 	}

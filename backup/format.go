@@ -91,11 +91,16 @@ func newFrameReader(r io.Reader) *frameReader {
 // by something else, or damaged in a way its encryption did not catch.
 var errFormat = errors.New("backup: malformed contents")
 
+// errNoEnd reports data that stops cleanly at a frame boundary without an
+// end frame (it wraps errFormat): after the end frame, it is what a
+// well-formed backup answers.
+var errNoEnd = fmt.Errorf("%w: it ends without its end frame", errFormat)
+
 // next returns the next frame; the payload is valid until the next call.
 func (f *frameReader) next() (byte, []byte, error) {
 	typ, err := f.r.ReadByte()
 	if err == io.EOF {
-		return 0, nil, fmt.Errorf("%w: it ends without its end frame", errFormat)
+		return 0, nil, errNoEnd
 	} else if err != nil {
 		return 0, nil, err
 	}

@@ -72,7 +72,14 @@ func (s *Service) backupKey(ctx context.Context, esc Escrow, id string) (keys.Da
 // key, every frame, every table's row count and hash and every attachment's
 // hash. A backup that passes restores.
 func (s *Service) Verify(ctx context.Context, id, verifierKey string, progress func(int64)) (Report, error) {
-	return s.scan(ctx, id, verifierKey, nil, RestoreOptions{Progress: progress})
+	if verifierKey == "" {
+		verifierKey = s.signer.VerifierKey()
+	}
+	m, err := s.manifest(ctx, id, verifierKey)
+	if err != nil {
+		return Report{}, err
+	}
+	return s.scan(ctx, m, verifierKey, nil, RestoreOptions{Progress: progress})
 }
 
 // Restore loads backup id into the database open opens at the backup's
@@ -104,22 +111,16 @@ func (s *Service) Restore(ctx context.Context, id, verifierKey string, open Open
 	if err := target.BeginLoad(ctx); err != nil {
 		return Report{}, target, fmt.Errorf("prepare the target: %w", err)
 	}
-	rep, err := s.scan(ctx, id, verifierKey, target, opts)
+	rep, err := s.scan(ctx, m, verifierKey, target, opts)
 	return rep, target, err
 }
 
-// scan reads a backup, checking everything, and loads it into target when
-// one is given.
-func (s *Service) scan(ctx context.Context, id, verifierKey string, target Target, opts RestoreOptions) (Report, error) {
+// scan reads the backup of the verified manifest m, checking everything,
+// and loads it into target when one is given.
+func (s *Service) scan(ctx context.Context, m Manifest, verifierKey string, target Target, opts RestoreOptions) (Report, error) {
 	progress := opts.Progress
 	start := time.Now()
-	if verifierKey == "" {
-		verifierKey = s.signer.VerifierKey()
-	}
-	m, err := s.manifest(ctx, id, verifierKey)
-	if err != nil {
-		return Report{}, err
-	}
+	id := m.ID
 	esc, err := s.ReadEscrow(ctx, verifierKey)
 	if err != nil {
 		return Report{}, err
@@ -311,7 +312,7 @@ func (l *loader) run(fr *frameReader, rep *Report) error {
 				return rempart.Errorf(rempart.EINVALID, "The backup holds %d tables and %d attachments; its manifest says %d and %d.", seen, rep.Objects, len(l.m.Tables), l.m.Objects.Count)
 			}
 			// Nothing may follow the end.
-			if _, _, err := fr.next(); err == nil || !errors.Is(err, errFormat) || !strings.Contains(err.Error(), "without its end") {
+			if _, _, err := fr.next(); !errors.Is(err, errNoEnd) {
 				return fmt.Errorf("%w: data after the end", errFormat)
 			}
 			return nil

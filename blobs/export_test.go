@@ -36,3 +36,12 @@ func PendingUploads(ctx context.Context, s *Store) ([]string, error) {
 
 // Dir returns the root directory of a local store ("" for S3).
 func Dir(s *Store) string { return s.dir }
+
+// RecordDirSyncs records the directories Put syncs, until the test ends.
+func RecordDirSyncs(t interface{ Cleanup(func()) }) *[]string {
+	var synced []string
+	orig := syncDir
+	syncDir = func(dir string) error { synced = append(synced, dir); return orig(dir) }
+	t.Cleanup(func() { syncDir = orig })
+	return &synced
+}

@@ -46,24 +46,40 @@ func openLocal(dir string) (*Store, error) {
 	return &Store{bucket: b, name: "file://" + filepath.ToSlash(abs), dir: abs}, nil
 }
 
-// syncDirs syncs the directories from the one holding key up to the root, so
-// that the object's name, and those of directories created for it, are
-// durable.
-func syncDirs(root, key string) error {
+// syncDirs makes the name of the object at key durable (BCK-3): it syncs
+// the directory holding it and, going up, the parent of each directory not
+// yet known to be durable — those this Put (or a concurrent one) created.
+// A directory is known durable once its parent was synced after it existed;
+// rempart never removes directories of a store, so that stays true.
+func (s *Store) syncDirs(key string) error {
 	rel := key
-	for {
-		i := strings.LastIndexByte(rel, '/')
-		if i < 0 {
-			return syncDir(root)
-		}
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
 		rel = rel[:i]
-		if err := syncDir(filepath.Join(root, filepath.FromSlash(rel))); err != nil {
+	} else {
+		rel = ""
+	}
+	if err := syncDir(filepath.Join(s.dir, filepath.FromSlash(rel))); err != nil {
+		return err
+	}
+	for rel != "" {
+		if _, ok := s.durableDirs.Load(rel); ok {
+			return nil
+		}
+		parent := ""
+		if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+			parent = rel[:i]
+		}
+		if err := syncDir(filepath.Join(s.dir, filepath.FromSlash(parent))); err != nil {
 			return err
 		}
+		s.durableDirs.Store(rel, true)
+		rel = parent
 	}
+	return nil
 }
 
-func syncDir(dir string) error {
+// syncDir fsyncs a directory (a variable, so that tests can count).
+var syncDir = func(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("sync directory: %w", err)
@@ -77,7 +93,6 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
-
 // listLocal yields the objects under the local root whose keys start with
 // prefix, in lexical key order, and reports whether to go on.
 //

@@ -44,7 +44,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	}
 	if s.dir != "" {
 		// The object is complete; make its name durable too.
-		if err := syncDirs(s.dir, key); err != nil {
+		if err := s.syncDirs(key); err != nil {
 			return 0, fmt.Errorf("put %s: %w", key, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -40,7 +41,8 @@ type Store struct {
 	name   string // the location without parameters, for messages
 
 	// Local store only.
-	dir string // absolute root directory
+	dir         string   // absolute root directory
+	durableDirs sync.Map // directory keys whose own names are durable
 
 	// S3 store only: to abort multipart uploads that a failed Put left.
 	s3         *s3.Client

@@ -93,6 +93,7 @@ var syncDir = func(dir string) error {
 	}
 	return nil
 }
+
 // listLocal yields the objects under the local root whose keys start with
 // prefix, in lexical key order, and reports whether to go on.
 //

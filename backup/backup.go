@@ -24,7 +24,6 @@ package backup
 
 import (
 	"context"
-	"errors"
 	"io"
 
 	"github.com/rempart/rempart"
@@ -128,12 +127,8 @@ type Store interface {
 	Audit(ctx context.Context, e rempart.AuditEntry) (rempart.AuditEntry, error)
 }
 
-// ErrNotFound is what Objects.Get answers for a missing object.
-var ErrNotFound = rempart.Errorf(rempart.ENOTFOUND, "Object not found.")
-
-func notFound(err error) bool {
-	return errors.Is(err, ErrNotFound) || rempart.ErrorCode(err) == rempart.ENOTFOUND
-}
+// notFound reports Objects.Get's answer for a missing object.
+func notFound(err error) bool { return rempart.ErrorCode(err) == rempart.ENOTFOUND }
 
 // Excluded are the tables a backup never copies: the tenants' key-encryption
 // keys (ADR 7: they go to the escrow only), the migration bookkeeping (a

@@ -283,9 +283,6 @@ func (k *Keyring) clock() time.Time {
 	return time.Now()
 }
 
-// SetClock sets the clock cache expiry is measured with (tests).
-func (k *Keyring) SetClock(now func() time.Time) { k.now = now }
-
 func (k *Keyring) put(key string, dk DataKey, ttl time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -157,8 +157,7 @@ func (r *Rotator) Rewrap(ctx context.Context, progress func(done, total int64) e
 	if err := r.rewrapSecrets(ctx, active); err != nil {
 		return err
 	}
-	_, err = r.DestroyUnused(ctx)
-	return err
+	return r.destroyUnused(ctx)
 }
 
 // wrappedAD is the associated data each kind of key was wrapped with.
@@ -199,8 +198,8 @@ func (r *Rotator) rewrapSecrets(ctx context.Context, active string) error {
 }
 
 // legacyRoot is the version a secret stored before versions was wrapped
-// under: the first of the local source ("local:" IDs of root.key), found by
-// trying the versions the store still refers to.
+// under: the first root key of a local source (its root.key file), or, for
+// any other source, the active version.
 func (r *Rotator) legacyRoot(ctx context.Context) string {
 	if l, ok := r.roots.(*LocalKeys); ok {
 		if p, err := OpenLocalFile(l.path); err == nil {
@@ -210,22 +209,21 @@ func (r *Rotator) legacyRoot(ctx context.Context) string {
 	return r.keyring.RootKeyID()
 }
 
-// DestroyUnused destroys every root key version other than the active one
-// that no key or secret refers to any more, and returns their IDs. Sources
-// that cannot destroy (a KMS) are left alone.
-func (r *Rotator) DestroyUnused(ctx context.Context) ([]string, error) {
+// destroyUnused destroys every root key version other than the active one
+// that no key or secret refers to any more, each audited. Sources that
+// cannot destroy (a KMS) are left alone.
+func (r *Rotator) destroyUnused(ctx context.Context) error {
 	refs, err := r.store.RootRefs(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	active := r.keyring.RootKeyID()
-	var destroyed []string
 	if refs[""] > 0 {
-		return nil, nil // a secret under an unnamed version: keep every version until it is re-wrapped
+		return nil // a secret under an unnamed version: keep every version until it is re-wrapped
 	}
 	ids, err := r.roots.Versions(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list root key versions: %w", err)
+		return fmt.Errorf("list root key versions: %w", err)
 	}
 	var unused []string
 	for _, id := range ids {
@@ -234,26 +232,25 @@ func (r *Rotator) DestroyUnused(ctx context.Context) ([]string, error) {
 		}
 	}
 	if len(unused) == 0 {
-		return nil, nil
+		return nil
 	}
 	if r.beforeDestroy != nil {
 		if err := r.beforeDestroy(ctx); err != nil {
-			return nil, fmt.Errorf("before destroying old root key versions: %w", err)
+			return fmt.Errorf("before destroying old root key versions: %w", err)
 		}
 	}
 	for _, id := range unused {
 		err := r.roots.Destroy(ctx, id)
 		if errors.Is(err, ErrUnsupported) {
-			return destroyed, nil
+			return nil
 		} else if err != nil {
-			return destroyed, fmt.Errorf("destroy root key %s: %w", id, err)
+			return fmt.Errorf("destroy root key %s: %w", id, err)
 		}
 		r.keyring.ForgetRoot(id)
 		e := systemEntry(rempart.Caller{Principal: rempart.Principal{ID: "system:key-rotation"}}, "key.root.destroy", "keys/root/"+id)
 		if _, err := r.store.Audit(ctx, e); err != nil {
-			return destroyed, err
+			return err
 		}
-		destroyed = append(destroyed, id)
 	}
-	return destroyed, nil
+	return nil
 }

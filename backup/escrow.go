@@ -17,7 +17,9 @@ import (
 // key-encryption keys and the backup keys, each as stored (wrapped by a root
 // key version), in a signed note. It is what a restore needs besides the
 // root key source and the backup itself; it has no history, so a deleted
-// tenant's key-encryption keys are in no copy of it once it is rewritten.
+// tenant's key-encryption keys are in no copy of it once it is rewritten:
+// backups hold no plaintext key and no KEK (ENC-3), and deleting a tenant
+// crypto-shreds its data in every backup (GOV-5).
 const escrowKey = "keys/escrow"
 
 // Escrow is the escrow's content.

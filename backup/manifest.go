@@ -62,7 +62,8 @@ type AuditInfo struct {
 }
 
 // Signer signs manifests and escrows with the deployment's backup key pair
-// (signed-note Ed25519 keys, as made by audit.GenerateKey).
+// (signed-note Ed25519 keys, as made by audit.GenerateKey), so that whoever
+// holds an off-site copy can check its origin and integrity (ENC-4).
 type Signer struct {
 	s        note.Signer
 	verifier string

@@ -29,7 +29,8 @@ type Report struct {
 	DataBytes int64         `json:"data_bytes"` // encrypted bytes read
 	Duration  time.Duration `json:"duration_ns"`
 	// Shredded lists the tenants of the backup whose keys are in no escrow
-	// (deleted since): their data was restored sealed and cannot be read.
+	// (deleted since): their data was restored sealed and cannot be read
+	// (GOV-5: crypto-shredding reaches backups).
 	Shredded []string `json:"shredded,omitempty"`
 }
 
@@ -422,8 +423,9 @@ func (l *loader) wait() error {
 	return first
 }
 
-// finish loads the escrowed keys of the backup's tenants and the backup
-// records, migrates, and checks the audit log.
+// finish loads the escrowed keys of the backup's tenants — a tenant deleted
+// since has none, and stays shredded (GOV-5) — and the backup records,
+// migrates, and checks the audit log.
 func (l *loader) finish(esc Escrow, rep *Report) error {
 	rows, err := esc.kekRows()
 	if err != nil {

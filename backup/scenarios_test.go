@@ -121,7 +121,8 @@ func TestDeletedTenantStaysSealedInBackups(t *testing.T) {
 }
 
 // TestTamperedBackupsAreRejected alters the data, the manifest and the
-// escrow, and truncates the data: verify and restore refuse each.
+// escrow, and truncates the data: verify and restore refuse each (ENC-4:
+// what is signed is checked).
 func TestTamperedBackupsAreRejected(t *testing.T) {
 	e := newEnv(t, "sqlite")
 	e.tenant("Acme", 30)

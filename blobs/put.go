@@ -43,7 +43,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 		return 0, fmt.Errorf("put %s: not stored: %w", key, err)
 	}
 	if s.dir != "" {
-		// The object is complete; make its name durable too.
+		// The object is complete; make its name durable too (BCK-3:
+		// no acknowledged write is lost on a crash).
 		if err := s.syncDirs(key); err != nil {
 			return 0, fmt.Errorf("put %s: %w", key, err)
 		}

@@ -9,7 +9,8 @@ import (
 // AES-GCM with random 96-bit nonces is safe for at most 2^32 seals under one
 // key (NIST SP 800-38D, 8.3): past that, a nonce collision — which reveals
 // the authentication key — becomes likelier than 2^-32. Every data key
-// therefore counts its seals, and is rotated long before the bound.
+// therefore counts its seals, and is rotated long before the bound (ENC-3:
+// rotation without downtime).
 //
 // Counting is by leases: a node takes a block of seals from the database
 // (which adds the block to the key's count) before it seals, and seals under

@@ -7,7 +7,7 @@ import (
 )
 
 // Secrets of the deployment itself (the audit log's and the backups' signing
-// keys) are stored wrapped by a root key version, with the version's ID, so
+// keys) are never stored in plaintext (ENC-3): they are stored wrapped by a root key version, with the version's ID, so
 // that a root rotation can re-wrap them:
 //
 //	"rk1" 0x00 root key ID 0x00 wrapped

@@ -84,6 +84,8 @@ func segments(ct []byte) (header []byte, segs [][]byte) {
 
 func join(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
+// TestStreamRoundTrip: large objects (attachments, backups) are sealed with
+// the streaming AES-256-GCM construction and read back whole (ENC-2).
 func TestStreamRoundTrip(t *testing.T) {
 	dk := newDataKey(t, "dk_1")
 	ad := keys.AD("ten_a", "rec_1", "att_1", "1")

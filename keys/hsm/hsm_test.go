@@ -101,6 +101,8 @@ func TestCreateLatestOpen(t *testing.T) {
 	}
 }
 
+// TestWrapUnwrap: a PKCS#11 token holds the root key and wraps keys with
+// it; the key never leaves the token (ENC-3).
 func TestWrapUnwrap(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()

@@ -48,6 +48,8 @@ func noSecret(t *testing.T, what, text string, key [32]byte) {
 	}
 }
 
+// TestWrapUnwrap: a KMS (gocloud.dev/secrets) holds the root key and wraps
+// keys with it (ENC-3).
 func TestWrapUnwrap(t *testing.T) {
 	_, url := localKey(t)
 	s := open(t, url)
@@ -152,7 +154,7 @@ func TestOneVersion(t *testing.T) {
 }
 
 // Nothing rempart may log or store — KeyID, Describe, any error — holds
-// the key of a base64key URL.
+// the key of a base64key URL (ENC-3: no plaintext key in logs).
 func TestNoSecretInIDsOrErrors(t *testing.T) {
 	k, url := localKey(t)
 	s := open(t, url)

@@ -59,6 +59,11 @@ type Invitation struct {
 	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
 }
 
+// InvitationList is a tenant's (or the staff's) invitations, newest first.
+type InvitationList struct {
+	Invitations []Invitation `json:"invitations"`
+}
+
 // InvitationCreated is an invitation with its one-time token, shown once to
 // the inviter (and mailed to the invitee when mail is configured).
 type InvitationCreated struct {

@@ -79,9 +79,7 @@ func (c *Client) Invite(ctx context.Context, tenant string, in rempart.Invitatio
 
 // Invitations lists a tenant's (or the staff's, for "") invitations.
 func (c *Client) Invitations(ctx context.Context, tenant string) ([]rempart.Invitation, error) {
-	var out struct {
-		Invitations []rempart.Invitation `json:"invitations"`
-	}
+	var out rempart.InvitationList
 	err := c.call(ctx, request{method: http.MethodGet, segs: peopleSegs(tenant, "invitations"), want: http.StatusOK}, &out)
 	return out.Invitations, err
 }

@@ -24,6 +24,8 @@ func TestRoutes(t *testing.T) {
 	deleted := record
 	deleted.DeletedAt = &t0
 
+	user := rempart.User{ID: "usr_1", Email: "a@example.com", Name: "Ada", Role: "auditor", Status: "active", CreatedAt: t0}
+	userJS := `{"id":"usr_1","email":"a@example.com","name":"Ada","role":"auditor","status":"active","created_at":` + t0JSON + `}`
 	job := rempart.Job{ID: "job_1", Kind: "backup.create", Params: json.RawMessage(`{}`), Status: "queued", RunAfter: t0, CreatedAt: t0}
 	jobJS := `{"id":"job_1","kind":"backup.create","params":{},"status":"queued","done":0,"total":0,"attempts":0,"run_after":` + t0JSON + `,"created_at":` + t0JSON + `}`
 	bk := rempart.Backup{ID: "bk_1", Status: "complete", RootKeyID: "local:ab", CreatedAt: t0, DataBytes: 10, Rows: 2, Objects: 1}
@@ -195,6 +197,80 @@ func TestRoutes(t *testing.T) {
 			call:   func(c *client.Client) (any, error) { return c.ResumeTenant(ctx, "ten_1") },
 			want:   tenant,
 			method: "POST", path: "/api/v1/tenants/ten_1/resume",
+		},
+		{
+			name: "sign in", answer: jsonAnswer(201, `{"id":"ses_1","user_id":"usr_1","kind":"api","created_at":`+t0JSON+`,"last_seen_at":`+t0JSON+`,"expires_at":`+t0JSON+`,"ip":"192.0.2.1","user_agent":"ua","token":"rs_x"}`),
+			call: func(c *client.Client) (any, error) {
+				return c.SignIn(ctx, rempart.SignIn{Email: "a@example.com", Password: "pw"})
+			},
+			want:   rempart.SessionCreated{Session: rempart.Session{ID: "ses_1", UserID: "usr_1", Kind: "api", CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0, IP: "192.0.2.1", UserAgent: "ua"}, Token: "rs_x"},
+			method: "POST", path: "/api/v1/sessions", body: `{"email":"a@example.com","password":"pw"}`,
+			header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "change password", answer: answer{Status: 204},
+			call: func(c *client.Client) (any, error) {
+				return nil, c.ChangePassword(ctx, rempart.PasswordChange{Email: "a@example.com", Current: "old", New: "new"})
+			},
+			method: "POST", path: "/api/v1/password", body: `{"email":"a@example.com","current":"old","new":"new"}`,
+			header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "accept invitation", answer: jsonAnswer(201, userJS),
+			call: func(c *client.Client) (any, error) {
+				return c.AcceptInvitation(ctx, rempart.InvitationAccept{Token: "ri_x", Name: "Ada", Password: "pw"})
+			},
+			want:   user,
+			method: "POST", path: "/api/v1/invitations/accept", body: `{"token":"ri_x","name":"Ada","password":"pw"}`,
+			header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "me", answer: jsonAnswer(200, userJS),
+			call:   func(c *client.Client) (any, error) { return c.Me(ctx) },
+			want:   user,
+			method: "GET", path: "/api/v1/me",
+		},
+		{
+			name: "my sessions", answer: jsonAnswer(200, `{"sessions":[]}`),
+			call:   func(c *client.Client) (any, error) { return c.Sessions(ctx) },
+			want:   []rempart.Session{},
+			method: "GET", path: "/api/v1/me/sessions",
+		},
+		{
+			name: "revoke my session", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.RevokeSession(ctx, "ses_1") },
+			method: "DELETE", path: "/api/v1/me/sessions/ses_1",
+		},
+		{
+			name: "invite to a tenant", answer: jsonAnswer(201, `{"id":"inv_1","tenant_id":"ten_1","email":"a@example.com","role":"reader","invited_by":"sa_1","created_at":`+t0JSON+`,"expires_at":`+t0JSON+`,"token":"ri_x"}`),
+			call: func(c *client.Client) (any, error) {
+				return c.Invite(ctx, "ten_1", rempart.InvitationCreate{Email: "a@example.com", Role: "reader"})
+			},
+			want:   rempart.InvitationCreated{Invitation: rempart.Invitation{ID: "inv_1", TenantID: "ten_1", Email: "a@example.com", Role: "reader", InvitedBy: "sa_1", CreatedAt: t0, ExpiresAt: t0}, Token: "ri_x"},
+			method: "POST", path: "/api/v1/tenants/ten_1/invitations", body: `{"email":"a@example.com","role":"reader"}`,
+			header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "staff invitations", answer: jsonAnswer(200, `{"invitations":[]}`),
+			call:   func(c *client.Client) (any, error) { return c.Invitations(ctx, "") },
+			want:   []rempart.Invitation{},
+			method: "GET", path: "/api/v1/staff/invitations",
+		},
+		{
+			name: "staff users", answer: jsonAnswer(200, `{"users":[`+userJS+`]}`),
+			call:   func(c *client.Client) (any, error) { return c.Users(ctx, "") },
+			want:   []rempart.User{user},
+			method: "GET", path: "/api/v1/staff/users",
+		},
+		{
+			name: "suspend user", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.SuspendUser(ctx, "ten_1", "usr_1") },
+			method: "POST", path: "/api/v1/tenants/ten_1/users/usr_1/suspend",
+		},
+		{
+			name: "reactivate staff user", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.ReactivateUser(ctx, "", "usr_1") },
+			method: "POST", path: "/api/v1/staff/users/usr_1/reactivate",
 		},
 		{
 			name: "delete tenant", answer: answer{Status: 204},

@@ -174,6 +174,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"UserList":             rempart.UserList{},
 		"Invitation":           rempart.Invitation{},
 		"InvitationCreate":     rempart.InvitationCreate{},
+		"InvitationList":       rempart.InvitationList{},
 		"InvitationCreated":    rempart.InvitationCreated{},
 		"InvitationAccept":     rempart.InvitationAccept{},
 		"SignIn":               rempart.SignIn{},

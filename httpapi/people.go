@@ -78,7 +78,7 @@ func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request, c rempa
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"invitations": out})
+	return writeJSON(w, http.StatusOK, rempart.InvitationList{Invitations: out})
 }
 
 func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {

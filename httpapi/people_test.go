@@ -121,6 +121,40 @@ func TestPeopleLifecycle(t *testing.T) {
 	if err != nil || len(list) != 1 || !list[0].Current || list[0].ID != sess.ID {
 		t.Fatalf("sessions: got %+v, %v", list, err)
 	}
+	invs, err := admin.Invitations(ctx, acme)
+	if err != nil || len(invs) != 1 || invs[0].ID != inv.ID || invs[0].AcceptedAt == nil {
+		t.Fatalf("invitations: got %+v, %v", invs, err)
+	}
+
+	// A person revokes their own other session, never someone else's
+	// (IAM-6): another user's session ID is not found, and keeps working.
+	_, bob := person(t, s, admin, acme, "bob@example.com", rempart.RoleReader)
+	bobSessions, err := bob.Sessions(ctx)
+	if err != nil || len(bobSessions) != 1 {
+		t.Fatalf("bob's sessions: got %+v, %v", bobSessions, err)
+	}
+	if err := ada.RevokeSession(ctx, bobSessions[0].ID); code(err) != rempart.ENOTFOUND {
+		t.Fatalf("revoking another user's session: got %v, want not_found", err)
+	}
+	if _, err := bob.Me(ctx); err != nil {
+		t.Fatalf("bob's session after ada's attempt: %v", err)
+	}
+	second, err := anon.SignIn(ctx, rempart.SignIn{Email: "ada@example.com", Password: goodPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ada.RevokeSession(ctx, second.ID); err != nil {
+		t.Fatalf("revoking my other session: %v", err)
+	}
+	if _, err := anon.WithKey(second.Token).Me(ctx); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("a revoked session: got %v, want unauthorized", err)
+	}
+	if _, err := ada.Me(ctx); err != nil {
+		t.Fatalf("the session in use after revoking another: %v", err)
+	}
+	if err := admin.RevokeSession(ctx, second.ID); code(err) != rempart.ENOTFOUND {
+		t.Fatalf("an API key revoking a session: got %v, want not_found", err)
+	}
 
 	// The audit trail has the failures with their reasons, and never a
 	// password.
@@ -132,7 +166,7 @@ func TestPeopleLifecycle(t *testing.T) {
 	for _, e := range entries.Entries {
 		reasons[e.Outcome+":"+e.Reason]++
 	}
-	if reasons["denied:wrong password"] != 1 || reasons["denied:unknown account"] != 1 || reasons["success:api"] != 1 {
+	if reasons["denied:wrong password"] != 1 || reasons["denied:unknown account"] != 1 || reasons["denied:second factor given"] != 1 || reasons["success:api"] != 3 {
 		t.Fatalf("audit of sign-ins: got %v", reasons)
 	}
 	var raw strings.Builder
@@ -166,7 +200,11 @@ func TestPeopleLifecycle(t *testing.T) {
 		t.Fatalf("a revoked session after reactivation: got %v, want unauthorized", err)
 	}
 	users, err := admin.Users(ctx, acme)
-	if err != nil || len(users) != 1 || users[0].ID != u.ID {
+	emails := map[string]string{}
+	for _, x := range users {
+		emails[x.Email] = x.ID
+	}
+	if err != nil || len(users) != 2 || emails["ada@example.com"] != u.ID || emails["bob@example.com"] == "" {
 		t.Fatalf("users: got %+v, %v", users, err)
 	}
 	if staff, err := admin.Users(ctx, ""); err != nil || len(staff) != 0 {
@@ -192,6 +230,10 @@ func TestSessionLifetimes(t *testing.T) {
 		t.Fatalf("an auditor creates a tenant: got %v, want forbidden", err)
 	}
 
+	late, err := admin.Invite(ctx, "", rempart.InvitationCreate{Email: "late@example.com", Role: rempart.RoleAuditor})
+	if err != nil {
+		t.Fatal(err)
+	}
 	console, err := s.identity.SignIn(ctx, rempart.Caller{IP: "192.0.2.1"}, rempart.SignIn{Email: "ada@example.com", Password: goodPassword}, rempart.SessionConsole)
 	if err != nil {
 		t.Fatal(err)
@@ -219,8 +261,22 @@ func TestSessionLifetimes(t *testing.T) {
 	if err := anon.ChangePassword(ctx, rempart.PasswordChange{Email: "ada@example.com", Current: goodPassword, New: "N3w-and-unguessable!"}); err != nil {
 		t.Fatalf("change password: %v", err)
 	}
-	if _, err := anon.SignIn(ctx, rempart.SignIn{Email: "ada@example.com", Password: "N3w-and-unguessable!"}); err != nil {
+	fresh, err := anon.SignIn(ctx, rempart.SignIn{Email: "ada@example.com", Password: "N3w-and-unguessable!"})
+	if err != nil {
 		t.Fatalf("sign in with the new password: %v", err)
+	}
+	// A change of password ends every session of the user (IAM-8).
+	if err := anon.ChangePassword(ctx, rempart.PasswordChange{Email: "ada@example.com", Current: "N3w-and-unguessable!", New: "Th1rd-passw0rd-here"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.WithKey(fresh.Token).Me(ctx); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("a session opened before the password change: got %v, want unauthorized", err)
+	}
+
+	// An invitation works for its lifetime only (72 hours; this one is
+	// 90 days old).
+	if _, err := anon.AcceptInvitation(ctx, rempart.InvitationAccept{Token: late.Token, Name: "Late", Password: goodPassword}); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("an expired invitation: got %v, want unauthorized", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,8 @@ const (
 	cKeys     = "tenant keys"
 	cProof    = "proof"
 	cRetain   = "retention rules"
+	cStaff    = "staff people"
+	cPerson   = "own account" // a person's own: an API key is not one (404)
 )
 
 type route struct {
@@ -152,6 +155,19 @@ func (w *world) routes() []route {
 		{"DELETE", "/api/v1/tenants/{T}/retention/calls", "", "", cRetain, 204},
 		{"GET", "/api/v1/jobs", "", "", cSystem, 200},
 		{"GET", "/api/v1/jobs/job_0000000000", "", "", cSystem, 404},
+		{"GET", "/api/v1/tenants/{T}/invitations", "", "", cAccounts, 200},
+		{"POST", "/api/v1/tenants/{T}/invitations", `{"email":"p-{N}@example.com","role":"reader"}`, "application/json", cAccounts, 201},
+		{"GET", "/api/v1/tenants/{T}/users", "", "", cAccounts, 200},
+		{"POST", "/api/v1/tenants/{T}/users/usr_0000000000/suspend", "", "", cAccounts, 404},
+		{"POST", "/api/v1/tenants/{T}/users/usr_0000000000/reactivate", "", "", cAccounts, 404},
+		{"GET", "/api/v1/staff/invitations", "", "", cStaff, 200},
+		{"POST", "/api/v1/staff/invitations", `{"email":"s-{N}@example.com","role":"auditor"}`, "application/json", cStaff, 201},
+		{"GET", "/api/v1/staff/users", "", "", cStaff, 200},
+		{"POST", "/api/v1/staff/users/usr_0000000000/suspend", "", "", cStaff, 404},
+		{"POST", "/api/v1/staff/users/usr_0000000000/reactivate", "", "", cStaff, 404},
+		{"GET", "/api/v1/me", "", "", cPerson, 404},
+		{"GET", "/api/v1/me/sessions", "", "", cPerson, 404},
+		{"DELETE", "/api/v1/me/sessions/ses_0000000000", "", "", cPerson, 404},
 	}
 }
 
@@ -164,6 +180,9 @@ type principal struct {
 
 func allow(classes ...string) func(string, int) int {
 	return func(class string, ok int) int {
+		if class == cPerson {
+			return ok // whoever the key's account, it is not a person's
+		}
 		for _, c := range classes {
 			if c == class {
 				return ok
@@ -174,14 +193,16 @@ func allow(classes ...string) func(string, int) int {
 }
 
 func (w *world) principals() []principal {
-	tenantBound := func(class string) bool { return class != cSystem && class != cLog && class != cProof }
+	tenantBound := func(class string) bool {
+		return class != cSystem && class != cLog && class != cProof && class != cStaff && class != cPerson
+	}
 	return []principal{
 		{"same tenant, admin", w.secrets["adminA"], w.a, allow(cRead, cWrite, cAccounts, cTenant, cAudit, cKeys, cProof, cRetain)},
 		{"same tenant, writer", w.secrets["writerA"], w.a, allow(cRead, cWrite, cTenant, cProof)},
 		{"wrong role: reader writes", w.secrets["readerA"], w.a, allow(cRead, cTenant, cProof)},
-		{"system admin: no record access", w.secrets["sysadmin"], w.a, allow(cSystem, cManage, cLog, cAccounts, cTenant, cAudit, cKeys, cProof, cRetain)},
+		{"system admin: no record access", w.secrets["sysadmin"], w.a, allow(cSystem, cManage, cLog, cAccounts, cTenant, cAudit, cKeys, cProof, cRetain, cStaff)},
 		{"other tenant", w.secrets["writerB"], w.a, func(class string, ok int) int {
-			if class == cProof {
+			if class == cProof || class == cPerson {
 				return ok
 			}
 			if tenantBound(class) {
@@ -190,7 +211,7 @@ func (w *world) principals() []principal {
 			return http.StatusForbidden
 		}},
 		{"suspended tenant", w.secrets["adminS"], w.sus, func(class string, ok int) int {
-			if class == cProof {
+			if class == cProof || class == cPerson {
 				return ok
 			}
 			return http.StatusForbidden
@@ -252,6 +273,37 @@ func TestTenantIsolationScenarios(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestScenariosCoverEveryRoute: every route of the API is in the scenario
+// table, but for those that take no credential (tested on their own).
+func TestScenariosCoverEveryRoute(t *testing.T) {
+	w := newWorld(t)
+	public := map[string]bool{"POST /api/v1/bootstrap": true, "GET /api/v1/openapi.json": true, "POST /api/v1/sessions": true,
+		"POST /api/v1/password": true, "POST /api/v1/invitations/accept": true, "/api/": true}
+	for _, pattern := range w.api.Patterns() {
+		if public[pattern] {
+			continue
+		}
+		method, path, _ := strings.Cut(pattern, " ")
+		segs := strings.Split(path, "/")
+		for i, seg := range segs {
+			if strings.HasPrefix(seg, "{") {
+				segs[i] = "[^/]+"
+			} else {
+				segs[i] = regexp.QuoteMeta(seg)
+			}
+		}
+		re := regexp.MustCompile("^" + strings.Join(segs, "/") + "$")
+		found := false
+		for _, r := range w.routes() {
+			p, _, _ := strings.Cut(r.path, "?")
+			found = found || r.method == method && re.MatchString(p)
+		}
+		if !found {
+			t.Errorf("route %s has no isolation scenario", pattern)
 		}
 	}
 }

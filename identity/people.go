@@ -232,6 +232,12 @@ func (s *Service) SetUserStatus(ctx context.Context, c rempart.Caller, tenant, i
 	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
 		return err
 	}
+	u, err := s.store.User(ctx, id)
+	if rempart.ErrorCode(err) == rempart.ENOTFOUND || err == nil && u.TenantID != tenant {
+		return s.deny(ctx, e, rempart.Errorf(rempart.ENOTFOUND, "User not found."))
+	} else if err != nil {
+		return err
+	}
 	if id == c.Principal.ID {
 		return s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "You cannot change your own status."))
 	}

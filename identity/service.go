@@ -89,7 +89,7 @@ var errBadCredential = rempart.Errorf(rempart.EUNAUTHORIZED, "The credential is 
 // tell an unknown key from a revoked one. c carries the request's IP, user
 // agent and request ID; its principal is filled in on success.
 func (s *Service) Authenticate(ctx context.Context, c rempart.Caller, token string) (rempart.Caller, error) {
-	if IsSessionToken(token) {
+	if isSessionToken(token) {
 		return s.AuthenticateSession(ctx, c, token, rempart.SessionAPI)
 	}
 	e := entry(c, "", "auth.api_key", "")

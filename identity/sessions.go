@@ -60,9 +60,9 @@ func (s *Service) SignIn(ctx context.Context, c rempart.Caller, in rempart.SignI
 	return rempart.SessionCreated{Session: row.Session, Token: token}, nil
 }
 
-// IsSessionToken reports whether a presented credential is a session token
+// isSessionToken reports whether a presented credential is a session token
 // rather than an API key.
-func IsSessionToken(token string) bool { return strings.HasPrefix(token, sessionPrefix) }
+func isSessionToken(token string) bool { return strings.HasPrefix(token, sessionPrefix) }
 
 // AuthenticateSession turns a session token of kind into a caller (IAM-6).
 // A console session is not an API token and the reverse: the API takes only
@@ -113,35 +113,49 @@ func (s *Service) AuthenticateSession(ctx context.Context, c rempart.Caller, tok
 
 // SignOut ends the caller's own session.
 func (s *Service) SignOut(ctx context.Context, c rempart.Caller) error {
-	if !IsSessionCredential(c) {
-		return rempart.Errorf(rempart.EINVALID, "Only a session can be signed out; revoke an API key instead.")
+	e, err := s.personal(ctx, c, "auth.sign_out", "/sessions/"+c.CredentialID)
+	if err != nil {
+		return err
 	}
-	e := entry(c, c.Principal.TenantID, "auth.sign_out", "users/"+c.Principal.ID+"/sessions/"+c.CredentialID)
 	return s.store.RevokeSession(ctx, e, c.Principal.ID, c.CredentialID, "signed out")
 }
 
-// IsSessionCredential reports whether the caller authenticated with a
+// isSessionCredential reports whether the caller authenticated with a
 // session rather than an API key.
-func IsSessionCredential(c rempart.Caller) bool { return strings.HasPrefix(c.CredentialID, "ses_") }
+func isSessionCredential(c rempart.Caller) bool { return strings.HasPrefix(c.CredentialID, "ses_") }
+
+var errNotAPerson = rempart.Errorf(rempart.ENOTFOUND, "This credential belongs to a service account, not a person.")
+
+// personal starts the audit entry of a request about the caller's own
+// account, and refuses (audited) a caller that is not a person signed in.
+func (s *Service) personal(ctx context.Context, c rempart.Caller, action, resource string) (rempart.AuditEntry, error) {
+	e := entry(c, c.Principal.TenantID, action, "users/"+c.Principal.ID+resource)
+	if !isSessionCredential(c) {
+		return e, s.deny(ctx, e, errNotAPerson)
+	}
+	return e, nil
+}
 
 // Me returns the signed-in user.
 func (s *Service) Me(ctx context.Context, c rempart.Caller) (rempart.User, error) {
-	if !IsSessionCredential(c) {
-		return rempart.User{}, rempart.Errorf(rempart.ENOTFOUND, "This credential belongs to a service account, not a person.")
+	e, err := s.personal(ctx, c, "user.read", "")
+	if err != nil {
+		return rempart.User{}, err
 	}
 	u, err := s.store.User(ctx, c.Principal.ID)
 	if err != nil {
 		return rempart.User{}, err
 	}
-	return s.withExpiry(u.User), nil
+	_, err = s.store.Audit(ctx, e)
+	return s.withExpiry(u.User), err
 }
 
 // Sessions lists the caller's own sessions, marking the one in use (IAM-6).
 func (s *Service) Sessions(ctx context.Context, c rempart.Caller) ([]rempart.Session, error) {
-	if !IsSessionCredential(c) {
-		return nil, rempart.Errorf(rempart.ENOTFOUND, "This credential belongs to a service account, not a person.")
+	e, err := s.personal(ctx, c, "session.list", "/sessions")
+	if err != nil {
+		return nil, err
 	}
-	e := entry(c, c.Principal.TenantID, "session.list", "users/"+c.Principal.ID+"/sessions")
 	out, err := s.store.UserSessions(ctx, c.Principal.ID, s.clock.Now())
 	if err != nil {
 		return nil, err
@@ -153,12 +167,13 @@ func (s *Service) Sessions(ctx context.Context, c rempart.Caller) ([]rempart.Ses
 	return out, err
 }
 
-// RevokeSession ends one of the caller's own sessions at once (IAM-6).
+// RevokeSession ends one of the caller's own sessions at once (IAM-6);
+// another person's session is not found.
 func (s *Service) RevokeSession(ctx context.Context, c rempart.Caller, id string) error {
-	if !IsSessionCredential(c) {
-		return rempart.Errorf(rempart.ENOTFOUND, "This credential belongs to a service account, not a person.")
+	e, err := s.personal(ctx, c, "session.revoke", "/sessions/"+id)
+	if err != nil {
+		return err
 	}
-	e := entry(c, c.Principal.TenantID, "session.revoke", "users/"+c.Principal.ID+"/sessions/"+id)
 	return s.store.RevokeSession(ctx, e, c.Principal.ID, id, "revoked by the user")
 }
 

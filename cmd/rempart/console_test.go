@@ -97,6 +97,16 @@ func TestConsoleSignIn(t *testing.T) {
 	if _, err := admin.WithKey(session.Value).Me(ctx); err == nil {
 		t.Fatal("the console session worked as an API token")
 	}
+	// Nor is an API access token a console session (IAM-6).
+	apiTok, err := client.New(base, client.WithHTTPClient(insecureClient(nil))).SignIn(ctx, rempart.SignIn{Email: "ops@example.com", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", base+"/tenants", nil)
+	req.AddCookie(&http.Cookie{Name: "__Host-rempart-session", Value: apiTok.Token})
+	if resp, err := hc.Transport.RoundTrip(req); err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("an API access token as the console cookie: got %v, %v; want a redirect to sign in", resp, err)
+	}
 	// Sign-out ends the session on the server, and its audit entry says
 	// from where (AUD-1).
 	form := csrfField.FindStringSubmatch(page)

@@ -77,7 +77,7 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	o := newOptions(m.fs)
 	m.opts = o
 	m.storage = addStorageOptions(o)
-	m.listen = o.add("listen", ":8443", "HTTPS address of the API")
+	m.listen = o.add("listen", ":8443", "HTTPS address of the API and the console")
 	m.httpListen = o.add("http-listen", ":8080", `plain-HTTP address that only redirects to HTTPS ("" disables it)`)
 	m.internalListen = o.add("internal-listen", "127.0.0.1:9090", "internal address for /healthz, /readyz and /metrics (keep it private)")
 	m.tlsCert = o.add("tls-cert", "", "TLS certificate PEM file (default: a self-signed one in the data directory, created on first start)")

@@ -22,7 +22,6 @@ type logAppender struct {
 	tree    *audit.Tree
 	entries []any // entryCols values per entry, flattened
 	nodes   []byte
-	changed bool
 }
 
 // treeLock serialises the committers of several nodes on PostgreSQL (BCK-4);
@@ -88,7 +87,6 @@ func (l *logAppender) append(e *rempart.AuditEntry, clock rempart.Clock) error {
 		nodes = append([]byte(nil), l.nodes...)
 	}
 	l.entries = append(l.entries, int64(e.Index), e.Time.UnixNano(), nullString(e.TenantID), nullString(e.PrincipalID), e.Action, e.Outcome, body, leaf, nodes, []byte(nil))
-	l.changed = true
 	return nil
 }
 
@@ -146,7 +144,7 @@ func multiValues(prefix string, cols, rows int) string {
 
 // save writes the buffered entries, the last one with the tree's new state.
 func (l *logAppender) save() error {
-	if !l.changed {
+	if len(l.entries) == 0 {
 		return nil
 	}
 	st, err := l.tree.MarshalBinary()

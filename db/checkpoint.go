@@ -27,12 +27,12 @@ const (
 	backstopCheckpoint = 16384 // pages (64 MiB of WAL at 4 KiB pages)
 )
 
-func startCheckpointer(conn *sql.DB, every time.Duration, took prometheus.Histogram) *walCheckpointer {
+func startCheckpointer(conn *sql.DB, took prometheus.Histogram) *walCheckpointer {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &walCheckpointer{conn: conn, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		t := time.NewTicker(every)
+		t := time.NewTicker(checkpointEvery)
 		defer t.Stop()
 		for {
 			select {

@@ -115,7 +115,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 		d.write.SetMaxOpenConns(1)
 		d.write.SetConnMaxLifetime(0)
-		d.checkpointer = startCheckpointer(ckpt, checkpointEvery, d.metrics.checkpoint)
+		d.checkpointer = startCheckpointer(ckpt, d.metrics.checkpoint)
 		q.Add("_pragma", "query_only(1)")
 		q.Set("_txlock", "deferred") // a snapshot's read transaction takes no write lock
 		if d.read, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode()); err != nil {

@@ -126,6 +126,9 @@ func (d *DB) RotateTenantKeys(ctx context.Context, s guard.Scope, e rempart.Audi
 	tenant := mustScope(s)
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		if err := requireActiveRoot(tx, w.RootKeyID); err != nil {
+			return err
+		}
 		for _, q := range []struct {
 			sql  string
 			args []any

@@ -19,8 +19,24 @@ func TestKeysUnderAnOldRootAreRefused(t *testing.T) {
 	dialects(t, func(t *testing.T, open func(t *testing.T) *db.DB) {
 		ctx := context.Background()
 		d := open(t)
+		s := newTenant(t, d, "Acme") // under the root version "test", before any is recorded
 		if err := d.PutMeta(ctx, entry("key.root.rotate"), "root_key_id", []byte("local:v2")); err != nil {
 			t.Fatal(err)
+		}
+		// A tenant created, or a tenant's keys rotated, under the old version.
+		now0 := time.Now().UTC()
+		late := rempart.Tenant{ID: rempart.NewID("ten"), Name: "Late", Status: rempart.TenantActive, CreatedAt: now0, UpdatedAt: now0}
+		old := keys.WrappedKeys{TenantID: late.ID, KEKID: rempart.NewID("kek"), DataKeyID: rempart.NewID("dk"), RootKeyID: "local:v1", WrappedKEK: []byte("k"), WrappedDEK: []byte("d")}
+		if _, err := d.CreateTenant(ctx, entry("tenant.create"), late, old); rempart.ErrorCode(err) != rempart.ECONFLICT {
+			t.Fatalf("tenant under the old root: got %v, want conflict", err)
+		}
+		old.TenantID = s.TenantID()
+		if err := d.RotateTenantKeys(ctx, s, entry("key.tenant.rotate"), old); rempart.ErrorCode(err) != rempart.ECONFLICT {
+			t.Fatalf("tenant rotation under the old root: got %v, want conflict", err)
+		}
+		old.RootKeyID = "local:v2"
+		if err := d.RotateTenantKeys(ctx, s, entry("key.tenant.rotate"), old); err != nil {
+			t.Fatalf("tenant rotation under the active root: %v", err)
 		}
 		now := time.Now()
 		err := d.BackupStarted(ctx, entry("backup.start"), backup.Record{ID: "bk_old", Status: backup.StatusRunning, RootKeyID: "local:v1", WrappedKey: []byte("w"), CreatedAt: now})
@@ -34,7 +50,6 @@ func TestKeysUnderAnOldRootAreRefused(t *testing.T) {
 			t.Fatalf("backup key under the active root: %v", err)
 		}
 
-		s := newTenant(t, d, "Acme")
 		ks, err := d.TenantKEKs(ctx, s)
 		if err != nil || len(ks) == 0 {
 			t.Fatalf("tenant KEKs: %v, %v", ks, err)

@@ -84,6 +84,9 @@ func (d *DB) CreateTenant(ctx context.Context, e rempart.AuditEntry, t rempart.T
 		if n > 0 {
 			return rempart.Errorf(rempart.ECONFLICT, "A tenant named %q already exists.", t.Name)
 		}
+		if err := requireActiveRoot(tx, k.RootKeyID); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(`INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?)`, t.ID, t.Name, t.Status, ts(t.CreatedAt), ts(t.UpdatedAt)); err != nil {
 			return err
 		}

@@ -63,10 +63,6 @@ func New(store Store, keyring *keys.Keyring, clock rempart.Clock, cfg Config) *S
 		objects: cfg.Objects, attach: cfg.Attachments.withDefaults(), retentionMin: cfg.RetentionMin, retentionMax: cfg.RetentionMax}
 }
 
-// DefaultRetention is how long deleted records and attachments stay
-// restorable when their tenant has no rule for them.
-func (s *Service) DefaultRetention() time.Duration { return s.retention }
-
 var (
 	collectionRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 	recordIDRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)

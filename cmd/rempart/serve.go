@@ -211,6 +211,7 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 		})
 	}
+	m.TenantKeys.SetLogger(m.Logger)
 	m.handleJobs(durations["backup-retention"])
 	for _, sc := range schedules {
 		m.Jobs.AddSchedule(sc)

@@ -84,6 +84,12 @@ func (c *Client) Invitations(ctx context.Context, tenant string) ([]rempart.Invi
 	return out.Invitations, err
 }
 
+// RevokeInvitation withdraws a pending invitation of a tenant (or of the
+// staff, for "").
+func (c *Client) RevokeInvitation(ctx context.Context, tenant, id string) error {
+	return c.call(ctx, request{method: http.MethodDelete, segs: peopleSegs(tenant, "invitations", id), want: http.StatusNoContent}, nil)
+}
+
 // Users lists a tenant's (or the staff's, for "") users.
 func (c *Client) Users(ctx context.Context, tenant string) ([]rempart.User, error) {
 	var out rempart.UserList

@@ -257,6 +257,11 @@ func TestRoutes(t *testing.T) {
 			method: "GET", path: "/api/v1/staff/invitations",
 		},
 		{
+			name: "revoke staff invitation", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.RevokeInvitation(ctx, "", "inv_1") },
+			method: "DELETE", path: "/api/v1/staff/invitations/inv_1",
+		},
+		{
 			name: "staff users", answer: jsonAnswer(200, `{"users":[`+userJS+`]}`),
 			call:   func(c *client.Client) (any, error) { return c.Users(ctx, "") },
 			want:   []rempart.User{user},

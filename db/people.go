@@ -49,28 +49,44 @@ func (d *DB) CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv ide
 	return err
 }
 
-const invitationColumns = `id, tenant_id, email, role, invited_by, created_at, expires_at, accepted_at`
+const invitationColumns = `id, tenant_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at`
 
 func scanInvitation(row interface{ Scan(...any) error }, extra ...any) (rempart.Invitation, error) {
 	var inv rempart.Invitation
 	var tenant sql.NullString
 	var c, x int64
-	var acc sql.NullInt64
-	err := row.Scan(append([]any{&inv.ID, &tenant, &inv.Email, &inv.Role, &inv.InvitedBy, &c, &x, &acc}, extra...)...)
+	var acc, rev sql.NullInt64
+	err := row.Scan(append([]any{&inv.ID, &tenant, &inv.Email, &inv.Role, &inv.InvitedBy, &c, &x, &acc, &rev}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inv, rempart.Errorf(rempart.ENOTFOUND, "Invitation not found.")
 	}
-	inv.TenantID, inv.CreatedAt, inv.ExpiresAt, inv.AcceptedAt = tenant.String, fromTS(c), fromTS(x), fromNullTS(acc)
+	inv.TenantID, inv.CreatedAt, inv.ExpiresAt, inv.AcceptedAt, inv.RevokedAt = tenant.String, fromTS(c), fromTS(x), fromNullTS(acc), fromNullTS(rev)
 	return inv, err
 }
 
 // Invitation returns an invitation with its token hash.
 func (d *DB) Invitation(ctx context.Context, id string) (identity.InvitationRow, error) {
 	var r identity.InvitationRow
-	var rev sql.NullInt64
-	inv, err := scanInvitation(d.reader(ctx).QueryRow(`SELECT `+invitationColumns+`, token_hash, revoked_at FROM invitations WHERE id = ?`, id), &r.TokenHash, &rev)
-	r.Invitation, r.RevokedAt = inv, fromNullTS(rev)
+	inv, err := scanInvitation(d.reader(ctx).QueryRow(`SELECT `+invitationColumns+`, token_hash FROM invitations WHERE id = ?`, id), &r.TokenHash)
+	r.Invitation = inv
 	return r, err
+}
+
+// RevokeInvitation withdraws a pending invitation of a tenant ("" staff).
+func (d *DB) RevokeInvitation(ctx context.Context, e rempart.AuditEntry, tenant, id string) error {
+	now := ts(d.clock.Now())
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		res, err := tx.Exec(`UPDATE invitations SET revoked_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND `+tenantIs(tenant),
+			append([]any{now, id}, tenantArgs(tenant)...)...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return rempart.Errorf(rempart.ENOTFOUND, "No pending invitation with this ID.")
+		}
+		return nil
+	})
+	return err
 }
 
 // Invitations lists a tenant's ("" staff's) invitations, newest first.

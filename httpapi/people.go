@@ -93,6 +93,14 @@ func (s *Server) createInvitation(w http.ResponseWriter, r *http.Request, c remp
 	return writeJSON(w, http.StatusCreated, out)
 }
 
+func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	if err := s.identity.RevokeInvitation(r.Context(), c, peopleTenant(r), r.PathValue("invitation")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
 	out, err := s.identity.Users(r.Context(), c, peopleTenant(r))
 	if err != nil {

@@ -234,6 +234,33 @@ func TestSessionLifetimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A withdrawn invitation's link stops working at once (IAM-8); an
+	// accepted one cannot be withdrawn.
+	typo, err := admin.Invite(ctx, "", rempart.InvitationCreate{Email: "typo@exmaple.com", Role: rempart.RoleSystemAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.RevokeInvitation(ctx, "", typo.ID); err != nil {
+		t.Fatalf("withdraw an invitation: %v", err)
+	}
+	anon := client.New(s.srv.URL)
+	if _, err := anon.AcceptInvitation(ctx, rempart.InvitationAccept{Token: typo.Token, Name: "Typo", Password: goodPassword}); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("a withdrawn invitation: got %v, want unauthorized", err)
+	}
+	staffInvs, err := admin.Invitations(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range staffInvs {
+		if i.ID == typo.ID && i.RevokedAt == nil {
+			t.Fatalf("the withdrawn invitation is listed as pending: %+v", i)
+		}
+		if i.AcceptedAt != nil {
+			if err := admin.RevokeInvitation(ctx, "", i.ID); code(err) != rempart.ENOTFOUND {
+				t.Fatalf("withdrawing an accepted invitation: got %v, want not_found", err)
+			}
+		}
+	}
 	console, err := s.identity.SignIn(ctx, rempart.Caller{IP: "192.0.2.1"}, rempart.SignIn{Email: "ada@example.com", Password: goodPassword}, rempart.SessionConsole)
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +275,7 @@ func TestSessionLifetimes(t *testing.T) {
 	}
 
 	s.clock.Advance(90 * 24 * time.Hour)
-	anon := client.New(s.srv.URL)
+	anon = client.New(s.srv.URL)
 	if _, err := anon.SignIn(ctx, rempart.SignIn{Email: "ada@example.com", Password: goodPassword}); code(err) != rempart.EFORBIDDEN || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("an expired password: got %v, want forbidden", err)
 	}

@@ -29,6 +29,7 @@ func (s *Server) routes() {
 	for _, p := range []string{"/api/v1/staff", t} {
 		s.handle("GET "+p+"/invitations", s.authed, s.listInvitations)
 		s.handle("POST "+p+"/invitations", s.authed, s.createInvitation)
+		s.handle("DELETE "+p+"/invitations/{invitation}", s.authed, s.revokeInvitation)
 		s.handle("GET "+p+"/users", s.authed, s.listUsers)
 		s.handle("POST "+p+"/users/{user}/suspend", s.authed, s.suspendUser)
 		s.handle("POST "+p+"/users/{user}/reactivate", s.authed, s.reactivateUser)

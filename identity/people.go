@@ -133,6 +133,22 @@ func (s *Service) Invitations(ctx context.Context, c rempart.Caller, tenant stri
 	return out, err
 }
 
+// RevokeInvitation withdraws a pending invitation of a tenant ("" for
+// staff): its link stops working at once (IAM-8).
+func (s *Service) RevokeInvitation(ctx context.Context, c rempart.Caller, tenant, id string) error {
+	e := entry(c, tenant, "invitation.revoke", peoplePath(tenant)+"/invitations/"+id)
+	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
+		return err
+	}
+	inv, err := s.store.Invitation(ctx, id)
+	if rempart.ErrorCode(err) == rempart.ENOTFOUND || err == nil && (inv.TenantID != tenant || inv.AcceptedAt != nil || inv.RevokedAt != nil) {
+		return s.deny(ctx, e, rempart.Errorf(rempart.ENOTFOUND, "No pending invitation with this ID."))
+	} else if err != nil {
+		return err
+	}
+	return s.store.RevokeInvitation(ctx, e, tenant, id)
+}
+
 var errBadInvitation = rempart.Errorf(rempart.EUNAUTHORIZED, "The invitation link is invalid, expired or already used.")
 
 // AcceptInvitation turns an invitation into a user with the name and

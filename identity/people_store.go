@@ -18,7 +18,6 @@ type UserRow struct {
 type InvitationRow struct {
 	rempart.Invitation
 	TokenHash []byte
-	RevokedAt *time.Time
 }
 
 // SessionRow is a session as stored, with its user's principal and status.
@@ -44,6 +43,9 @@ type PeopleStore interface {
 	Invitation(ctx context.Context, id string) (InvitationRow, error)
 	// Invitations lists a tenant's (or the staff's) invitations, newest first.
 	Invitations(ctx context.Context, tenant string) ([]rempart.Invitation, error)
+	// RevokeInvitation withdraws a pending invitation of a tenant ("" staff);
+	// ENOTFOUND when there is no such pending one.
+	RevokeInvitation(ctx context.Context, e rempart.AuditEntry, tenant, id string) error
 	// AcceptInvitation marks the invitation accepted and creates its user,
 	// in one transaction; EUNAUTHORIZED when the invitation was accepted,
 	// revoked or expired meanwhile, ECONFLICT when the email is taken.

@@ -22,6 +22,10 @@ const (
 	jobEscrow      = backup.KindEscrow
 	jobVerify      = backup.KindVerify
 	jobRestoreTest = backup.KindRestoreTest
+	// jobPurge removes what retention let go and expires records past their
+	// maximum age (BCK-3), at most purgeBatch of each per run.
+	jobPurge   = "retention.purge"
+	purgeBatch = 1000
 )
 
 // system is the caller of what rempart does by itself.
@@ -72,6 +76,13 @@ func (m *Main) handleJobs(retention time.Duration) {
 			return err
 		}
 		_, err = b.Prune(ctx, system, retention)
+		return err
+	})
+	m.Jobs.Handle(jobPurge, func(ctx context.Context, run *jobs.Run) error {
+		n, err := m.Vault.Purge(ctx, purgeBatch)
+		if err == nil {
+			err = run.Save(ctx, nil, int64(n), int64(n))
+		}
 		return err
 	})
 	m.Jobs.Handle(jobEscrow, func(ctx context.Context, run *jobs.Run) error { return b.RefreshEscrow(ctx) })

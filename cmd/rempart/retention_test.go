@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/vault"
 )
 
@@ -39,5 +41,27 @@ func TestRetentionBoundsSettings(t *testing.T) {
 	}
 	if _, err := m.Vault.SetRetentionRule(ctx, admin, ten.ID, "calls", vault.RuleBody(rempart.RetentionRuleSet{RestorableDays: 7, MaxAgeDays: 365})); err != nil {
 		t.Errorf("a rule at the bounds: %v", err)
+	}
+}
+
+// TestPurgeIsAScheduledJob: the purge runs as a job of the purge-interval
+// schedule, so that one node, not every node, purges each period (BCK-3).
+func TestPurgeIsAScheduledJob(t *testing.T) {
+	m, _ := startMain(t, filepath.Join(t.TempDir(), "data"), "--purge-interval", "1h", "--backup-schedule", "off", "--restore-test-schedule", "off")
+	ctx := context.Background()
+	auditor := rempart.Caller{Principal: rempart.Principal{ID: "sa_admin", Role: rempart.RoleSystemAdmin}}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		list, err := m.Jobs.List(ctx, auditor, jobs.Query{Kind: jobPurge})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Jobs) == 1 && list.Jobs[0].Status == "done" && strings.HasPrefix(list.Jobs[0].UniqueKey, jobPurge+":") {
+			return
+		}
+		if len(list.Jobs) > 1 || time.Now().After(deadline) {
+			t.Fatalf("purge jobs: got %+v, want the period's one, done", list.Jobs)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -216,6 +216,8 @@ func (m *Main) Run(ctx context.Context) error {
 	for _, sc := range schedules {
 		m.Jobs.AddSchedule(sc)
 	}
+	// One node purges at a time: a job per period, not a loop per node.
+	m.Jobs.AddSchedule(jobs.Schedule{Kind: jobPurge, Every: durations["purge-interval"]})
 	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy,
 		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"]})
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
@@ -249,7 +251,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Server.Start(); err != nil {
 		return err
 	}
-	m.startJobs(durations["checkpoint-interval"], durations["purge-interval"])
+	m.startJobs(durations["checkpoint-interval"])
 	m.Jobs.Start()
 	m.printWelcome()
 	return nil
@@ -274,13 +276,13 @@ func (m *Main) internalHandler() http.Handler {
 	return mux
 }
 
-func (m *Main) startJobs(checkpointEvery, purgeEvery time.Duration) {
+func (m *Main) startJobs(checkpointEvery time.Duration) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	logErr := func(job string) func(error) {
 		return func(err error) { m.Logger.Error("job failed", "job", job, "error", err.Error()) }
 	}
-	m.jobs.Add(3)
+	m.jobs.Add(2)
 	go func() {
 		defer m.jobs.Done()
 		m.Log.Run(ctx, checkpointEvery, logErr("checkpoint"))
@@ -288,10 +290,6 @@ func (m *Main) startJobs(checkpointEvery, purgeEvery time.Duration) {
 	// A root key rotation started on another node: take its new version as
 	// the active one here too.
 	go m.every(ctx, 10*time.Second, logErr("follow root key"), m.Rotator.Follow)
-	go m.every(ctx, purgeEvery, logErr("purge"), func(ctx context.Context) error {
-		_, err := m.Vault.Purge(ctx, 1000)
-		return err
-	})
 }
 
 // every runs fn every period until ctx ends, reporting its failures (but

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/rempart/rempart"
@@ -63,8 +64,6 @@ func (s *Server) createRestoreTest(w http.ResponseWriter, r *http.Request, c rem
 	return accepted(w, j)
 }
 
-var jobStatuses = []string{jobs.Queued, jobs.Running, jobs.Done, jobs.Failed}
-
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
 	q := r.URL.Query()
 	limit, err := queryInt(r, "limit", 100)
@@ -75,8 +74,8 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request, c rempart.Call
 		return rempart.Errorf(rempart.EINVALID, "limit must be between 1 and 1000.")
 	}
 	status, kind := q.Get("status"), q.Get("kind")
-	if status != "" && !contains(jobStatuses, status) {
-		return rempart.Errorf(rempart.EINVALID, "status must be one of %s.", strings.Join(jobStatuses, ", "))
+	if status != "" && !slices.Contains(jobs.Statuses, status) {
+		return rempart.Errorf(rempart.EINVALID, "status must be one of %s.", strings.Join(jobs.Statuses, ", "))
 	}
 	if len(kind) > 64 || strings.ContainsFunc(kind, func(r rune) bool { return !(r == '.' || r == '_' || r >= 'a' && r <= 'z') }) {
 		return rempart.Errorf(rempart.EINVALID, "kind must be a job kind like backup.create.")
@@ -94,13 +93,4 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request, c rempart.Caller
 		return err
 	}
 	return writeJSON(w, http.StatusOK, j)
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

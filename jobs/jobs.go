@@ -36,6 +36,9 @@ const (
 	Failed  = "failed"
 )
 
+// Statuses are a job's statuses, in the order a job goes through them.
+var Statuses = []string{Queued, Running, Done, Failed}
+
 // Job is one unit of background work.
 type Job = rempart.Job
 

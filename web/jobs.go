@@ -8,8 +8,6 @@ import (
 	"github.com/rempart/rempart/jobs"
 )
 
-var jobStatuses = []string{jobs.Queued, jobs.Running, jobs.Done, jobs.Failed}
-
 type jobsPage struct {
 	view
 	Jobs     []rempart.Job
@@ -19,8 +17,8 @@ type jobsPage struct {
 
 // jobs lists background jobs, newest first, with their progress.
 func (s *server) jobs(w http.ResponseWriter, r *http.Request, v *visit) error {
-	p := jobsPage{view: s.view(r, v, "Jobs", "jobs"), Status: r.URL.Query().Get("status"), Statuses: jobStatuses}
-	if p.Status != "" && !slices.Contains(jobStatuses, p.Status) {
+	p := jobsPage{view: s.view(r, v, "Jobs", "jobs"), Status: r.URL.Query().Get("status"), Statuses: jobs.Statuses}
+	if p.Status != "" && !slices.Contains(jobs.Statuses, p.Status) {
 		p.Alert = "Choose a status from the list."
 		s.render(w, r, http.StatusBadRequest, "jobs", p)
 		return nil

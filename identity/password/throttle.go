@@ -3,6 +3,7 @@ package password
 import (
 	"container/list"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -134,7 +135,7 @@ func (t *Throttle) Failure(account, ip string) Decision {
 	if n.failures == t.cfg.IPLockoutFailures {
 		events = append(events, EventAddressLockout)
 	}
-	if len(n.names) < t.cfg.SprayAccounts && !contains(n.names, acct) {
+	if len(n.names) < t.cfg.SprayAccounts && !slices.Contains(n.names, acct) {
 		n.names = append(n.names, acct)
 		if len(n.names) == t.cfg.SprayAccounts {
 			events = append(events, EventSpraying)
@@ -205,15 +206,6 @@ func addrKey(ip string) string {
 		return p.String()
 	}
 	return a.String()
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // record is the failure state of one key.

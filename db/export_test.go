@@ -1,5 +1,10 @@
 package db
 
+import (
+	"context"
+	"slices"
+)
+
 // Test hooks, compiled only into this package's tests.
 
 // ExecForTest runs a statement directly, outside the committer.
@@ -53,4 +58,25 @@ func (d *DB) LegacyAuditLayoutForTest() error {
 func (d *DB) ExecArgsForTest(query string, args ...any) error {
 	_, err := d.write.Exec(d.q(query), args...)
 	return err
+}
+
+// TenantRowsForTest counts, per table with a tenant_id column, the rows of
+// tenant.
+func (d *DB) TenantRowsForTest(ctx context.Context, tenant string) (map[string]int, error) {
+	ts, err := tables(ctx, d.dialect, d.write)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, t := range ts {
+		if !slices.Contains(t.Columns, "tenant_id") {
+			continue
+		}
+		var n int
+		if err := d.write.QueryRowContext(ctx, d.q(`SELECT COUNT(*) FROM `+quoteIdent(t.Name)+` WHERE tenant_id = ?`), tenant).Scan(&n); err != nil {
+			return nil, err
+		}
+		out[t.Name] = n
+	}
+	return out, nil
 }

@@ -201,7 +201,10 @@ func TestBrowserConsole(t *testing.T) {
 
 	// Every other page renders under the CSP too.
 	for _, p := range []string{"/", "/keys", "/backups", "/jobs", "/tenants/" + ts[0].ID + "/service-accounts", "/tenants/" + ts[0].ID + "/keys", "/tenants/" + ts[0].ID + "/delete", "/nowhere"} {
-		b.Run(chromedp.Navigate(base+p), chromedp.WaitVisible("h1"))
+		// Polled in the page rather than through chromedp's DOM cache,
+		// which a quick succession of navigations can leave stale.
+		b.Run(chromedp.Navigate(base + p))
+		browsertest.Get(b, chromedp.Poll[bool](`document.querySelector("h1") !== null`))
 	}
 	b.NoCSPViolations()
 	for _, m := range b.Messages() {

@@ -26,8 +26,9 @@ import (
 // DefaultPath is where Debian's chromium package installs the browser.
 const DefaultPath = "/usr/bin/chromium"
 
-// Timeout bounds each Run.
-const Timeout = 30 * time.Second
+// Timeout bounds each Run: it catches a hung page, not a slow one, so it
+// is generous for a machine busy with other tests.
+const Timeout = 60 * time.Second
 
 // Browser is one headless Chromium with one tab.
 type Browser struct {

@@ -46,6 +46,13 @@ func (s *Service) SignIn(ctx context.Context, c rempart.Caller, in rempart.SignI
 			_ = s.store.Rehash(ctx, u.ID, u.PasswordHash, h) // best effort: the next sign-in tries again
 		}
 	}
+	return s.openSession(ctx, c, e, u.User, kind)
+}
+
+// openSession opens a session of kind for u, whoever checked who u is
+// (password, single sign-on), and records e with it in one transaction.
+func (s *Service) openSession(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, u rempart.User, kind string) (rempart.SessionCreated, error) {
+	now := s.clock.Now()
 	idle, life := s.cfg.SessionIdle, s.cfg.SessionLifetime
 	if kind == rempart.SessionAPI {
 		idle, life = s.cfg.AccessTokenLifetime, s.cfg.AccessTokenLifetime

@@ -98,7 +98,10 @@ func (s *Service) withStatus(g rempart.Grant) rempart.Grant {
 // this moment decides whether a tenant admin must approve as well.
 func (s *Service) Request(ctx context.Context, c rempart.Caller, in rempart.GrantCreate) (rempart.Grant, error) {
 	id := rempart.NewID("grt")
-	e := entry(c, in.TenantID, "grant.request", resource(id))
+	// The entry goes to the tenant's trail only once the caller is known to
+	// be staff who may ask and the tenant exists: nobody else files entries
+	// into a tenant's trail by naming it.
+	e := entry(c, "", "grant.request", resource(id))
 	if err := guard.AuthorizeSystem(c, guard.GrantsRequest); err != nil || !staff(c) {
 		if err == nil {
 			err = rempart.Errorf(rempart.EFORBIDDEN, "Only staff ask for access grants.")
@@ -123,11 +126,11 @@ func (s *Service) Request(ctx context.Context, c rempart.Caller, in rempart.Gran
 	t, err := s.store.Tenant(ctx, in.TenantID)
 	if err != nil {
 		if rempart.ErrorCode(err) == rempart.ENOTFOUND {
-			e.TenantID = "" // no such tenant to file the entry under
 			return rempart.Grant{}, s.deny(ctx, e, err)
 		}
 		return rempart.Grant{}, err
 	}
+	e.TenantID = t.ID
 	settings, err := s.store.GrantSettings(ctx, t.ID)
 	if err != nil {
 		return rempart.Grant{}, err
@@ -145,13 +148,16 @@ func (s *Service) Request(ctx context.Context, c rempart.Caller, in rempart.Gran
 // (security admins, auditors), one's own to those who ask for them.
 // tenant, if set, narrows the list.
 func (s *Service) List(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.Grant, error) {
-	e := entry(c, tenant, "grant.list", "grants")
+	e := entry(c, "", "grant.list", "grants")
 	q := Query{TenantID: tenant, Limit: MaxList}
 	if err := guard.AuthorizeSystem(c, guard.GrantsRead); err != nil {
 		if guard.AuthorizeSystem(c, guard.GrantsRequest) != nil || !staff(c) {
 			return nil, s.deny(ctx, e, err)
 		}
 		q.RequesterID = c.Principal.ID
+	}
+	if len(tenant) > 128 {
+		return nil, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "tenant is not a tenant ID."))
 	}
 	return s.list(ctx, e, q)
 }

@@ -90,7 +90,7 @@ const (
 	cProof    = "proof"
 	cRetain   = "retention rules"
 	cStaff    = "staff people"
-	cPerson   = "own account" // a person's own: an API key is not one (404)
+	cPerson   = "own account"   // a person's own: an API key is not one (404)
 	cGrants   = "staff grants"  // approve, deny, revoke, see every grant (IAM-7)
 	cGrantAsk = "grant request" // support and engineers only: no principal of the world
 	cTGrants  = "tenant grants" // a tenant's grants and the access under them

@@ -1,8 +1,10 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -339,4 +341,44 @@ func TestGrants(t *testing.T) {
 			t.Fatal("staff accesses made no grant lookup")
 		}
 	})
+}
+
+// TestGrantIDInTheVerifiedLog: the grant ID of an access is part of the
+// hashed entry: `rempart audit verify` accepts a log holding entries with
+// and without it, and catches a grant ID changed afterwards (AUD-2, IAM-7).
+func TestGrantIDInTheVerifiedLog(t *testing.T) {
+	ctx := context.Background()
+	e := newGrantEnv(t, "sqlite:"+filepath.Join(t.TempDir(), "test.db"))
+	g := e.request(t, e.support, rempart.GrantRead)
+	if _, err := e.g.Approve(ctx, e.security, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.read(e.support); err != nil {
+		t.Fatal(err)
+	}
+	skey, _, err := audit.GenerateKey("test/rempart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := audit.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := audit.NewLog(e.d, signer)
+	var buf bytes.Buffer
+	if err := log.Export(ctx, e.auditor, &buf); err != nil {
+		t.Fatal(err)
+	}
+	export := buf.String()
+	if !strings.Contains(export, `"grant_id":"`+g.ID+`"`) || !strings.Contains(export, `"action":"tenant.create"`) {
+		t.Fatal("the export lacks the entry under the grant or the entries without one")
+	}
+	rep, err := audit.Verify(strings.NewReader(export), log.VerifierKey(), nil)
+	if err != nil || !rep.OK {
+		t.Fatalf("verify: %+v, %v", rep, err)
+	}
+	forged := strings.Replace(export, `"grant_id":"`+g.ID+`"`, `"grant_id":"grt_forged000"`, 1)
+	if rep, err := audit.Verify(strings.NewReader(forged), log.VerifierKey(), nil); err == nil && rep.OK {
+		t.Fatal("a changed grant ID verifies")
+	}
 }

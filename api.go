@@ -127,6 +127,10 @@ type AuditEntry struct {
 	IP           string    `json:"ip,omitempty"`
 	UserAgent    string    `json:"user_agent,omitempty"`
 	RequestID    string    `json:"request_id,omitempty"`
+	// GrantID names the staff access grant an access was made under
+	// (IAM-7). Empty otherwise, and then absent from the encoding, so that
+	// entries written before it existed hash the same.
+	GrantID string `json:"grant_id,omitempty"`
 }
 
 // Audit outcomes.

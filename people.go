@@ -12,7 +12,7 @@ import "time"
 const RoleAuditor = "auditor"
 
 // StaffRoles are the roles a staff user may hold.
-var StaffRoles = []string{RoleSystemAdmin, RoleAuditor}
+var StaffRoles = []string{RoleSystemAdmin, RoleAuditor, RoleSupport, RoleEngineer}
 
 // User statuses.
 const (

@@ -26,16 +26,27 @@ const (
 	TenantKeys    Permission = "keys:tenant"    // a tenant's keys: inventory and rotation
 	Retention     Permission = "retention"      // a tenant's retention rules (GOV-5)
 	StaffManage   Permission = "staff:manage"   // the vendor's staff users and their invitations
+
+	// Just-in-time access (IAM-7), see grant.go.
+	GrantsRequest      Permission = "grants:request"       // ask for a read grant on a tenant's records
+	GrantsRequestWrite Permission = "grants:request_write" // ask for a write grant too
+	GrantsApprove      Permission = "grants:approve"       // approve, deny and revoke staff grants
+	GrantsRead         Permission = "grants:read"          // see every staff grant
+	TenantGrants       Permission = "grants:tenant"        // a tenant's grants, the access under them, its approval
 )
 
 // rolePermissions is the permission matrix (IAM-2): each role gets what its
-// job needs and nothing else. The system admin manages tenants but has no
-// access to any tenant's records: vendor staff reach service data only through
-// just-in-time grants (IAM-7).
+// job needs and nothing else. The system admin (the security admin of
+// docs/grants.md) manages tenants and approves grants but has no access to
+// any tenant's records: vendor staff reach service data only through
+// just-in-time grants (IAM-7), which support and engineers ask for and which
+// no role holds standing.
 var rolePermissions = map[string][]Permission{
-	rempart.RoleSystemAdmin: {TenantsManage, TenantRead, AccountsManage, TenantAudit, AuditLog, AuditProof, BackupsManage, JobsRead, KeysManage, TenantKeys, Retention, StaffManage},
-	rempart.RoleAuditor:     {AuditLog, AuditProof, JobsRead},
-	rempart.RoleAdmin:       {RecordsRead, RecordsWrite, AccountsManage, TenantRead, TenantAudit, AuditProof, TenantKeys, Retention},
+	rempart.RoleSystemAdmin: {TenantsManage, TenantRead, AccountsManage, TenantAudit, AuditLog, AuditProof, BackupsManage, JobsRead, KeysManage, TenantKeys, Retention, StaffManage, GrantsApprove, GrantsRead},
+	rempart.RoleAuditor:     {AuditLog, AuditProof, JobsRead, GrantsRead},
+	rempart.RoleSupport:     {GrantsRequest},
+	rempart.RoleEngineer:    {GrantsRequest, GrantsRequestWrite},
+	rempart.RoleAdmin:       {RecordsRead, RecordsWrite, AccountsManage, TenantRead, TenantAudit, AuditProof, TenantKeys, Retention, TenantGrants},
 	rempart.RoleWriter:      {RecordsRead, RecordsWrite, TenantRead, AuditProof},
 	rempart.RoleReader:      {RecordsRead, TenantRead, AuditProof},
 }
@@ -65,6 +76,7 @@ type Scope struct {
 	tenantID string
 	perm     Permission
 	caller   rempart.Caller
+	grantID  string
 }
 
 // TenantID is the tenant every storage query under this scope is bound to.

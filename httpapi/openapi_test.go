@@ -182,6 +182,11 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"SessionCreated":       rempart.SessionCreated{},
 		"SessionList":          rempart.SessionList{},
 		"PasswordChange":       rempart.PasswordChange{},
+		"GrantCreate":          rempart.GrantCreate{},
+		"Grant":                rempart.Grant{},
+		"GrantList":            rempart.GrantList{},
+		"GrantDetail":          rempart.GrantDetail{},
+		"GrantSettings":        rempart.GrantSettings{},
 	}
 	for name, v := range types {
 		s, ok := schemas[name].(map[string]any)

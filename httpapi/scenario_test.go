@@ -90,7 +90,10 @@ const (
 	cProof    = "proof"
 	cRetain   = "retention rules"
 	cStaff    = "staff people"
-	cPerson   = "own account" // a person's own: an API key is not one (404)
+	cPerson   = "own account"   // a person's own: an API key is not one (404)
+	cGrants   = "staff grants"  // approve, deny, revoke, see every grant (IAM-7)
+	cGrantAsk = "grant request" // support and engineers only: no principal of the world
+	cTGrants  = "tenant grants" // a tenant's grants and the access under them
 )
 
 type route struct {
@@ -167,6 +170,19 @@ func (w *world) routes() []route {
 		{"GET", "/api/v1/staff/users", "", "", cStaff, 200},
 		{"POST", "/api/v1/staff/users/usr_0000000000/suspend", "", "", cStaff, 404},
 		{"POST", "/api/v1/staff/users/usr_0000000000/reactivate", "", "", cStaff, 404},
+		{"GET", "/api/v1/grants", "", "", cGrants, 200},
+		{"POST", "/api/v1/grants", `{"tenant_id":"ten_x","reason":"ticket 1234: check","scope":"read","duration_minutes":60}`, "application/json", cGrantAsk, 201},
+		{"GET", "/api/v1/grants/grt_0000000000", "", "", cGrants, 404},
+		{"POST", "/api/v1/grants/grt_0000000000/approve", "", "", cGrants, 404},
+		{"POST", "/api/v1/grants/grt_0000000000/deny", "", "", cGrants, 404},
+		{"POST", "/api/v1/grants/grt_0000000000/revoke", "", "", cGrants, 404},
+		{"GET", "/api/v1/tenants/{T}/grants", "", "", cTGrants, 200},
+		{"GET", "/api/v1/tenants/{T}/grants/grt_0000000000", "", "", cTGrants, 404},
+		{"POST", "/api/v1/tenants/{T}/grants/grt_0000000000/approve", "", "", cTGrants, 404},
+		{"POST", "/api/v1/tenants/{T}/grants/grt_0000000000/deny", "", "", cTGrants, 404},
+		{"POST", "/api/v1/tenants/{T}/grants/grt_0000000000/revoke", "", "", cTGrants, 404},
+		{"GET", "/api/v1/tenants/{T}/grant-settings", "", "", cTGrants, 200},
+		{"PUT", "/api/v1/tenants/{T}/grant-settings", `{"require_approval":true}`, "application/json", cTGrants, 200},
 		{"GET", "/api/v1/me", "", "", cPerson, 404},
 		{"GET", "/api/v1/me/sessions", "", "", cPerson, 404},
 		{"DELETE", "/api/v1/me/sessions/ses_0000000000", "", "", cPerson, 404},
@@ -196,13 +212,13 @@ func allow(classes ...string) func(string, int) int {
 
 func (w *world) principals() []principal {
 	tenantBound := func(class string) bool {
-		return class != cSystem && class != cLog && class != cProof && class != cStaff && class != cPerson
+		return class != cSystem && class != cLog && class != cProof && class != cStaff && class != cPerson && class != cGrants && class != cGrantAsk
 	}
 	return []principal{
-		{"same tenant, admin", w.secrets["adminA"], w.a, allow(cRead, cWrite, cAccounts, cTenant, cAudit, cKeys, cProof, cRetain)},
+		{"same tenant, admin", w.secrets["adminA"], w.a, allow(cRead, cWrite, cAccounts, cTenant, cAudit, cKeys, cProof, cRetain, cTGrants)},
 		{"same tenant, writer", w.secrets["writerA"], w.a, allow(cRead, cWrite, cTenant, cProof)},
 		{"wrong role: reader writes", w.secrets["readerA"], w.a, allow(cRead, cTenant, cProof)},
-		{"system admin: no record access", w.secrets["sysadmin"], w.a, allow(cSystem, cManage, cLog, cAccounts, cTenant, cAudit, cKeys, cProof, cRetain, cStaff)},
+		{"system admin: no record access", w.secrets["sysadmin"], w.a, allow(cSystem, cManage, cLog, cAccounts, cTenant, cAudit, cKeys, cProof, cRetain, cStaff, cGrants)},
 		{"other tenant", w.secrets["writerB"], w.a, func(class string, ok int) int {
 			if class == cProof || class == cPerson {
 				return ok

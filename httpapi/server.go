@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/grants"
 	"github.com/rempart/rempart/httpsrv"
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/jobs"
@@ -68,6 +69,7 @@ type Services struct {
 	Jobs       JobService
 	Keys       KeyService
 	TenantKeys TenantKeyService
+	Grants     *grants.Service // staff access grants (IAM-7)
 }
 
 // Config tunes the API edge.
@@ -92,6 +94,7 @@ type Server struct {
 	jobs     JobService
 	keys     KeyService
 	tkeys    TenantKeyService
+	grants   *grants.Service
 	logger   *slog.Logger
 	clock    rempart.Clock
 	cfg      Config
@@ -113,7 +116,7 @@ func New(svc Services, logger *slog.Logger, clock rempart.Clock, cfg Config) *Se
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1<<20 + 4<<10
 	}
-	s := &Server{vault: svc.Vault, identity: svc.Identity, audit: svc.Audit, backups: svc.Backups, jobs: svc.Jobs, keys: svc.Keys, tkeys: svc.TenantKeys, logger: logger, clock: clock, cfg: cfg,
+	s := &Server{vault: svc.Vault, identity: svc.Identity, audit: svc.Audit, backups: svc.Backups, jobs: svc.Jobs, keys: svc.Keys, tkeys: svc.TenantKeys, grants: svc.Grants, logger: logger, clock: clock, cfg: cfg,
 		ipLimit:  httpsrv.NewRateLimiter(cfg.IPRate, cfg.IPBurst, clock),
 		keyLimit: httpsrv.NewRateLimiter(cfg.CredentialRate, cfg.CredentialBurst, clock),
 		metrics:  newMetrics(),

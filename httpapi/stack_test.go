@@ -14,6 +14,7 @@ import (
 	"github.com/rempart/rempart/backup"
 	"github.com/rempart/rempart/blobs"
 	"github.com/rempart/rempart/db"
+	"github.com/rempart/rempart/grants"
 	"github.com/rempart/rempart/httpapi"
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/internal/blobstore"
@@ -36,6 +37,7 @@ type stack struct {
 	clock    *testclock.Clock
 	vault    *vault.Service
 	identity *identity.Service
+	grants   *grants.Service
 	log      *audit.Log
 	keyring  *keys.Keyring
 	jobs     *jobs.Runner
@@ -75,7 +77,8 @@ func newStack(t *testing.T) *stack {
 	}
 	s.objects = objects
 	s.vault = vault.New(d, s.keyring, clock, vault.Config{Objects: blobstore.Objects{Store: objects},
-		Attachments: vault.AttachmentLimits{MaxBytes: stackMaxAttachment}})
+		Attachments: vault.AttachmentLimits{MaxBytes: stackMaxAttachment}, Grants: d})
+	s.grants = grants.New(d, clock)
 	s.identity = identity.New(d, clock, identity.Config{})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s.jobs = jobs.NewRunner(d, clock, logger, jobs.Config{})
@@ -101,7 +104,7 @@ func newStack(t *testing.T) *stack {
 	s.keyring.SetSource(roots)
 	rotator := keys.NewRotator(d, s.keyring, roots, nil, nil)
 	s.api = httpapi.New(httpapi.Services{Vault: s.vault, Identity: s.identity, Audit: s.log, Backups: s.backups, Jobs: s.jobs,
-		Keys: keys.NewAdmin(d, rotator, s.jobs), TenantKeys: vault.NewKeys(s.vault, s.jobs)}, logger, clock, httpapi.Config{})
+		Keys: keys.NewAdmin(d, rotator, s.jobs), TenantKeys: vault.NewKeys(s.vault, s.jobs), Grants: s.grants}, logger, clock, httpapi.Config{})
 	s.srv = httptest.NewServer(s.api.Handler())
 	t.Cleanup(func() {
 		s.srv.Close()

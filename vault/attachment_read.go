@@ -80,7 +80,7 @@ type Download struct {
 // A range that is not satisfiable is a *RangeError (ERANGE).
 func (s *Service) ReadAttachment(ctx context.Context, c rempart.Caller, tenant, collection, record, id string, o ReadOptions) (*Download, error) {
 	e := newEntry(c, tenant, "attachment.read", attachmentResource(tenant, collection, record, id))
-	scope, err := s.authorize(ctx, c, tenant, guard.RecordsRead, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.RecordsRead, &e)
 	if err != nil {
 		return nil, err
 	}

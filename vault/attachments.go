@@ -226,7 +226,7 @@ type Upload struct {
 func (s *Service) UploadAttachment(ctx context.Context, c rempart.Caller, tenant, collection, record string, up Upload, body io.Reader) (rempart.Attachment, error) {
 	id := rempart.NewID("att")
 	e := newEntry(c, tenant, "attachment.create", attachmentResource(tenant, collection, record, id))
-	scope, err := s.authorize(ctx, c, tenant, guard.RecordsWrite, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.RecordsWrite, &e)
 	if err != nil {
 		return rempart.Attachment{}, err
 	}
@@ -332,7 +332,7 @@ func toAttachment(row AttachmentRow, m meta) rempart.Attachment {
 // restorable deleted ones instead), oldest first.
 func (s *Service) ListAttachments(ctx context.Context, c rempart.Caller, tenant, collection, record string, deleted bool) (rempart.AttachmentList, error) {
 	e := newEntry(c, tenant, "attachment.list", attachmentResource(tenant, collection, record, ""))
-	scope, err := s.authorize(ctx, c, tenant, guard.RecordsRead, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.RecordsRead, &e)
 	if err != nil {
 		return rempart.AttachmentList{}, err
 	}
@@ -405,7 +405,7 @@ func (s *Service) RestoreAttachment(ctx context.Context, c rempart.Caller, tenan
 // outside the write transaction.
 func (s *Service) setDeleted(ctx context.Context, c rempart.Caller, tenant, collection, record, id, action string, at *time.Time, before func(guard.Scope) error, check func(AttachmentRow) error) (rempart.Attachment, error) {
 	e := newEntry(c, tenant, action, attachmentResource(tenant, collection, record, id))
-	scope, err := s.authorize(ctx, c, tenant, guard.RecordsWrite, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.RecordsWrite, &e)
 	if err != nil {
 		return rempart.Attachment{}, err
 	}

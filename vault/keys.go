@@ -112,7 +112,7 @@ func NewKeys(v *Service, jobs Enqueuer) *Keys {
 // administrators any tenant's.
 func (k *Keys) Rotate(ctx context.Context, c rempart.Caller, tenant string) (rempart.Job, error) {
 	e := newEntry(c, tenant, "key.tenant.rotate", "tenants/"+tenant+"/keys")
-	scope, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, e)
+	scope, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, &e)
 	if err != nil {
 		return rempart.Job{}, err
 	}
@@ -185,7 +185,7 @@ func (k *Keys) newKeys(ctx context.Context, scope guard.Scope) (keys.WrappedKeys
 // backup — until it restores it; other tenants are not affected.
 func (k *Keys) SetCustomerKey(ctx context.Context, c rempart.Caller, tenant, uri string) (rempart.TenantKeys, error) {
 	e := newEntry(c, tenant, "key.tenant.customer_key.set", "tenants/"+tenant+"/keys/customer")
-	scope, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, e)
+	scope, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, &e)
 	if err != nil {
 		return rempart.TenantKeys{}, err
 	}
@@ -226,7 +226,7 @@ var errCustomerKeyUnusable = rempart.Errorf(rempart.EINVALID, "The key at that U
 // tenant is re-wrapped under the active root key version.
 func (k *Keys) RemoveCustomerKey(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error) {
 	e := newEntry(c, tenant, "key.tenant.customer_key.remove", "tenants/"+tenant+"/keys/customer")
-	scope, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, e)
+	scope, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, &e)
 	if err != nil {
 		return rempart.TenantKeys{}, err
 	}
@@ -418,7 +418,7 @@ func (k *Keys) resealOne(ctx context.Context, scope guard.Scope, tenant string, 
 // administrators; the read is audited.
 func (k *Keys) Inventory(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error) {
 	e := newEntry(c, tenant, "key.tenant.list", "tenants/"+tenant+"/keys")
-	if _, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, e); err != nil {
+	if _, err := k.v.authorize(ctx, c, tenant, guard.TenantKeys, &e); err != nil {
 		return rempart.TenantKeys{}, err
 	}
 	ts, err := k.store.TenantKeyInventory(ctx, tenant)

@@ -28,7 +28,7 @@ func recordResource(tenant, collection, id string) string {
 func (s *Service) CreateRecord(ctx context.Context, c rempart.Caller, tenant, collection string, data []byte, idemKey string) (rec rempart.Record, created bool, err error) {
 	id := rempart.NewID("rec")
 	e := newEntry(c, tenant, "record.create", recordResource(tenant, collection, id))
-	scope, err := s.authorize(ctx, c, tenant, guard.RecordsWrite, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.RecordsWrite, &e)
 	if err != nil {
 		return rec, false, err
 	}
@@ -71,7 +71,7 @@ func (s *Service) CreateRecord(ctx context.Context, c rempart.Caller, tenant, co
 // recorded in the audit log (AUD-1).
 func (s *Service) GetRecord(ctx context.Context, c rempart.Caller, tenant, collection, id string) (rempart.Record, error) {
 	e := newEntry(c, tenant, "record.read", recordResource(tenant, collection, id))
-	scope, err := s.authorize(ctx, c, tenant, guard.RecordsRead, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.RecordsRead, &e)
 	if err != nil {
 		return rempart.Record{}, err
 	}
@@ -144,7 +144,7 @@ func sortKey(sort string) string {
 // ListRecords returns a page of a collection's records, decrypted.
 func (s *Service) ListRecords(ctx context.Context, c rempart.Caller, tenant, collection string, o ListOptions) (rempart.RecordList, error) {
 	e := newEntry(c, tenant, "record.list", recordResource(tenant, collection, ""))
-	scope, err := s.authorize(ctx, c, tenant, guard.RecordsRead, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.RecordsRead, &e)
 	if err != nil {
 		return rempart.RecordList{}, err
 	}
@@ -188,7 +188,7 @@ func (s *Service) ListRecords(ctx context.Context, c rempart.Caller, tenant, col
 // Collections lists the tenant's collection names.
 func (s *Service) Collections(ctx context.Context, c rempart.Caller, tenant string) ([]string, error) {
 	e := newEntry(c, tenant, "collection.list", "tenants/"+tenant+"/collections")
-	scope, err := s.authorize(ctx, c, tenant, guard.RecordsRead, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.RecordsRead, &e)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +213,7 @@ func checkVersion(cur RecordRow, ifMatch int64) error {
 // not nil, runs once the caller is authorised, outside the write transaction.
 func (s *Service) mutate(ctx context.Context, c rempart.Caller, tenant, collection, id, action string, before func(guard.Scope) error, fn func(w writer, cur RecordRow) (RecordRow, []byte, error)) (rempart.Record, error) {
 	e := newEntry(c, tenant, action, recordResource(tenant, collection, id))
-	scope, err := s.authorize(ctx, c, tenant, guard.RecordsWrite, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.RecordsWrite, &e)
 	if err != nil {
 		return rempart.Record{}, err
 	}

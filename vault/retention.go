@@ -101,7 +101,7 @@ func toRetentionRule(r RetentionRuleRow) rempart.RetentionRule {
 // system administrators any tenant's.
 func (s *Service) Retention(ctx context.Context, c rempart.Caller, tenant string) (rempart.Retention, error) {
 	e := newEntry(c, tenant, "retention.read", retentionResource(tenant, ""))
-	scope, err := s.authorize(ctx, c, tenant, guard.Retention, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.Retention, &e)
 	if err != nil {
 		return rempart.Retention{}, err
 	}
@@ -152,7 +152,7 @@ func (s *Service) SetRetentionDefault(ctx context.Context, c rempart.Caller, ten
 
 func (s *Service) setRetention(ctx context.Context, c rempart.Caller, tenant, collection string, isDefault bool, read func(*rempart.RetentionRuleSet) error) (rempart.RetentionRule, error) {
 	e := newEntry(c, tenant, "retention.set", retentionResource(tenant, collection))
-	scope, err := s.authorize(ctx, c, tenant, guard.Retention, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.Retention, &e)
 	if err != nil {
 		return rempart.RetentionRule{}, err
 	}
@@ -208,7 +208,7 @@ func (s *Service) DeleteRetentionDefault(ctx context.Context, c rempart.Caller, 
 
 func (s *Service) deleteRetention(ctx context.Context, c rempart.Caller, tenant, collection string, isDefault bool) error {
 	e := newEntry(c, tenant, "retention.delete", retentionResource(tenant, collection))
-	scope, err := s.authorize(ctx, c, tenant, guard.Retention, e)
+	scope, err := s.authorize(ctx, c, tenant, guard.Retention, &e)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,9 @@ type Config struct {
 	Objects Objects
 	// Attachments bounds what may be attached to records.
 	Attachments AttachmentLimits
+	// Grants finds staff access grants (IAM-7); nil: staff reach no
+	// tenant's records at all.
+	Grants GrantLookup
 }
 
 // Service is the data plane's API: tenants, records and attachments.
@@ -43,6 +46,7 @@ type Service struct {
 	onDeleted func(ctx context.Context, tenantID string)
 	objects   Objects
 	attach    AttachmentLimits
+	grants    GrantLookup
 
 	// retentionMin and retentionMax bound tenants' retention rules.
 	retentionMin, retentionMax time.Duration
@@ -60,7 +64,7 @@ func New(store Store, keyring *keys.Keyring, clock rempart.Clock, cfg Config) *S
 		cfg.RetentionMax = 10 * 365 * 24 * time.Hour
 	}
 	return &Service{store: store, keys: keyring, clock: clock, limits: cfg.Limits.withDefaults(), retention: cfg.Retention, onDeleted: cfg.OnTenantDeleted,
-		objects: cfg.Objects, attach: cfg.Attachments.withDefaults(), retentionMin: cfg.RetentionMin, retentionMax: cfg.RetentionMax}
+		objects: cfg.Objects, attach: cfg.Attachments.withDefaults(), grants: cfg.Grants, retentionMin: cfg.RetentionMin, retentionMax: cfg.RetentionMax}
 }
 
 var (
@@ -116,17 +120,22 @@ func (s *Service) deny(ctx context.Context, e rempart.AuditEntry, err error) err
 }
 
 // authorize loads the tenant and checks the caller's permission on it. A
-// refusal is audited.
-func (s *Service) authorize(ctx context.Context, c rempart.Caller, tenantID string, p guard.Permission, e rempart.AuditEntry) (guard.Scope, error) {
+// refusal is audited. Staff reach records only under a grant (IAM-7, see
+// grants.go): then e is stamped with the grant's ID, so that the entry of the
+// access names it.
+func (s *Service) authorize(ctx context.Context, c rempart.Caller, tenantID string, p guard.Permission, e *rempart.AuditEntry) (guard.Scope, error) {
 	t, err := s.store.Tenant(ctx, tenantID)
 	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
-		return guard.Scope{}, s.deny(ctx, e, err)
+		return guard.Scope{}, s.deny(ctx, *e, err)
 	} else if err != nil {
 		return guard.Scope{}, err
 	}
 	scope, err := guard.Authorize(c, t, p)
+	if err != nil && guard.NeedsGrant(c, p) {
+		return s.underGrant(ctx, c, t, p, e)
+	}
 	if err != nil {
-		return guard.Scope{}, s.deny(ctx, e, err)
+		return guard.Scope{}, s.deny(ctx, *e, err)
 	}
 	return scope, nil
 }

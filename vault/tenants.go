@@ -50,7 +50,7 @@ func (s *Service) Tenants(ctx context.Context, c rempart.Caller) ([]rempart.Tena
 // Tenant returns one tenant to its own principals and to system admins.
 func (s *Service) Tenant(ctx context.Context, c rempart.Caller, id string) (rempart.Tenant, error) {
 	e := newEntry(c, id, "tenant.read", "tenants/"+id)
-	if _, err := s.authorize(ctx, c, id, guard.TenantRead, e); err != nil {
+	if _, err := s.authorize(ctx, c, id, guard.TenantRead, &e); err != nil {
 		return rempart.Tenant{}, err
 	}
 	t, err := s.store.Tenant(ctx, id)
@@ -74,7 +74,7 @@ func (s *Service) SetTenantStatus(ctx context.Context, c rempart.Caller, id, sta
 	if status != rempart.TenantActive && status != rempart.TenantSuspended {
 		return rempart.Tenant{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "Unknown tenant status %q.", status))
 	}
-	scope, err := s.authorize(ctx, c, id, guard.TenantsManage, e)
+	scope, err := s.authorize(ctx, c, id, guard.TenantsManage, &e)
 	if err != nil {
 		return rempart.Tenant{}, err
 	}
@@ -85,7 +85,7 @@ func (s *Service) SetTenantStatus(ctx context.Context, c rempart.Caller, id, sta
 // attachments' objects (GOV-5).
 func (s *Service) DeleteTenant(ctx context.Context, c rempart.Caller, id string) error {
 	e := newEntry(c, id, "tenant.delete", "tenants/"+id)
-	scope, err := s.authorize(ctx, c, id, guard.TenantsManage, e)
+	scope, err := s.authorize(ctx, c, id, guard.TenantsManage, &e)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/rempart/rempart/backup"
 	"github.com/rempart/rempart/blobs"
 	"github.com/rempart/rempart/db"
+	"github.com/rempart/rempart/grants"
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/internal/blobstore"
 	"github.com/rempart/rempart/internal/browsertest"
@@ -29,9 +30,10 @@ import (
 // included: one person, a staff system administrator invited by the
 // bootstrapped one.
 type realConsole struct {
-	srv   *httptest.Server
-	vault *vault.Service
-	admin rempart.Caller
+	srv      *httptest.Server
+	vault    *vault.Service
+	identity *identity.Service
+	admin    rempart.Caller
 }
 
 func newRealConsole(t *testing.T) *realConsole {
@@ -63,7 +65,7 @@ func newRealConsole(t *testing.T) *realConsole {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { objects.Close() })
-	v := vault.New(d, keyring, clock, vault.Config{Objects: blobstore.Objects{Store: objects}})
+	v := vault.New(d, keyring, clock, vault.Config{Objects: blobstore.Objects{Store: objects}, Grants: d})
 	id := identity.New(d, clock, identity.Config{})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner := jobs.NewRunner(d, clock, logger, jobs.Config{})
@@ -107,10 +109,10 @@ func newRealConsole(t *testing.T) *realConsole {
 		t.Fatal(err)
 	}
 	h := web.New(web.Config{Sessions: web.IdentitySessions(id), Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
-		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner})
+		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, Grants: grants.New(d, clock)})
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
-	return &realConsole{srv: srv, vault: v, admin: admin}
+	return &realConsole{srv: srv, vault: v, identity: id, admin: admin}
 }
 
 // consolePassword is the browser test person's password.

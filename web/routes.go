@@ -49,6 +49,18 @@ func (s *server) routes() {
 
 	s.mux.Handle("GET /jobs", s.authed(s.jobs))
 
+	s.mux.Handle("GET /grants", s.authed(s.grants))
+	s.mux.Handle("POST /grants", s.authed(s.requestGrant))
+	s.mux.Handle("POST /grants/{grant}/approve", s.authed(s.grantStep(GrantService.Approve, "grant-approved")))
+	s.mux.Handle("POST /grants/{grant}/deny", s.authed(s.grantStep(GrantService.Deny, "grant-denied")))
+	s.mux.Handle("POST /grants/{grant}/revoke", s.authed(s.grantStep(GrantService.Revoke, "grant-revoked")))
+	s.mux.Handle("GET "+t+"/grants", s.authed(s.tenantGrants))
+	s.mux.Handle("GET "+t+"/grants/{grant}", s.authed(s.tenantGrant))
+	s.mux.Handle("POST "+t+"/grants/{grant}/approve", s.authed(s.tenantGrantStep(GrantService.TenantApprove, "grant-tenant-approved")))
+	s.mux.Handle("POST "+t+"/grants/{grant}/deny", s.authed(s.tenantGrantStep(GrantService.TenantDeny, "grant-denied")))
+	s.mux.Handle("POST "+t+"/grants/{grant}/revoke", s.authed(s.tenantGrantStep(GrantService.TenantRevoke, "grant-revoked")))
+	s.mux.Handle("POST "+t+"/grant-settings", s.authed(s.setGrantSettings))
+
 	// Anything else is a 404 page (with the security headers).
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/audit"
 	"github.com/rempart/rempart/db"
+	"github.com/rempart/rempart/grants"
 	"github.com/rempart/rempart/httpapi"
 	"github.com/rempart/rempart/httpsrv"
 	"github.com/rempart/rempart/identity"
@@ -61,6 +62,7 @@ type Main struct {
 	customerKeys    *keys.Customer
 	Vault           *vault.Service
 	Identity        *identity.Service
+	Grants          *grants.Service
 	API             *httpapi.Server
 	Server          *httpsrv.Server
 	Bootstrap       string // the one-time bootstrap token printed at start, if any
@@ -185,6 +187,7 @@ func (m *Main) Run(ctx context.Context) error {
 		RetentionMin: durations["retention-min"], RetentionMax: durations["retention-max"],
 		Objects:     blobstore.Objects{Store: m.Deployment.Attachments},
 		Attachments: vault.AttachmentLimits{MaxBytes: maxAttachment, ContentTypes: attachmentTypes},
+		Grants:      m.DB, // staff reach records only under grants (IAM-7)
 		OnTenantDeleted: func(ctx context.Context, tenant string) {
 			// The escrow is rewritten without the tenant's keys; if the
 			// enqueue fails, the next backup rewrites it anyway.
@@ -218,10 +221,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// One node purges at a time: a job per period, not a loop per node.
 	m.Jobs.AddSchedule(jobs.Schedule{Kind: jobPurge, Every: durations["purge-interval"]})
+	m.Grants = grants.New(m.DB, clock)
 	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy,
 		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"]})
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
-		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys}
+		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Grants: m.Grants}
 	m.API = httpapi.New(services, m.Logger, clock, httpapi.Config{
 		IPRate: ipRate, IPBurst: ipBurst, CredentialRate: credRate, CredentialBurst: credBurst, TrustedProxies: proxies,
 		MaxBodyBytes: int64(maxRecord) + 4<<10,

@@ -1,0 +1,3 @@
+-- Reserved: this number belongs to a change developed on another branch.
+-- Delete this file when that branch's migration 0014 is merged.
+SELECT 1;

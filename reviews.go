@@ -87,7 +87,7 @@ type Campaign struct {
 	CreatedAt time.Time  `json:"created_at"`
 	DueAt     time.Time  `json:"due_at"`
 	ClosedAt  *time.Time `json:"closed_at,omitempty"`
-	Items     int        `json:"items"`
+	Accounts  int        `json:"accounts"` // items to decide
 	Decided   int        `json:"decided"`
 	Reminders []string   `json:"reminders,omitempty"` // days (YYYY-MM-DD) a reminder was sent
 }

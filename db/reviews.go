@@ -211,7 +211,7 @@ func scanCampaign(row interface{ Scan(...any) error }) (rempart.Campaign, error)
 	var tenant, period sql.NullString
 	var created, due int64
 	var closed sql.NullInt64
-	err := row.Scan(&c.ID, &tenant, &c.Name, &period, &c.CreatedBy, &created, &due, &closed, &c.Items, &c.Decided)
+	err := row.Scan(&c.ID, &tenant, &c.Name, &period, &c.CreatedBy, &created, &due, &closed, &c.Accounts, &c.Decided)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, rempart.Errorf(rempart.ENOTFOUND, "No access review campaign with this ID.")
 	}

@@ -141,7 +141,7 @@ func TestRoleChangesAndReviews(t *testing.T) {
 
 		// IAM-9: a campaign snapshots every account with its flags.
 		cp, err := rv.CreateCampaign(ctx, adaC, a, rempart.CampaignCreate{Name: "Q review", DueInDays: 7})
-		if err != nil || cp.Items != 4 || !cp.DueAt.Equal(clock.Now().Add(7*24*time.Hour)) {
+		if err != nil || cp.Accounts != 4 || !cp.DueAt.Equal(clock.Now().Add(7*24*time.Hour)) {
 			t.Fatalf("campaign: got %+v, %v", cp, err)
 		}
 		det, err := rv.Campaign(ctx, adaC, a, cp.ID)

@@ -52,7 +52,7 @@ func (s *Service) open(ctx context.Context, e rempart.AuditEntry, cp rempart.Cam
 		}
 		items = append(items, it)
 	}
-	cp.Items = len(items)
+	cp.Accounts = len(items)
 	if len(items) == 0 {
 		cp.ClosedAt = &cp.CreatedAt // nothing to review
 	}
@@ -276,7 +276,7 @@ func (s *Service) Remind(ctx context.Context) (sent int, err error) {
 		return 0, err
 	}
 	for _, cp := range cs {
-		r := Reminder{CampaignID: cp.ID, TenantID: cp.TenantID, Day: now.UTC().Format("2006-01-02"), Pending: cp.Items - cp.Decided, At: now}
+		r := Reminder{CampaignID: cp.ID, TenantID: cp.TenantID, Day: now.UTC().Format("2006-01-02"), Pending: cp.Accounts - cp.Decided, At: now}
 		e := entry(System, cp.TenantID, "review.remind", scopePath(cp.TenantID)+"/access-reviews/"+cp.ID)
 		e.Reason = "overdue since " + cp.DueAt.UTC().Format(time.RFC3339) + "; " + plural(r.Pending, "account") + " undecided"
 		ok, err := s.store.RecordReminder(ctx, e, r)

@@ -47,14 +47,7 @@ func (s *Service) Export(ctx context.Context, c rempart.Caller, tenant, id, form
 	}
 	ev := Evidence{CampaignDetail: cp, ExportedBy: c.Principal.ID, ExportedAt: s.clock.Now().UTC()}
 	e.Reason = format
-	if format == FormatJSON {
-		body, err = json.MarshalIndent(ev, "", "  ")
-		body = append(body, '\n')
-		contentType = "application/json"
-	} else {
-		body, err = evidenceCSV(ev)
-		contentType = "text/csv; charset=utf-8"
-	}
+	body, contentType, err = Encode(ev, format)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -62,6 +55,17 @@ func (s *Service) Export(ctx context.Context, c rempart.Caller, tenant, id, form
 		return nil, "", "", err
 	}
 	return body, contentType, "access-review-" + cp.ID + "." + format, nil
+}
+
+// Encode writes evidence in a format (FormatCSV or FormatJSON) and returns
+// its content type.
+func Encode(ev Evidence, format string) ([]byte, string, error) {
+	if format == FormatJSON {
+		b, err := json.MarshalIndent(ev, "", "  ")
+		return append(b, '\n'), "application/json", err
+	}
+	b, err := evidenceCSV(ev)
+	return b, "text/csv; charset=utf-8", err
 }
 
 // csvHeader are the CSV export's columns: the campaign's on every row, so

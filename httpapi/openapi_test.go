@@ -182,6 +182,16 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"SessionCreated":       rempart.SessionCreated{},
 		"SessionList":          rempart.SessionList{},
 		"PasswordChange":       rempart.PasswordChange{},
+		"RoleChangeCreate":     rempart.RoleChangeCreate{},
+		"RoleChangeDecision":   rempart.RoleChangeDecision{},
+		"RoleChange":           rempart.RoleChange{},
+		"RoleChangeList":       rempart.RoleChangeList{},
+		"CampaignCreate":       rempart.CampaignCreate{},
+		"Campaign":             rempart.Campaign{},
+		"CampaignList":         rempart.CampaignList{},
+		"CampaignDetail":       rempart.CampaignDetail{},
+		"ReviewItem":           rempart.ReviewItem{},
+		"ReviewDecision":       rempart.ReviewDecision{},
 	}
 	for name, v := range types {
 		s, ok := schemas[name].(map[string]any)

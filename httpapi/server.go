@@ -17,6 +17,7 @@ import (
 	"github.com/rempart/rempart/httpsrv"
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/jobs"
+	"github.com/rempart/rempart/reviews"
 	"github.com/rempart/rempart/vault"
 )
 
@@ -68,6 +69,8 @@ type Services struct {
 	Jobs       JobService
 	Keys       KeyService
 	TenantKeys TenantKeyService
+	// Reviews runs role changes and access reviews (IAM-9, IAM-10).
+	Reviews *reviews.Service
 }
 
 // Config tunes the API edge.
@@ -92,6 +95,7 @@ type Server struct {
 	jobs     JobService
 	keys     KeyService
 	tkeys    TenantKeyService
+	reviews  *reviews.Service
 	logger   *slog.Logger
 	clock    rempart.Clock
 	cfg      Config
@@ -113,7 +117,7 @@ func New(svc Services, logger *slog.Logger, clock rempart.Clock, cfg Config) *Se
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1<<20 + 4<<10
 	}
-	s := &Server{vault: svc.Vault, identity: svc.Identity, audit: svc.Audit, backups: svc.Backups, jobs: svc.Jobs, keys: svc.Keys, tkeys: svc.TenantKeys, logger: logger, clock: clock, cfg: cfg,
+	s := &Server{vault: svc.Vault, identity: svc.Identity, audit: svc.Audit, backups: svc.Backups, jobs: svc.Jobs, keys: svc.Keys, tkeys: svc.TenantKeys, reviews: svc.Reviews, logger: logger, clock: clock, cfg: cfg,
 		ipLimit:  httpsrv.NewRateLimiter(cfg.IPRate, cfg.IPBurst, clock),
 		keyLimit: httpsrv.NewRateLimiter(cfg.CredentialRate, cfg.CredentialBurst, clock),
 		metrics:  newMetrics(),

@@ -230,7 +230,9 @@ func roles(tenant string) []string {
 }
 
 // privileged reports whether a role administers its scope.
-func privileged(role string) bool { return role == rempart.RoleAdmin || role == rempart.RoleSystemAdmin }
+func privileged(role string) bool {
+	return role == rempart.RoleAdmin || role == rempart.RoleSystemAdmin
+}
 
 // text validates a free-text field: at most max characters, printable, on
 // one line; required unless min is 0.

@@ -95,7 +95,9 @@ func (e enrolled) MFAEnrolled(_ context.Context, id string) (bool, error) { retu
 
 type grants map[string][]string
 
-func (g grants) ActiveGrants(_ context.Context, id string, _ time.Time) ([]string, error) { return g[id], nil }
+func (g grants) ActiveGrants(_ context.Context, id string, _ time.Time) ([]string, error) {
+	return g[id], nil
+}
 
 // TestItemFlags: the snapshot's flags with the defaults (90 days dormant)
 // and with the MFA and grants providers plugged in.

@@ -110,3 +110,18 @@ func (s *Service) decideRoleChange(ctx context.Context, c rempart.Caller, tenant
 	rc.Status, rc.DecidedBy, rc.DecidedAt, rc.Note = status, c.Principal.ID, &now, note
 	return rc, nil
 }
+
+// Accounts lists the live accounts of a scope whose role may be changed, for
+// the request form.
+func (s *Service) Accounts(ctx context.Context, c rempart.Caller, tenant string) ([]Account, error) {
+	e := entry(c, tenant, "role_change.accounts", scopePath(tenant)+"/role-changes")
+	if err := s.authorize(ctx, c, tenant, e); err != nil {
+		return nil, err
+	}
+	out, err := s.store.ReviewAccounts(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.store.Audit(ctx, e)
+	return out, err
+}

@@ -49,6 +49,9 @@ func (s *server) routes() {
 
 	s.mux.Handle("GET /jobs", s.authed(s.jobs))
 
+	s.reviewRoutes("/staff")
+	s.reviewRoutes(t)
+
 	// Anything else is a 404 page (with the security headers).
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -39,6 +39,7 @@ type Config struct {
 	TenantKeys TenantKeyService
 	Backups    BackupService
 	Jobs       JobService
+	Reviews    ReviewService
 
 	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
 	// session token), so that tokens need no storage. Every node of a

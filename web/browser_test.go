@@ -20,6 +20,7 @@ import (
 	"github.com/rempart/rempart/internal/browsertest"
 	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/reviews"
 	"github.com/rempart/rempart/vault"
 	"github.com/rempart/rempart/web"
 )
@@ -32,6 +33,7 @@ type realConsole struct {
 	srv   *httptest.Server
 	vault *vault.Service
 	admin rempart.Caller
+	id    *identity.Service
 }
 
 func newRealConsole(t *testing.T) *realConsole {
@@ -107,10 +109,10 @@ func newRealConsole(t *testing.T) *realConsole {
 		t.Fatal(err)
 	}
 	h := web.New(web.Config{Sessions: web.IdentitySessions(id), Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
-		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner})
+		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, Reviews: reviews.New(d, clock, reviews.Config{})})
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
-	return &realConsole{srv: srv, vault: v, admin: admin}
+	return &realConsole{srv: srv, vault: v, admin: admin, id: id}
 }
 
 // consolePassword is the browser test person's password.

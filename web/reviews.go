@@ -155,6 +155,7 @@ type campaignsPage struct {
 	view
 	Scope     scope
 	Campaigns []rempart.Campaign
+	Tenants   []rempart.Tenant // on the staff's page: every tenant, whose reviews a system administrator runs too
 	Name      string
 	Days      string
 }
@@ -171,6 +172,11 @@ func (s *server) showCampaigns(w http.ResponseWriter, r *http.Request, v *visit,
 	p := campaignsPage{Scope: sc, Name: name, Days: days}
 	if p.Campaigns, err = s.cfg.Reviews.Campaigns(r.Context(), v.caller, sc.Tenant); err != nil {
 		return err
+	}
+	if sc.Tenant == "" {
+		if p.Tenants, err = s.cfg.Tenants.Tenants(r.Context(), v.caller); err != nil {
+			return err
+		}
 	}
 	p.view = s.view(r, v, "Access reviews: "+sc.Label, "reviews")
 	p.Alert = alert

@@ -166,23 +166,19 @@ func (d *DB) DecideRoleChange(ctx context.Context, e rempart.AuditEntry, tenant,
 // CreateCampaign stores a campaign and its items.
 func (d *DB) CreateCampaign(ctx context.Context, e rempart.AuditEntry, c rempart.Campaign, items []rempart.ReviewItem) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		if c.Period != "" {
-			var n int
-			if err := tx.QueryRow(`SELECT COUNT(*) FROM review_campaigns WHERE period = ? AND `+scopeIs("tenant_id", c.TenantID),
-				append([]any{c.Period}, tenantArgs(c.TenantID)...)...).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return rempart.Errorf(rempart.ECONFLICT, "The campaign of %s exists.", c.Period)
-			}
-		}
 		var closed sql.NullInt64
 		if c.ClosedAt != nil {
 			closed = sql.NullInt64{Int64: ts(*c.ClosedAt), Valid: true}
 		}
-		if _, err := tx.Exec(`INSERT INTO review_campaigns (id, tenant_id, name, period, created_by, created_at, due_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, nullString(c.TenantID), c.Name, nullString(c.Period), c.CreatedBy, ts(c.CreatedAt), ts(c.DueAt), closed); err != nil {
+		// The unique (scope, period) index settles two nodes opening the
+		// same quarter's campaign: the second inserts nothing.
+		res, err := tx.Exec(`INSERT INTO review_campaigns (id, tenant_id, name, period, created_by, created_at, due_at, closed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, c.ID, nullString(c.TenantID), c.Name, nullString(c.Period), c.CreatedBy, ts(c.CreatedAt), ts(c.DueAt), closed)
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return rempart.Errorf(rempart.ECONFLICT, "The campaign of %s exists.", c.Period)
 		}
 		for _, it := range items {
 			grants, _ := json.Marshal(it.Grants)
@@ -233,6 +229,14 @@ func campaignList(rows *sql.Rows, err error) ([]rempart.Campaign, error) {
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// HasPeriodCampaign reports whether a scope has a period's campaign.
+func (d *DB) HasPeriodCampaign(ctx context.Context, tenant, period string) (bool, error) {
+	var n int
+	err := d.reader(ctx).QueryRow(`SELECT COUNT(*) FROM review_campaigns WHERE period = ? AND `+scopeIs("tenant_id", tenant),
+		append([]any{period}, tenantArgs(tenant)...)...).Scan(&n)
+	return n > 0, err
 }
 
 // Campaigns lists a scope's campaigns, newest first.

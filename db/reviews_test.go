@@ -237,8 +237,15 @@ func TestRoleChangesAndReviews(t *testing.T) {
 		if err != nil || n != 3 {
 			t.Fatalf("quarterly: opened %d, %v; want staff, A and B", n, err)
 		}
+		before, _, err := d.AuditTree(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if n, err := rv.Quarterly(ctx); err != nil || n != 0 {
 			t.Fatalf("quarterly again: opened %d, %v", n, err)
+		}
+		if after, _, _ := d.AuditTree(ctx); after != before {
+			t.Fatalf("a quarterly run with nothing to open wrote %d audit entries", after-before)
 		}
 		cs, err := rv.Campaigns(ctx, adaC, a)
 		if err != nil || len(cs) != 2 || cs[0].Period == "" || cs[0].ClosedAt != nil || cs[0].CreatedBy != "system:reviews" {

@@ -248,6 +248,13 @@ func (s *Service) Quarterly(ctx context.Context) (opened int, err error) {
 	}
 	q := quarter(now)
 	for _, tenant := range scopes {
+		// Checked first, so that the daily run neither snapshots nor
+		// audits anything once the quarter's campaign exists.
+		if has, err := s.store.HasPeriodCampaign(ctx, tenant, q); err != nil {
+			return opened, err
+		} else if has {
+			continue
+		}
 		id := rempart.NewID("arc")
 		e := entry(System, tenant, "review.create", scopePath(tenant)+"/access-reviews/"+id)
 		_, err := s.open(ctx, e, rempart.Campaign{ID: id, TenantID: tenant, Name: "Quarterly access review " + q, Period: q,

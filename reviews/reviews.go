@@ -78,6 +78,9 @@ type Store interface {
 	// CreateCampaign stores a campaign with its items; ECONFLICT when the
 	// scope has a campaign of the same period.
 	CreateCampaign(ctx context.Context, e rempart.AuditEntry, c rempart.Campaign, items []rempart.ReviewItem) error
+	// HasPeriodCampaign reports whether a scope has the campaign of a
+	// period (such as "2026-Q4").
+	HasPeriodCampaign(ctx context.Context, tenant, period string) (bool, error)
 	// Campaigns lists a scope's campaigns, newest first, at most limit.
 	Campaigns(ctx context.Context, tenant string, limit int) ([]rempart.Campaign, error)
 	// Campaign returns a campaign of a scope with its items, or ENOTFOUND.

@@ -129,6 +129,13 @@ type CampaignDetail struct {
 	Items []ReviewItem `json:"items"`
 }
 
+// ReviewDecided is the answer to a decision: the campaign (closed by its
+// last decision) and the decided item.
+type ReviewDecided struct {
+	Campaign Campaign   `json:"campaign"`
+	Item     ReviewItem `json:"item"`
+}
+
 // ReviewDecision is the body of POST …/access-reviews/{campaign}/items/{principal}.
 type ReviewDecision struct {
 	Decision string `json:"decision"`

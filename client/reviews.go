@@ -78,8 +78,8 @@ func (c *Client) Campaign(ctx context.Context, tenant, id string) (rempart.Campa
 }
 
 // DecideReviewItem records a decision on one account of a campaign.
-func (c *Client) DecideReviewItem(ctx context.Context, tenant, campaign, principal string, in rempart.ReviewDecision) (rempart.CampaignDetail, error) {
-	var out rempart.CampaignDetail
+func (c *Client) DecideReviewItem(ctx context.Context, tenant, campaign, principal string, in rempart.ReviewDecision) (rempart.ReviewDecided, error) {
+	var out rempart.ReviewDecided
 	b, err := jsonBody(in)
 	if err != nil {
 		return out, err

@@ -337,11 +337,11 @@ func TestRoutes(t *testing.T) {
 			method: "GET", path: "/api/v1/tenants/ten_1/access-reviews/arc_1",
 		},
 		{
-			name: "decide review item", answer: jsonAnswer(200, cpDetailJS),
+			name: "decide review item", answer: jsonAnswer(200, `{"campaign":`+cpJS+`,"item":{"principal_id":"usr_1","kind":"user","name":"Ada","role":"admin","status":"active","grants":[],"created_at":`+t0JSON+`,"mfa":"none","flags":["no_mfa","privileged"]}}`),
 			call: func(c *client.Client) (any, error) {
 				return c.DecideReviewItem(ctx, "ten_1", "arc_1", "usr_1", rempart.ReviewDecision{Decision: "revoke"})
 			},
-			want:   cpDetail,
+			want:   rempart.ReviewDecided{Campaign: cp, Item: cpDetail.Items[0]},
 			method: "POST", path: "/api/v1/tenants/ten_1/access-reviews/arc_1/items/usr_1", body: `{"decision":"revoke"}`,
 		},
 		{

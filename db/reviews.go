@@ -265,33 +265,59 @@ func (d *DB) Campaign(ctx context.Context, tenant, id string) (rempart.CampaignD
 	if len(out.Reminders) == 0 {
 		out.Reminders = nil
 	}
-	rows, err := r.Query(`SELECT principal_id, kind, name, email, role, status, grants, created_at, last_login_at, mfa, flags,
-		decision, new_role, note, decided_by, decided_at, role_change_id FROM review_items WHERE campaign_id = ? ORDER BY created_at, principal_id`, id)
+	rows, err := r.Query(`SELECT `+itemColumns+` FROM review_items WHERE campaign_id = ? ORDER BY created_at, principal_id`, id)
 	if err != nil {
 		return out, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var it rempart.ReviewItem
-		var grants, flags string
-		var created int64
-		var last, decided sql.NullInt64
-		var decision, newRole, note, by, rc sql.NullString
-		if err := rows.Scan(&it.PrincipalID, &it.Kind, &it.Name, &it.Email, &it.Role, &it.Status, &grants, &created, &last, &it.MFA, &flags,
-			&decision, &newRole, &note, &by, &decided, &rc); err != nil {
+		it, err := scanItem(rows)
+		if err != nil {
 			return out, err
 		}
-		if err := json.Unmarshal([]byte(grants), &it.Grants); err != nil {
-			return out, err
-		}
-		if err := json.Unmarshal([]byte(flags), &it.Flags); err != nil {
-			return out, err
-		}
-		it.CreatedAt, it.LastLoginAt, it.DecidedAt = fromTS(created), fromNullTS(last), fromNullTS(decided)
-		it.Decision, it.NewRole, it.Note, it.DecidedBy, it.RoleChangeID = decision.String, newRole.String, note.String, by.String, rc.String
 		out.Items = append(out.Items, it)
 	}
 	return out, rows.Err()
+}
+
+const itemColumns = `principal_id, kind, name, email, role, status, grants, created_at, last_login_at, mfa, flags,
+	decision, new_role, note, decided_by, decided_at, role_change_id`
+
+func scanItem(row interface{ Scan(...any) error }) (rempart.ReviewItem, error) {
+	var it rempart.ReviewItem
+	var grants, flags string
+	var created int64
+	var last, decided sql.NullInt64
+	var decision, newRole, note, by, rc sql.NullString
+	err := row.Scan(&it.PrincipalID, &it.Kind, &it.Name, &it.Email, &it.Role, &it.Status, &grants, &created, &last, &it.MFA, &flags,
+		&decision, &newRole, &note, &by, &decided, &rc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return it, rempart.Errorf(rempart.ENOTFOUND, "This campaign has no such account.")
+	} else if err != nil {
+		return it, err
+	}
+	if err := json.Unmarshal([]byte(grants), &it.Grants); err != nil {
+		return it, err
+	}
+	if err := json.Unmarshal([]byte(flags), &it.Flags); err != nil {
+		return it, err
+	}
+	it.CreatedAt, it.LastLoginAt, it.DecidedAt = fromTS(created), fromNullTS(last), fromNullTS(decided)
+	it.Decision, it.NewRole, it.Note, it.DecidedBy, it.RoleChangeID = decision.String, newRole.String, note.String, by.String, rc.String
+	return it, nil
+}
+
+// CampaignItem returns a campaign of a scope, without its items, and one
+// of them.
+func (d *DB) CampaignItem(ctx context.Context, tenant, campaignID, principalID string) (rempart.Campaign, rempart.ReviewItem, error) {
+	r := d.reader(ctx)
+	c, err := scanCampaign(r.QueryRow(`SELECT `+campaignColumns+` FROM review_campaigns c WHERE c.id = ? AND `+scopeIs("c.tenant_id", tenant),
+		append([]any{campaignID}, tenantArgs(tenant)...)...))
+	if err != nil {
+		return c, rempart.ReviewItem{}, err
+	}
+	it, err := scanItem(r.QueryRow(`SELECT `+itemColumns+` FROM review_items WHERE campaign_id = ? AND principal_id = ?`, campaignID, principalID))
+	return c, it, err
 }
 
 // DecideItem records a decision on an open campaign's undecided item, with

@@ -172,6 +172,12 @@ func TestRoleChangesAndReviews(t *testing.T) {
 		if _, _, _, err := rv.Export(ctx, adaC, a, cp.ID, reviews.FormatJSON); rempart.ErrorCode(err) != rempart.ECONFLICT {
 			t.Fatalf("exporting an open campaign: got %v, want conflict", err)
 		}
+		if _, err := rv.Decide(ctx, bAdmin, a, cp.ID, carol.ID, rempart.ReviewDecision{Decision: rempart.DecisionKeep}); rempart.ErrorCode(err) != rempart.ENOTFOUND {
+			t.Fatalf("tenant B's admin decides in A's campaign: got %v, want not found", err)
+		}
+		if _, err := rv.Decide(ctx, adaC, a, cp.ID, "usr_nobody", rempart.ReviewDecision{Decision: rempart.DecisionKeep}); rempart.ErrorCode(err) != rempart.ENOTFOUND {
+			t.Fatalf("an account not in the campaign: got %v, want not found", err)
+		}
 		if _, err := rv.Decide(ctx, adaC, a, cp.ID, ada.ID, rempart.ReviewDecision{Decision: rempart.DecisionKeep}); rempart.ErrorCode(err) != rempart.EFORBIDDEN {
 			t.Fatalf("deciding on one's own account: got %v, want forbidden", err)
 		}
@@ -193,9 +199,9 @@ func TestRoleChangesAndReviews(t *testing.T) {
 		}
 		// A role change decision is a request that someone else approves.
 		clock.Advance(time.Second)
-		det, err = rv.Decide(ctx, adaC, a, cp.ID, dave.ID, rempart.ReviewDecision{Decision: rempart.DecisionChangeRole, Role: rempart.RoleReader, Note: "Reads only"})
-		if err != nil || det.ClosedAt != nil {
-			t.Fatalf("change role: %+v, %v", det, err)
+		dec, err := rv.Decide(ctx, adaC, a, cp.ID, dave.ID, rempart.ReviewDecision{Decision: rempart.DecisionChangeRole, Role: rempart.RoleReader, Note: "Reads only"})
+		if err != nil || dec.Campaign.ClosedAt != nil || dec.Campaign.Decided != 3 || dec.Item.RoleChangeID == "" || dec.Item.NewRole != rempart.RoleReader {
+			t.Fatalf("change role: %+v, %v", dec, err)
 		}
 		if acc, _ := d.ReviewAccount(ctx, a, dave.ID); acc.Principal.Role != rempart.RoleWriter {
 			t.Fatalf("a review's change applied before approval: %+v", acc)
@@ -204,9 +210,12 @@ func TestRoleChangesAndReviews(t *testing.T) {
 		if len(list) != 3 || list[0].CampaignID != cp.ID || list[0].PrincipalID != dave.ID || list[0].Status != rempart.RoleChangePending || list[0].Reason != "Reads only" {
 			t.Fatalf("the review's role change request: %+v", list)
 		}
-		det, err = rv.Decide(ctx, sys, a, cp.ID, ada.ID, rempart.ReviewDecision{Decision: rempart.DecisionKeep})
-		if err != nil || det.ClosedAt == nil {
-			t.Fatalf("the last decision closes the campaign: %+v, %v", det.Campaign, err)
+		dec, err = rv.Decide(ctx, sys, a, cp.ID, ada.ID, rempart.ReviewDecision{Decision: rempart.DecisionKeep})
+		if err != nil || dec.Campaign.ClosedAt == nil || dec.Item.DecidedBy != "sa_admin" {
+			t.Fatalf("the last decision closes the campaign: %+v, %v", dec, err)
+		}
+		if det, err = rv.Campaign(ctx, adaC, a, cp.ID); err != nil || det.ClosedAt == nil || det.Decided != 4 {
+			t.Fatalf("the closed campaign: %+v, %v", det.Campaign, err)
 		}
 		if _, err := rv.Decide(ctx, sys, a, cp.ID, ada.ID, rempart.ReviewDecision{Decision: rempart.DecisionKeep}); rempart.ErrorCode(err) != rempart.ECONFLICT {
 			t.Fatalf("deciding in a closed campaign: got %v, want conflict", err)

@@ -192,6 +192,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"CampaignDetail":       rempart.CampaignDetail{},
 		"ReviewItem":           rempart.ReviewItem{},
 		"ReviewDecision":       rempart.ReviewDecision{},
+		"ReviewDecided":        rempart.ReviewDecided{},
 	}
 	for name, v := range types {
 		s, ok := schemas[name].(map[string]any)

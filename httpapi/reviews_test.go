@@ -78,8 +78,8 @@ func TestAccessGovernance(t *testing.T) {
 			adaID = it.PrincipalID
 		}
 	}
-	if det, err = sys.DecideReviewItem(ctx, acme, cp.ID, adaID, rempart.ReviewDecision{Decision: rempart.DecisionKeep}); err != nil || det.ClosedAt == nil {
-		t.Fatalf("the last decision: %+v, %v", det.Campaign, err)
+	if dec, err := sys.DecideReviewItem(ctx, acme, cp.ID, adaID, rempart.ReviewDecision{Decision: rempart.DecisionKeep}); err != nil || dec.Campaign.ClosedAt == nil || dec.Item.Decision != rempart.DecisionKeep {
+		t.Fatalf("the last decision: %+v, %v", dec, err)
 	}
 
 	req, _ := http.NewRequest("GET", s.srv.URL+"/api/v1/tenants/"+acme+"/access-reviews/"+cp.ID+"/export", nil)

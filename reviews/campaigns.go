@@ -155,27 +155,19 @@ func (s *Service) Campaign(ctx context.Context, c rempart.Caller, tenant, id str
 //
 // Nobody decides on their own account. The campaign closes with its last
 // decision.
-func (s *Service) Decide(ctx context.Context, c rempart.Caller, tenant, campaignID, principalID string, in rempart.ReviewDecision) (rempart.CampaignDetail, error) {
+func (s *Service) Decide(ctx context.Context, c rempart.Caller, tenant, campaignID, principalID string, in rempart.ReviewDecision) (rempart.ReviewDecided, error) {
 	e := entry(c, tenant, "review.decide", scopePath(tenant)+"/access-reviews/"+campaignID+"/items/"+principalID)
 	if err := s.authorize(ctx, c, tenant, e); err != nil {
-		return rempart.CampaignDetail{}, err
+		return rempart.ReviewDecided{}, err
 	}
-	cp, err := s.store.Campaign(ctx, tenant, campaignID)
+	cp, it, err := s.store.CampaignItem(ctx, tenant, campaignID, principalID)
 	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
-		return cp, s.deny(ctx, e, err)
+		return rempart.ReviewDecided{}, s.deny(ctx, e, err)
 	} else if err != nil {
-		return cp, err
-	}
-	var it *rempart.ReviewItem
-	for i := range cp.Items {
-		if cp.Items[i].PrincipalID == principalID {
-			it = &cp.Items[i]
-		}
+		return rempart.ReviewDecided{}, err
 	}
 	note, err := text("note", in.Note, 0, 500)
 	switch {
-	case it == nil:
-		err = rempart.Errorf(rempart.ENOTFOUND, "This campaign has no such account.")
 	case err != nil:
 	case cp.ClosedAt != nil:
 		err = rempart.Errorf(rempart.ECONFLICT, "This campaign is closed.")
@@ -189,11 +181,10 @@ func (s *Service) Decide(ctx context.Context, c rempart.Caller, tenant, campaign
 		err = rempart.Errorf(rempart.EINVALID, "role goes only with the change_role decision.")
 	}
 	if err != nil {
-		return cp, s.deny(ctx, e, err)
+		return rempart.ReviewDecided{}, s.deny(ctx, e, err)
 	}
 	now := s.clock.Now()
-	d := *it
-	d.Decision, d.Note, d.DecidedBy, d.DecidedAt = in.Decision, note, c.Principal.ID, &now
+	it.Decision, it.Note, it.DecidedBy, it.DecidedAt = in.Decision, note, c.Principal.ID, &now
 	var rc *rempart.RoleChange
 	if in.Decision == rempart.DecisionChangeRole {
 		reason := note
@@ -203,9 +194,9 @@ func (s *Service) Decide(ctx context.Context, c rempart.Caller, tenant, campaign
 		rc = &rempart.RoleChange{ID: rempart.NewID("rch"), TenantID: tenant, PrincipalID: principalID, ToRole: in.Role,
 			RequestedBy: c.Principal.ID, RequestedAt: now, Status: rempart.RoleChangePending, CampaignID: campaignID}
 		if err := s.fillRequest(ctx, tenant, rc, reason); err != nil {
-			return cp, s.deny(ctx, e, err)
+			return rempart.ReviewDecided{}, s.deny(ctx, e, err)
 		}
-		d.NewRole, d.RoleChangeID = in.Role, rc.ID
+		it.NewRole, it.RoleChangeID = in.Role, rc.ID
 	}
 	e.Reason = in.Decision
 	switch {
@@ -216,20 +207,15 @@ func (s *Service) Decide(ctx context.Context, c rempart.Caller, tenant, campaign
 	case in.Decision == rempart.DecisionRevoke:
 		e.Reason += ": every key revoked"
 	}
-	closed, err := s.store.DecideItem(ctx, e, tenant, campaignID, d, rc)
+	closed, err := s.store.DecideItem(ctx, e, tenant, campaignID, it, rc)
 	if err != nil {
-		return cp, err
-	}
-	for i := range cp.Items {
-		if cp.Items[i].PrincipalID == principalID {
-			cp.Items[i] = d
-		}
+		return rempart.ReviewDecided{}, err
 	}
 	cp.Decided++
 	if closed {
 		cp.ClosedAt = &now
 	}
-	return cp, nil
+	return rempart.ReviewDecided{Campaign: cp, Item: it}, nil
 }
 
 // Quarterly opens, for the staff and every tenant, the campaign of the

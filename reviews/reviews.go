@@ -85,6 +85,9 @@ type Store interface {
 	Campaigns(ctx context.Context, tenant string, limit int) ([]rempart.Campaign, error)
 	// Campaign returns a campaign of a scope with its items, or ENOTFOUND.
 	Campaign(ctx context.Context, tenant, id string) (rempart.CampaignDetail, error)
+	// CampaignItem returns a campaign of a scope (without its items) and
+	// one of its items, or ENOTFOUND.
+	CampaignItem(ctx context.Context, tenant, campaignID, principalID string) (rempart.Campaign, rempart.ReviewItem, error)
 	// DecideItem records the decision on an undecided item of an open
 	// campaign of a scope. With rempart.DecisionRevoke it suspends the
 	// user and ends its sessions, or revokes every key of the service

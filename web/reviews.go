@@ -23,7 +23,7 @@ type ReviewService interface {
 	Campaigns(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.Campaign, error)
 	CreateCampaign(ctx context.Context, c rempart.Caller, tenant string, in rempart.CampaignCreate) (rempart.Campaign, error)
 	Campaign(ctx context.Context, c rempart.Caller, tenant, id string) (rempart.CampaignDetail, error)
-	Decide(ctx context.Context, c rempart.Caller, tenant, campaignID, principalID string, in rempart.ReviewDecision) (rempart.CampaignDetail, error)
+	Decide(ctx context.Context, c rempart.Caller, tenant, campaignID, principalID string, in rempart.ReviewDecision) (rempart.ReviewDecided, error)
 	Export(ctx context.Context, c rempart.Caller, tenant, id, format string) ([]byte, string, string, error)
 }
 
@@ -244,7 +244,7 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, v *visit) error 
 	if in.Decision == rempart.DecisionChangeRole {
 		in.Role = r.PostFormValue("role")
 	}
-	cp, err := s.cfg.Reviews.Decide(r.Context(), v.caller, tenant, id, r.PathValue("principal"), in)
+	out, err := s.cfg.Reviews.Decide(r.Context(), v.caller, tenant, id, r.PathValue("principal"), in)
 	if err != nil {
 		if formError(err) || rempart.ErrorCode(err) == rempart.EFORBIDDEN {
 			return s.showCampaign(w, r, v, s.status(w, r, err), rempart.ErrorMessage(err))
@@ -252,7 +252,7 @@ func (s *server) decide(w http.ResponseWriter, r *http.Request, v *visit) error 
 		return err
 	}
 	done := "decided"
-	if cp.ClosedAt != nil {
+	if out.Campaign.ClosedAt != nil {
 		done = "campaign-closed"
 	}
 	redirect(w, r, scopeBase(tenant)+"/access-reviews/"+id, done)

@@ -50,13 +50,13 @@ func TestBrowserAccessReview(t *testing.T) {
 	if got := browsertest.Get(b, chromedp.Text("h1")); got != "Browser review" {
 		t.Fatalf("campaign page: got %q", got)
 	}
-	if got := browsertest.Get(b, chromedp.Text("#item-" + bob.ID)); !strings.Contains(got, "no_mfa") || !strings.Contains(got, "writer") {
+	if got := browsertest.Get(b, chromedp.Text("#item-"+bob.ID)); !strings.Contains(got, "no_mfa") || !strings.Contains(got, "writer") {
 		t.Errorf("bob's row: got %q, want writer and no_mfa", got)
 	}
 
 	b.Run(chromedp.SendKeys("#note-"+bob.ID, "Left the company"))
 	b.ClickAndLoad(`#item-` + bob.ID + ` button[value="revoke"]`)
-	if got := browsertest.Get(b, chromedp.Text("#item-" + bob.ID)); !strings.Contains(got, "revoke") || !strings.Contains(got, "Left the company") {
+	if got := browsertest.Get(b, chromedp.Text("#item-"+bob.ID)); !strings.Contains(got, "revoke") || !strings.Contains(got, "Left the company") {
 		t.Fatalf("bob's row after the revoke: got %q", got)
 	}
 	if _, err := c.id.AuthenticateSession(ctx, rempart.Caller{}, bobSession.Token, rempart.SessionConsole); rempart.ErrorCode(err) != rempart.EUNAUTHORIZED {

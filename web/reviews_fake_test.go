@@ -135,18 +135,18 @@ func (f *fakeReviews) Campaign(ctx context.Context, c rempart.Caller, tenant, id
 	return cp, nil
 }
 
-func (f *fakeReviews) Decide(ctx context.Context, c rempart.Caller, tenant, campaignID, principalID string, in rempart.ReviewDecision) (rempart.CampaignDetail, error) {
+func (f *fakeReviews) Decide(ctx context.Context, c rempart.Caller, tenant, campaignID, principalID string, in rempart.ReviewDecision) (rempart.ReviewDecided, error) {
 	cp, err := f.Campaign(ctx, c, tenant, campaignID)
 	if err != nil {
-		return cp, err
+		return rempart.ReviewDecided{}, err
 	}
 	if principalID == c.Principal.ID {
-		return cp, rempart.Errorf(rempart.EFORBIDDEN, "Another reviewer must decide on your own account.")
+		return rempart.ReviewDecided{}, rempart.Errorf(rempart.EFORBIDDEN, "Another reviewer must decide on your own account.")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.decisions = append(f.decisions, in)
-	return cp, nil
+	return rempart.ReviewDecided{Campaign: cp.Campaign}, nil
 }
 
 func (f *fakeReviews) Export(ctx context.Context, c rempart.Caller, tenant, id, format string) ([]byte, string, string, error) {

@@ -33,6 +33,14 @@ func TestRoutes(t *testing.T) {
 	rt := rempart.RestoreTest{ID: "rt_1", BackupID: "bk_1", StartedAt: t0, Outcome: "success", Rows: 2}
 	rtJS := `{"id":"rt_1","backup_id":"bk_1","started_at":` + t0JSON + `,"duration_ms":0,"restore_ms":0,"verify_ms":0,"outcome":"success","tables":0,"rows":2,"objects":0,"data_bytes":0,"audit_entries":0}`
 
+	rc := rempart.RoleChange{ID: "rch_1", PrincipalID: "usr_1", SubjectName: "Ada", FromRole: "admin", ToRole: "reader", Reason: "why", RequestedBy: "usr_2", RequestedAt: t0, Status: "pending"}
+	rcJS := `{"id":"rch_1","principal_id":"usr_1","subject_name":"Ada","from_role":"admin","to_role":"reader","reason":"why","requested_by":"usr_2","requested_at":` + t0JSON + `,"status":"pending"}`
+	cp := rempart.Campaign{ID: "arc_1", Name: "Q", CreatedBy: "usr_2", CreatedAt: t0, DueAt: t0, Accounts: 1}
+	cpJS := `{"id":"arc_1","name":"Q","created_by":"usr_2","created_at":` + t0JSON + `,"due_at":` + t0JSON + `,"accounts":1,"decided":0}`
+	cpDetail := rempart.CampaignDetail{Campaign: cp, Items: []rempart.ReviewItem{{PrincipalID: "usr_1", Kind: "user", Name: "Ada", Role: "admin", Status: "active",
+		Grants: []string{}, CreatedAt: t0, MFA: "none", Flags: []string{"no_mfa", "privileged"}}}}
+	cpDetailJS := `{"id":"arc_1","name":"Q","created_by":"usr_2","created_at":` + t0JSON + `,"due_at":` + t0JSON + `,"accounts":1,"decided":0,"items":[{"principal_id":"usr_1","kind":"user","name":"Ada","role":"admin","status":"active","grants":[],"created_at":` + t0JSON + `,"mfa":"none","flags":["no_mfa","privileged"]}]}`
+
 	tests := []struct {
 		name   string
 		answer answer
@@ -276,6 +284,75 @@ func TestRoutes(t *testing.T) {
 			name: "reactivate staff user", answer: answer{Status: 204},
 			call:   func(c *client.Client) (any, error) { return nil, c.ReactivateUser(ctx, "", "usr_1") },
 			method: "POST", path: "/api/v1/staff/users/usr_1/reactivate",
+		},
+		{
+			name: "role changes", answer: jsonAnswer(200, `{"role_changes":[`+rcJS+`]}`),
+			call:   func(c *client.Client) (any, error) { return c.RoleChanges(ctx, "ten_1") },
+			want:   []rempart.RoleChange{rc},
+			method: "GET", path: "/api/v1/tenants/ten_1/role-changes",
+		},
+		{
+			name: "request staff role change", answer: jsonAnswer(201, rcJS),
+			call: func(c *client.Client) (any, error) {
+				return c.RequestRoleChange(ctx, "", rempart.RoleChangeCreate{PrincipalID: "usr_1", Role: "reader", Reason: "why"})
+			},
+			want:   rc,
+			method: "POST", path: "/api/v1/staff/role-changes", body: `{"principal_id":"usr_1","role":"reader","reason":"why"}`,
+			header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "approve role change", answer: jsonAnswer(200, rcJS),
+			call: func(c *client.Client) (any, error) {
+				return c.ApproveRoleChange(ctx, "ten_1", "rch_1", rempart.RoleChangeDecision{Note: "ok"})
+			},
+			want:   rc,
+			method: "POST", path: "/api/v1/tenants/ten_1/role-changes/rch_1/approve", body: `{"note":"ok"}`,
+		},
+		{
+			name: "reject role change", answer: jsonAnswer(200, rcJS),
+			call: func(c *client.Client) (any, error) {
+				return c.RejectRoleChange(ctx, "", "rch_1", rempart.RoleChangeDecision{})
+			},
+			want:   rc,
+			method: "POST", path: "/api/v1/staff/role-changes/rch_1/reject", body: `{}`,
+		},
+		{
+			name: "campaigns", answer: jsonAnswer(200, `{"campaigns":[`+cpJS+`]}`),
+			call:   func(c *client.Client) (any, error) { return c.Campaigns(ctx, "ten_1") },
+			want:   []rempart.Campaign{cp},
+			method: "GET", path: "/api/v1/tenants/ten_1/access-reviews",
+		},
+		{
+			name: "create campaign", answer: jsonAnswer(201, cpJS),
+			call: func(c *client.Client) (any, error) {
+				return c.CreateCampaign(ctx, "", rempart.CampaignCreate{DueInDays: 7})
+			},
+			want:   cp,
+			method: "POST", path: "/api/v1/staff/access-reviews", body: `{"due_in_days":7}`,
+		},
+		{
+			name: "campaign", answer: jsonAnswer(200, cpDetailJS),
+			call:   func(c *client.Client) (any, error) { return c.Campaign(ctx, "ten_1", "arc_1") },
+			want:   cpDetail,
+			method: "GET", path: "/api/v1/tenants/ten_1/access-reviews/arc_1",
+		},
+		{
+			name: "decide review item", answer: jsonAnswer(200, `{"campaign":`+cpJS+`,"item":{"principal_id":"usr_1","kind":"user","name":"Ada","role":"admin","status":"active","grants":[],"created_at":`+t0JSON+`,"mfa":"none","flags":["no_mfa","privileged"]}}`),
+			call: func(c *client.Client) (any, error) {
+				return c.DecideReviewItem(ctx, "ten_1", "arc_1", "usr_1", rempart.ReviewDecision{Decision: "revoke"})
+			},
+			want:   rempart.ReviewDecided{Campaign: cp, Item: cpDetail.Items[0]},
+			method: "POST", path: "/api/v1/tenants/ten_1/access-reviews/arc_1/items/usr_1", body: `{"decision":"revoke"}`,
+		},
+		{
+			name: "export campaign", answer: answer{Status: 200, Header: map[string]string{"Content-Type": "text/csv"}, Body: "campaign_id\narc_1\n"},
+			call: func(c *client.Client) (any, error) {
+				var b strings.Builder
+				err := c.ExportCampaign(ctx, "ten_1", "arc_1", "csv", &b)
+				return b.String(), err
+			},
+			want:   "campaign_id\narc_1\n",
+			method: "GET", path: "/api/v1/tenants/ten_1/access-reviews/arc_1/export", query: "format=csv",
 		},
 		{
 			name: "delete tenant", answer: answer{Status: 204},

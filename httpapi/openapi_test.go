@@ -187,6 +187,17 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"GrantList":            rempart.GrantList{},
 		"GrantDetail":          rempart.GrantDetail{},
 		"GrantSettings":        rempart.GrantSettings{},
+		"RoleChangeCreate":     rempart.RoleChangeCreate{},
+		"RoleChangeDecision":   rempart.RoleChangeDecision{},
+		"RoleChange":           rempart.RoleChange{},
+		"RoleChangeList":       rempart.RoleChangeList{},
+		"CampaignCreate":       rempart.CampaignCreate{},
+		"Campaign":             rempart.Campaign{},
+		"CampaignList":         rempart.CampaignList{},
+		"CampaignDetail":       rempart.CampaignDetail{},
+		"ReviewItem":           rempart.ReviewItem{},
+		"ReviewDecision":       rempart.ReviewDecision{},
+		"ReviewDecided":        rempart.ReviewDecided{},
 	}
 	for name, v := range types {
 		s, ok := schemas[name].(map[string]any)

@@ -33,6 +33,7 @@ func (s *Server) routes() {
 		s.handle("GET "+p+"/users", s.authed, s.listUsers)
 		s.handle("POST "+p+"/users/{user}/suspend", s.authed, s.suspendUser)
 		s.handle("POST "+p+"/users/{user}/reactivate", s.authed, s.reactivateUser)
+		s.reviewRoutes(p)
 	}
 
 	s.handle("GET /api/v1/tenants", s.authed, s.listTenants)

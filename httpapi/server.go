@@ -18,6 +18,7 @@ import (
 	"github.com/rempart/rempart/httpsrv"
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/jobs"
+	"github.com/rempart/rempart/reviews"
 	"github.com/rempart/rempart/vault"
 )
 
@@ -70,6 +71,8 @@ type Services struct {
 	Keys       KeyService
 	TenantKeys TenantKeyService
 	Grants     *grants.Service // staff access grants (IAM-7)
+	// Reviews runs role changes and access reviews (IAM-9, IAM-10).
+	Reviews *reviews.Service
 }
 
 // Config tunes the API edge.
@@ -95,6 +98,7 @@ type Server struct {
 	keys     KeyService
 	tkeys    TenantKeyService
 	grants   *grants.Service
+	reviews  *reviews.Service
 	logger   *slog.Logger
 	clock    rempart.Clock
 	cfg      Config
@@ -116,7 +120,7 @@ func New(svc Services, logger *slog.Logger, clock rempart.Clock, cfg Config) *Se
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1<<20 + 4<<10
 	}
-	s := &Server{vault: svc.Vault, identity: svc.Identity, audit: svc.Audit, backups: svc.Backups, jobs: svc.Jobs, keys: svc.Keys, tkeys: svc.TenantKeys, grants: svc.Grants, logger: logger, clock: clock, cfg: cfg,
+	s := &Server{vault: svc.Vault, identity: svc.Identity, audit: svc.Audit, backups: svc.Backups, jobs: svc.Jobs, keys: svc.Keys, tkeys: svc.TenantKeys, grants: svc.Grants, reviews: svc.Reviews, logger: logger, clock: clock, cfg: cfg,
 		ipLimit:  httpsrv.NewRateLimiter(cfg.IPRate, cfg.IPBurst, clock),
 		keyLimit: httpsrv.NewRateLimiter(cfg.CredentialRate, cfg.CredentialBurst, clock),
 		metrics:  newMetrics(),

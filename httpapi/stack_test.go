@@ -21,6 +21,7 @@ import (
 	"github.com/rempart/rempart/internal/testclock"
 	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/reviews"
 	"github.com/rempart/rempart/vault"
 )
 
@@ -104,7 +105,8 @@ func newStack(t *testing.T) *stack {
 	s.keyring.SetSource(roots)
 	rotator := keys.NewRotator(d, s.keyring, roots, nil, nil)
 	s.api = httpapi.New(httpapi.Services{Vault: s.vault, Identity: s.identity, Audit: s.log, Backups: s.backups, Jobs: s.jobs,
-		Keys: keys.NewAdmin(d, rotator, s.jobs), TenantKeys: vault.NewKeys(s.vault, s.jobs), Grants: s.grants}, logger, clock, httpapi.Config{})
+		Keys: keys.NewAdmin(d, rotator, s.jobs), TenantKeys: vault.NewKeys(s.vault, s.jobs), Grants: s.grants,
+		Reviews: reviews.New(d, clock, reviews.Config{})}, logger, clock, httpapi.Config{})
 	s.srv = httptest.NewServer(s.api.Handler())
 	t.Cleanup(func() {
 		s.srv.Close()

@@ -21,6 +21,7 @@ import (
 	"github.com/rempart/rempart/internal/browsertest"
 	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/reviews"
 	"github.com/rempart/rempart/vault"
 	"github.com/rempart/rempart/web"
 )
@@ -109,7 +110,7 @@ func newRealConsole(t *testing.T) *realConsole {
 		t.Fatal(err)
 	}
 	h := web.New(web.Config{Sessions: web.IdentitySessions(id), Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
-		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, Grants: grants.New(d, clock)})
+		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, Grants: grants.New(d, clock), Reviews: reviews.New(d, clock, reviews.Config{})})
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
 	return &realConsole{srv: srv, vault: v, identity: id, admin: admin}

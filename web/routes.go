@@ -60,6 +60,8 @@ func (s *server) routes() {
 	s.mux.Handle("POST "+t+"/grants/{grant}/deny", s.authed(s.tenantGrantStep(GrantService.TenantDeny, "grant-denied")))
 	s.mux.Handle("POST "+t+"/grants/{grant}/revoke", s.authed(s.tenantGrantStep(GrantService.TenantRevoke, "grant-revoked")))
 	s.mux.Handle("POST "+t+"/grant-settings", s.authed(s.setGrantSettings))
+	s.reviewRoutes("/staff")
+	s.reviewRoutes(t)
 
 	// Anything else is a 404 page (with the security headers).
 	s.mux.HandleFunc("/", s.notFound)

@@ -40,6 +40,7 @@ type Config struct {
 	Backups    BackupService
 	Jobs       JobService
 	Grants     GrantService // staff access grants (IAM-7); nil: no grants pages
+	Reviews    ReviewService
 
 	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
 	// session token), so that tokens need no storage. Every node of a

@@ -27,6 +27,7 @@ import (
 	"github.com/rempart/rempart/internal/blobstore"
 	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/reviews"
 	"github.com/rempart/rempart/vault"
 )
 
@@ -63,6 +64,7 @@ type Main struct {
 	Vault           *vault.Service
 	Identity        *identity.Service
 	Grants          *grants.Service
+	Reviews         *reviews.Service
 	API             *httpapi.Server
 	Server          *httpsrv.Server
 	Bootstrap       string // the one-time bootstrap token printed at start, if any
@@ -224,8 +226,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Grants = grants.New(m.DB, clock)
 	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy,
 		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"]})
+	m.setupReviews(clock)
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
-		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Grants: m.Grants}
+		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Grants: m.Grants, Reviews: m.Reviews}
 	m.API = httpapi.New(services, m.Logger, clock, httpapi.Config{
 		IPRate: ipRate, IPBurst: ipBurst, CredentialRate: credRate, CredentialBurst: credBurst, TrustedProxies: proxies,
 		MaxBodyBytes: int64(maxRecord) + 4<<10,

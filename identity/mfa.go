@@ -70,7 +70,9 @@ func mfaDefaults(cfg *Config, clock rempart.Clock) *mfaKit {
 
 var errNoMFAKey = rempart.Errorf(rempart.EUNAVAILABLE, "Second factors are not available: no MFA key is configured.")
 
-func totpAD(userID, factorID string) []byte { return keys.AD("rempart/totp-secret/v1", userID, factorID) }
+func totpAD(userID, factorID string) []byte {
+	return keys.AD("rempart/totp-secret/v1", userID, factorID)
+}
 
 func factorPath(id string) string { return "/factors/" + id }
 

@@ -57,9 +57,9 @@ type deployment struct {
 	AuditSigner  *audit.Signer
 	BackupSigner *backup.Signer
 	// ConsoleKey derives the console's CSRF tokens; every node shares it.
-	ConsoleKey  []byte
+	ConsoleKey []byte
 	// MFAKey seals TOTP secrets and sign-in challenges (IAM-4).
-	MFAKey []byte
+	MFAKey      []byte
 	BackupStore *blobs.Store
 	Attachments *blobs.Store
 	Backups     *backup.Service

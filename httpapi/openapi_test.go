@@ -182,6 +182,14 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"SessionCreated":       rempart.SessionCreated{},
 		"SessionList":          rempart.SessionList{},
 		"PasswordChange":       rempart.PasswordChange{},
+		"Factor":               rempart.Factor{},
+		"FactorList":           rempart.FactorList{},
+		"TOTPStart":            rempart.TOTPStart{},
+		"TOTPEnrolment":        rempart.TOTPEnrolment{},
+		"MFACode":              rempart.MFACode{},
+		"FactorConfirmed":      rempart.FactorConfirmed{},
+		"RecoveryCodes":        rempart.RecoveryCodes{},
+		"MFAPolicy":            rempart.MFAPolicy{},
 	}
 	for name, v := range types {
 		s, ok := schemas[name].(map[string]any)

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -36,6 +37,8 @@ type stack struct {
 	clock    *testclock.Clock
 	vault    *vault.Service
 	identity *identity.Service
+	// totp holds the TOTP secrets of the staff person() enrolled, by email.
+	totp map[string][]byte
 	log      *audit.Log
 	keyring  *keys.Keyring
 	jobs     *jobs.Runner
@@ -66,7 +69,7 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, db: d, clock: clock, dir: dir}
+	s := &stack{t: t, db: d, clock: clock, dir: dir, totp: map[string][]byte{}}
 	s.log = audit.NewLog(d, signer)
 	s.keyring = keys.NewKeyring(root, 100)
 	objects, err := blobs.Open(ctx, filepath.Join(dir, "attachments"))
@@ -76,7 +79,7 @@ func newStack(t *testing.T) *stack {
 	s.objects = objects
 	s.vault = vault.New(d, s.keyring, clock, vault.Config{Objects: blobstore.Objects{Store: objects},
 		Attachments: vault.AttachmentLimits{MaxBytes: stackMaxAttachment}})
-	s.identity = identity.New(d, clock, identity.Config{})
+	s.identity = identity.New(d, clock, identity.Config{MFAKey: bytes.Repeat([]byte{7}, 32)})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s.jobs = jobs.NewRunner(d, clock, logger, jobs.Config{})
 	for _, k := range []string{backup.KindCreate, backup.KindVerify, backup.KindRestoreTest, keys.KindRootRewrap, vault.KindReencrypt} {

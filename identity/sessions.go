@@ -37,7 +37,7 @@ func (s *Service) SignIn(ctx context.Context, c rempart.Caller, in rempart.SignI
 	}
 	if len(fs) == 0 {
 		if in.Code != "" {
-			e.Reason = "second factor given, none enrolled"
+			e.Reason = "second factor given"
 			return rempart.SessionCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "No second factor is enrolled on this account; leave the code empty."))
 		}
 		return s.openSession(ctx, c, e, u.User, kind)

@@ -38,14 +38,14 @@ type stack struct {
 	vault    *vault.Service
 	identity *identity.Service
 	// totp holds the TOTP secrets of the staff person() enrolled, by email.
-	totp map[string][]byte
-	log      *audit.Log
-	keyring  *keys.Keyring
-	jobs     *jobs.Runner
-	backups  *backup.Service
-	api      *httpapi.Server
-	dir      string
-	objects  *blobs.Store // attachments
+	totp    map[string][]byte
+	log     *audit.Log
+	keyring *keys.Keyring
+	jobs    *jobs.Runner
+	backups *backup.Service
+	api     *httpapi.Server
+	dir     string
+	objects *blobs.Store // attachments
 }
 
 func newStack(t *testing.T) *stack {

@@ -19,11 +19,19 @@ func caller(in RequestInfo) rempart.Caller {
 }
 
 func (s identitySessions) SignIn(ctx context.Context, in SignIn) (Session, error) {
-	out, err := s.id.SignIn(ctx, caller(in.RequestInfo), rempart.SignIn{Email: in.Email, Password: in.Password, Code: in.Code}, rempart.SessionConsole)
+	if in.Code != "" {
+		out, err := s.id.SignIn(ctx, caller(in.RequestInfo), rempart.SignIn{Email: in.Email, Password: in.Password, Code: in.Code}, rempart.SessionConsole)
+		if err != nil {
+			return Session{}, err
+		}
+		return Session{Token: out.Token, ExpiresAt: out.ExpiresAt}, nil
+	}
+	// The second factor, if any, comes in a second step (IAM-4).
+	out, challenge, err := s.id.StartSignIn(ctx, caller(in.RequestInfo), rempart.SignIn{Email: in.Email, Password: in.Password})
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{Token: out.Token, ExpiresAt: out.ExpiresAt}, nil
+	return Session{Token: out.Token, ExpiresAt: out.ExpiresAt, Challenge: challenge}, nil
 }
 
 func (s identitySessions) Resume(ctx context.Context, token string, in RequestInfo) (rempart.Caller, error) {
@@ -32,4 +40,40 @@ func (s identitySessions) Resume(ctx context.Context, token string, in RequestIn
 
 func (s identitySessions) SignOut(ctx context.Context, c rempart.Caller) error {
 	return s.id.SignOut(ctx, c)
+}
+
+// IdentityMFA gives the console second factors from the identity service
+// (IAM-4).
+func IdentityMFA(id *identity.Service) MFAService { return identitySessions{id} }
+
+func (s identitySessions) CompleteSignIn(ctx context.Context, challenge, code string, in RequestInfo) (Session, error) {
+	out, err := s.id.CompleteSignIn(ctx, caller(in), challenge, code)
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{Token: out.Token, ExpiresAt: out.ExpiresAt}, nil
+}
+
+func (s identitySessions) Factors(ctx context.Context, c rempart.Caller) (rempart.FactorList, error) {
+	return s.id.Factors(ctx, c)
+}
+
+func (s identitySessions) StartTOTP(ctx context.Context, c rempart.Caller, name string) (rempart.TOTPEnrolment, error) {
+	return s.id.StartTOTP(ctx, c, rempart.TOTPStart{Name: name})
+}
+
+func (s identitySessions) ConfirmTOTP(ctx context.Context, c rempart.Caller, id, code string) (rempart.FactorConfirmed, error) {
+	return s.id.ConfirmTOTP(ctx, c, id, rempart.MFACode{Code: code})
+}
+
+func (s identitySessions) DeleteFactor(ctx context.Context, c rempart.Caller, id string) error {
+	return s.id.DeleteFactor(ctx, c, id)
+}
+
+func (s identitySessions) RegenerateRecoveryCodes(ctx context.Context, c rempart.Caller) (rempart.RecoveryCodes, error) {
+	return s.id.RegenerateRecoveryCodes(ctx, c)
+}
+
+func (s identitySessions) VerifyMFA(ctx context.Context, c rempart.Caller, code string) error {
+	return s.id.VerifyMFA(ctx, c, rempart.MFACode{Code: code})
 }

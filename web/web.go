@@ -39,6 +39,9 @@ type Config struct {
 	TenantKeys TenantKeyService
 	Backups    BackupService
 	Jobs       JobService
+	// MFA is second factors (IAM-4); without it the security pages are
+	// not found.
+	MFA MFAService
 
 	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
 	// session token), so that tokens need no storage. Every node of a

@@ -14,7 +14,7 @@ import (
 // identity service authorises every call and seals TOTP secrets before they
 // get here.
 
-const factorColumns = `id, user_id, kind, name, secret, last_step, credential_id, public_key, sign_count, created_at, confirmed_at, last_used_at`
+const factorColumns = `id, user_id, kind, name, secret, last_step, credential_id, webauthn, sign_count, created_at, confirmed_at, last_used_at`
 
 // Factors lists a user's factors, oldest first.
 func (d *DB) Factors(ctx context.Context, userID string) ([]identity.FactorRow, error) {
@@ -29,7 +29,7 @@ func (d *DB) Factors(ctx context.Context, userID string) ([]identity.FactorRow, 
 		var created int64
 		var confirmed, used sql.NullInt64
 		var count int64
-		if err := rows.Scan(&f.ID, &f.UserID, &f.Kind, &f.Name, &f.Secret, &f.LastStep, &f.CredentialID, &f.PublicKey, &count, &created, &confirmed, &used); err != nil {
+		if err := rows.Scan(&f.ID, &f.UserID, &f.Kind, &f.Name, &f.Secret, &f.LastStep, &f.CredentialID, &f.WebAuthn, &count, &created, &confirmed, &used); err != nil {
 			return nil, err
 		}
 		f.SignCount, f.CreatedAt, f.Confirmed, f.LastUsedAt = uint32(count), fromTS(created), confirmed.Valid, fromNullTS(used)
@@ -49,8 +49,8 @@ func (d *DB) CreateFactor(ctx context.Context, e rempart.AuditEntry, f identity.
 		if f.Confirmed {
 			confirmed = ts(f.CreatedAt)
 		}
-		_, err := tx.Exec(`INSERT INTO mfa_factors (id, user_id, kind, name, secret, last_step, credential_id, public_key, sign_count, created_at, confirmed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.ID, f.UserID, f.Kind, f.Name, f.Secret, f.LastStep, f.CredentialID, f.PublicKey, int64(f.SignCount), ts(f.CreatedAt), confirmed)
+		_, err := tx.Exec(`INSERT INTO mfa_factors (id, user_id, kind, name, secret, last_step, credential_id, webauthn, sign_count, created_at, confirmed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.ID, f.UserID, f.Kind, f.Name, f.Secret, f.LastStep, f.CredentialID, f.WebAuthn, int64(f.SignCount), ts(f.CreatedAt), confirmed)
 		return err
 	})
 	return err
@@ -223,4 +223,21 @@ func boolInt(b bool) int64 {
 		return 1
 	}
 	return 0
+}
+
+// UseWebAuthn advances a security key's signature counter; a counter that
+// does not grow (but for keys that keep none, always 0) is refused.
+func (d *DB) UseWebAuthn(ctx context.Context, e rempart.AuditEntry, userID, id string, count uint32, at time.Time) error {
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		res, err := tx.Exec(`UPDATE mfa_factors SET sign_count = ?, last_used_at = ? WHERE id = ? AND user_id = ? AND confirmed_at IS NOT NULL AND (sign_count < ? OR (sign_count = 0 AND ? = 0))`,
+			int64(count), ts(at), id, userID, int64(count), int64(count))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errCodeUsed
+		}
+		return nil
+	})
+	return err
 }

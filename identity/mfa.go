@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/guard"
 	"github.com/rempart/rempart/identity/recovery"
@@ -40,6 +41,7 @@ const (
 type mfaKit struct {
 	aead     cipher.AEAD
 	verifier *totp.Verifier
+	wa       *webauthn.WebAuthn // nil without a relying party
 }
 
 // mfaDefaults completes the MFA settings of cfg; the kit is nil (no factor
@@ -65,7 +67,7 @@ func mfaDefaults(cfg *Config, clock rempart.Clock) *mfaKit {
 	if err != nil {
 		panic(err) // settings are validated before
 	}
-	return &mfaKit{aead: aead, verifier: v}
+	return &mfaKit{aead: aead, verifier: v, wa: newRelyingParty(cfg.WebAuthn, cfg.TOTPIssuer)}
 }
 
 var errNoMFAKey = rempart.Errorf(rempart.EUNAVAILABLE, "Second factors are not available: no MFA key is configured.")
@@ -217,7 +219,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c rempart.Caller, id string, 
 	out := rempart.FactorConfirmed{Factor: f.Factor}
 	var hashes [][]byte
 	if confirmed == 0 {
-		if out.RecoveryCodes, hashes, err = recovery.Generate(recoveryCodeCount); err != nil {
+		if out.RecoveryCodes, hashes, err = generateRecovery(); err != nil {
 			return rempart.FactorConfirmed{}, err
 		}
 	}
@@ -530,3 +532,5 @@ func (s *Service) SetMFAPolicy(ctx context.Context, c rempart.Caller, tenant str
 	}
 	return s.store.SetMFARequired(ctx, e, tenant, p.Required)
 }
+
+func generateRecovery() ([]string, [][]byte, error) { return recovery.Generate(recoveryCodeCount) }

@@ -19,9 +19,10 @@ type FactorRow struct {
 	LastStep int64
 	// Confirmed is set once a first valid code proved the device.
 	Confirmed bool
-	// CredentialID, PublicKey and SignCount are a security key's (WebAuthn).
+	// CredentialID, WebAuthn (the credential as go-webauthn records it:
+	// public key, flags, AAGUID) and SignCount are a security key's.
 	CredentialID []byte
-	PublicKey    []byte
+	WebAuthn     []byte
 	SignCount    uint32
 }
 
@@ -60,6 +61,9 @@ type MFAStore interface {
 	// SetSessionMFA records that a session of the user proved a second
 	// factor at, and ends its enrolment-only restriction.
 	SetSessionMFA(ctx context.Context, e rempart.AuditEntry, userID, id string, at time.Time) error
+	// UseWebAuthn records a security key's new signature counter, only
+	// forward (or 0 for keys without one): EUNAUTHORIZED otherwise.
+	UseWebAuthn(ctx context.Context, e rempart.AuditEntry, userID, id string, count uint32, at time.Time) error
 	// MFARequired reports whether a tenant requires MFA of its users.
 	MFARequired(ctx context.Context, tenant string) (bool, error)
 	// SetMFARequired sets a tenant's MFA requirement.

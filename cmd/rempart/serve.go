@@ -222,9 +222,13 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// One node purges at a time: a job per period, not a loop per node.
 	m.Jobs.AddSchedule(jobs.Schedule{Kind: jobPurge, Every: durations["purge-interval"]})
+	rp := webauthnConfig(*m.webauthnRPID, *m.webauthnOrigins, *m.listen)
+	if err := identity.ValidateWebAuthn(rp); err != nil {
+		return fmt.Errorf("webauthn-rp-id, webauthn-origins: %w", err)
+	}
 	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy,
 		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"],
-		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: webauthnConfig(*m.webauthnRPID, *m.webauthnOrigins, *m.listen)})
+		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: rp})
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys}
 	m.API = httpapi.New(services, m.Logger, clock, httpapi.Config{

@@ -2,8 +2,9 @@
 -- under the deployment's MFA key, itself wrapped by the root key; it is
 -- never stored in clear. last_step is the last TOTP time step accepted: a
 -- code is accepted only for a later step (compare-and-set), so never twice.
--- A security key (WebAuthn) keeps its credential ID, public key (COSE) and
--- signature counter, for clone detection. confirmed_at is NULL while an
+-- A security key (WebAuthn) keeps its credential ID, the credential as
+-- go-webauthn records it (JSON: the COSE public key, flags, AAGUID; no
+-- secret) and its signature counter, for clone detection. confirmed_at is NULL while an
 -- enrolment waits for its first code.
 CREATE TABLE mfa_factors (
 	id            TEXT PRIMARY KEY,
@@ -13,7 +14,7 @@ CREATE TABLE mfa_factors (
 	secret        BLOB,
 	last_step     INTEGER NOT NULL DEFAULT 0,
 	credential_id BLOB,
-	public_key    BLOB,
+	webauthn      BLOB,
 	sign_count    INTEGER NOT NULL DEFAULT 0,
 	created_at    INTEGER NOT NULL,
 	confirmed_at  INTEGER,

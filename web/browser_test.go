@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"bytes"
 	"time"
 
@@ -42,6 +43,13 @@ type realConsole struct {
 
 func newRealConsole(t *testing.T) *realConsole {
 	t.Helper()
+	return newRealConsoleWith(t, identity.WebAuthnConfig{}, func(h http.Handler) *httptest.Server { return httptest.NewTLSServer(h) })
+}
+
+// newRealConsoleWith serves the console with start, its security keys'
+// relying party set to wa.
+func newRealConsoleWith(t *testing.T, wa identity.WebAuthnConfig, start func(http.Handler) *httptest.Server) *realConsole {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	clock := testclock.New(time.Now())
@@ -70,7 +78,7 @@ func newRealConsole(t *testing.T) *realConsole {
 	}
 	t.Cleanup(func() { objects.Close() })
 	v := vault.New(d, keyring, clock, vault.Config{Objects: blobstore.Objects{Store: objects}})
-	id := identity.New(d, clock, identity.Config{MFAKey: bytes.Repeat([]byte{7}, 32)})
+	id := identity.New(d, clock, identity.Config{MFAKey: bytes.Repeat([]byte{7}, 32), WebAuthn: wa})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner := jobs.NewRunner(d, clock, logger, jobs.Config{})
 	store, err := blobs.Open(ctx, filepath.Join(dir, "backups"))
@@ -114,7 +122,7 @@ func newRealConsole(t *testing.T) *realConsole {
 	}
 	h := web.New(web.Config{Sessions: web.IdentitySessions(id), Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
 		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, MFA: web.IdentityMFA(id)})
-	srv := httptest.NewTLSServer(h)
+	srv := start(h)
 	t.Cleanup(srv.Close)
 	return &realConsole{srv: srv, vault: v, admin: admin, clock: clock}
 }

@@ -77,3 +77,23 @@ func (s identitySessions) RegenerateRecoveryCodes(ctx context.Context, c rempart
 func (s identitySessions) VerifyMFA(ctx context.Context, c rempart.Caller, code string) error {
 	return s.id.VerifyMFA(ctx, c, rempart.MFACode{Code: code})
 }
+
+func (s identitySessions) BeginWebAuthnRegistration(ctx context.Context, c rempart.Caller, name string) ([]byte, string, error) {
+	return s.id.BeginWebAuthnRegistration(ctx, c, name)
+}
+
+func (s identitySessions) FinishWebAuthnRegistration(ctx context.Context, c rempart.Caller, state string, response []byte) (rempart.FactorConfirmed, error) {
+	return s.id.FinishWebAuthnRegistration(ctx, c, state, response)
+}
+
+func (s identitySessions) BeginWebAuthnLogin(ctx context.Context, challenge string) ([]byte, string, error) {
+	return s.id.BeginWebAuthnLogin(ctx, challenge)
+}
+
+func (s identitySessions) CompleteSignInWebAuthn(ctx context.Context, challenge, state string, response []byte, in RequestInfo) (Session, error) {
+	out, err := s.id.CompleteSignInWebAuthn(ctx, caller(in), challenge, state, response)
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{Token: out.Token, ExpiresAt: out.ExpiresAt}, nil
+}

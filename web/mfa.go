@@ -27,7 +27,17 @@ type MFAService interface {
 	DeleteFactor(ctx context.Context, c rempart.Caller, id string) error
 	RegenerateRecoveryCodes(ctx context.Context, c rempart.Caller) (rempart.RecoveryCodes, error)
 	VerifyMFA(ctx context.Context, c rempart.Caller, code string) error
+	// Security keys: the options (JSON) for the browser and the sealed
+	// state of a ceremony, then the browser's answer (JSON).
+	BeginWebAuthnRegistration(ctx context.Context, c rempart.Caller, name string) (options []byte, state string, err error)
+	FinishWebAuthnRegistration(ctx context.Context, c rempart.Caller, state string, response []byte) (rempart.FactorConfirmed, error)
+	// BeginWebAuthnLogin returns no options when the person has no key.
+	BeginWebAuthnLogin(ctx context.Context, challenge string) (options []byte, state string, err error)
+	CompleteSignInWebAuthn(ctx context.Context, challenge, state string, response []byte, in RequestInfo) (Session, error)
 }
+
+// maxWebAuthnResponse bounds a security key's answer.
+const maxWebAuthnResponse = 16 << 10
 
 // securityPath is the account's security page; an enrolment-only session
 // may use it (and sign out) and nothing else.
@@ -41,11 +51,19 @@ type codePage struct {
 	view
 	Challenge string
 	Next      string
+	// WebAuthnOptions and WebAuthnState, when set, offer a security key.
+	WebAuthnOptions string
+	WebAuthnState   string
 }
 
 // showCode asks for the second step of a sign-in.
 func (s *server) showCode(w http.ResponseWriter, r *http.Request, status int, alert, challenge, next string) {
 	p := codePage{view: s.view(r, nil, "Second factor", ""), Challenge: challenge, Next: next}
+	if s.cfg.MFA != nil {
+		if opts, state, err := s.cfg.MFA.BeginWebAuthnLogin(r.Context(), challenge); err == nil && opts != nil {
+			p.WebAuthnOptions, p.WebAuthnState = string(opts), state
+		}
+	}
 	p.CSRF = s.csrfToken("sign-in", signInSecret(w, r))
 	p.Alert = alert
 	s.render(w, r, status, "sign-in-code", p)
@@ -99,6 +117,8 @@ func firstPage(next string) string {
 
 type securityPage struct {
 	view
+	WebAuthnOptions string
+	WebAuthnState   string
 	Factors       rempart.FactorList
 	EnrolOnly     bool
 	Enrolment     *rempart.TOTPEnrolment
@@ -121,7 +141,12 @@ func (s *server) renderSecurity(w http.ResponseWriter, r *http.Request, v *visit
 	if p.Factors, err = m.Factors(r.Context(), v.caller); err != nil {
 		return err
 	}
+	alert, notice := p.Alert, p.Notice
 	p.view = s.view(r, v, "Account security", "security")
+	p.Alert = alert
+	if notice != "" {
+		p.Notice = notice
+	}
 	p.EnrolOnly = v.caller.EnrolOnly
 	if p.EnrolOnly && p.Alert == "" {
 		p.Alert = "Your account must have a second factor. Enrol one to continue."
@@ -254,5 +279,76 @@ func (s *server) verifyMFA(w http.ResponseWriter, r *http.Request, v *visit) err
 		return nil
 	}
 	http.Redirect(w, r, firstPage(next), http.StatusSeeOther)
+	return nil
+}
+
+// signInWebAuthn is the second step of a sign-in with a security key.
+func (s *server) signInWebAuthn(w http.ResponseWriter, r *http.Request) {
+	ck, err := r.Cookie(signInCookie)
+	if err != nil {
+		s.showSignIn(w, r, http.StatusForbidden, "The sign-in form has expired. Please try again.", "", "")
+		return
+	}
+	if err := checkCSRF(r, s.csrfToken("sign-in", ck.Value)); err != nil {
+		s.showSignIn(w, r, http.StatusForbidden, rempart.ErrorMessage(err), "", "")
+		return
+	}
+	next := r.PostFormValue("next")
+	if !localPath(next) {
+		next = ""
+	}
+	challenge, response := r.PostFormValue("challenge"), r.PostFormValue("response")
+	if s.cfg.MFA == nil || challenge == "" || response == "" || len(response) > maxWebAuthnResponse {
+		s.showSignIn(w, r, http.StatusBadRequest, "Start again with your email and password.", "", next)
+		return
+	}
+	sess, err := s.cfg.MFA.CompleteSignInWebAuthn(r.Context(), challenge, r.PostFormValue("state"), []byte(response), s.info(r))
+	if err != nil {
+		s.showCode(w, r, s.status(w, r, err), rempart.ErrorMessage(err), challenge, next)
+		return
+	}
+	setSession(w, sess)
+	clearCookie(w, signInCookie)
+	http.Redirect(w, r, firstPage(next), http.StatusSeeOther)
+}
+
+// startWebAuthn shows the page that asks the browser for a new security key.
+func (s *server) startWebAuthn(w http.ResponseWriter, r *http.Request, v *visit) error {
+	m, err := s.mfaService()
+	if err != nil {
+		return err
+	}
+	opts, state, err := m.BeginWebAuthnRegistration(r.Context(), v.caller, r.PostFormValue("name"))
+	if err != nil {
+		if c := rempart.ErrorCode(err); c == rempart.EINVALID || c == rempart.EUNAVAILABLE {
+			return s.renderSecurity(w, r, v, s.status(w, r, err), securityPage{view: view{Alert: rempart.ErrorMessage(err)}})
+		}
+		return err
+	}
+	return s.renderSecurity(w, r, v, http.StatusOK, securityPage{WebAuthnOptions: string(opts), WebAuthnState: state})
+}
+
+// finishWebAuthn stores the security key the browser answered with.
+func (s *server) finishWebAuthn(w http.ResponseWriter, r *http.Request, v *visit) error {
+	m, err := s.mfaService()
+	if err != nil {
+		return err
+	}
+	response := r.PostFormValue("response")
+	if response == "" || len(response) > maxWebAuthnResponse {
+		return s.renderSecurity(w, r, v, http.StatusBadRequest, securityPage{view: view{Alert: "The security key did not answer: try again."}})
+	}
+	out, err := m.FinishWebAuthnRegistration(r.Context(), v.caller, r.PostFormValue("state"), []byte(response))
+	if err != nil {
+		if c := rempart.ErrorCode(err); c == rempart.EUNAUTHORIZED || c == rempart.ECONFLICT {
+			return s.renderSecurity(w, r, v, s.status(w, r, err), securityPage{view: view{Alert: rempart.ErrorMessage(err)}})
+		}
+		return err
+	}
+	v.caller.EnrolOnly = false
+	if len(out.RecoveryCodes) > 0 {
+		return s.renderSecurity(w, r, v, http.StatusOK, securityPage{view: view{Notice: "Security key added."}, RecoveryCodes: out.RecoveryCodes})
+	}
+	http.Redirect(w, r, securityPath+"?done=factor-added", http.StatusSeeOther)
 	return nil
 }

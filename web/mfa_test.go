@@ -171,3 +171,19 @@ func TestStepUpPrompt(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	wantBody(t, r, []string{"new1-new1-new1-new1"}, nil)
 }
+
+func (f *fakeMFA) BeginWebAuthnRegistration(ctx context.Context, c rempart.Caller, name string) ([]byte, string, error) {
+	return []byte(`{"challenge":"abc"}`), "state-1", nil
+}
+
+func (f *fakeMFA) FinishWebAuthnRegistration(ctx context.Context, c rempart.Caller, state string, response []byte) (rempart.FactorConfirmed, error) {
+	return rempart.FactorConfirmed{}, rempart.Errorf(rempart.EUNAUTHORIZED, "The security key's answer was refused: try again.")
+}
+
+func (f *fakeMFA) BeginWebAuthnLogin(ctx context.Context, challenge string) ([]byte, string, error) {
+	return nil, "", nil
+}
+
+func (f *fakeMFA) CompleteSignInWebAuthn(ctx context.Context, challenge, state string, response []byte, in web.RequestInfo) (web.Session, error) {
+	return web.Session{}, rempart.Errorf(rempart.EUNAUTHORIZED, "The security key's answer was refused: try again.")
+}

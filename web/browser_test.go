@@ -1,8 +1,8 @@
 package web_test
 
 import (
-	"net/http"
 	"bytes"
+	"net/http"
 	"time"
 
 	"context"

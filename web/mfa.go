@@ -119,11 +119,11 @@ type securityPage struct {
 	view
 	WebAuthnOptions string
 	WebAuthnState   string
-	Factors       rempart.FactorList
-	EnrolOnly     bool
-	Enrolment     *rempart.TOTPEnrolment
-	QR            template.URL
-	RecoveryCodes []string
+	Factors         rempart.FactorList
+	EnrolOnly       bool
+	Enrolment       *rempart.TOTPEnrolment
+	QR              template.URL
+	RecoveryCodes   []string
 }
 
 func (s *server) mfaService() (MFAService, error) {

@@ -45,6 +45,15 @@ func (d *DB) CreateFactor(ctx context.Context, e rempart.AuditEntry, f identity.
 		if _, err := tx.Exec(`DELETE FROM mfa_factors WHERE user_id = ? AND kind = ? AND confirmed_at IS NULL AND created_at < ?`, f.UserID, f.Kind, ts(before)); err != nil {
 			return err
 		}
+		if f.CredentialID != nil {
+			var n int
+			if err := tx.QueryRow(`SELECT COUNT(*) FROM mfa_factors WHERE credential_id = ?`, f.CredentialID).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return rempart.Errorf(rempart.ECONFLICT, "This security key is already registered.")
+			}
+		}
 		var confirmed any
 		if f.Confirmed {
 			confirmed = ts(f.CreatedAt)

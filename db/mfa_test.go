@@ -186,3 +186,47 @@ func TestMFA(t *testing.T) {
 		}
 	})
 }
+
+// TestWebAuthnCounter: a security key's signature counter only moves
+// forward (clone detection), but for keys that keep none (always 0); a
+// credential is registered once (IAM-4).
+func TestWebAuthnCounter(t *testing.T) {
+	dialects(t, func(t *testing.T, open func(t *testing.T) *db.DB) {
+		d := open(t)
+		clock := testclock.New(time.Now())
+		id := identity.New(d, clock, identity.Config{MFAKey: mfaKey})
+		invitePerson(t, id, "", "ops@example.com", rempart.RoleSystemAdmin)
+		u, err := d.UserByEmail(ctx, "ops@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := rempart.AuditEntry{Action: "mfa.webauthn.register", Outcome: rempart.OutcomeSuccess}
+		now := clock.Now()
+		for i, f := range []identity.FactorRow{
+			{Factor: rempart.Factor{ID: "mfa_counting", Kind: rempart.FactorWebAuthn, Name: "a", CreatedAt: now}, UserID: u.ID, CredentialID: []byte("cred-a"), WebAuthn: []byte(`{}`), SignCount: 4},
+			{Factor: rempart.Factor{ID: "mfa_zero", Kind: rempart.FactorWebAuthn, Name: "b", CreatedAt: now}, UserID: u.ID, CredentialID: []byte("cred-b"), WebAuthn: []byte(`{}`)},
+		} {
+			if err := d.CreateFactor(ctx, e, f, now); err != nil {
+				t.Fatal(i, err)
+			}
+			if err := d.ConfirmFactor(ctx, e, u.ID, f.ID, 0, nil, "", now); err != nil {
+				t.Fatal(i, err)
+			}
+		}
+		dup := identity.FactorRow{Factor: rempart.Factor{ID: "mfa_dup", Kind: rempart.FactorWebAuthn, Name: "c", CreatedAt: now}, UserID: u.ID, CredentialID: []byte("cred-a"), WebAuthn: []byte(`{}`)}
+		if err := d.CreateFactor(ctx, e, dup, now); rempart.ErrorCode(err) != rempart.ECONFLICT {
+			t.Fatal("the same credential registered twice")
+		}
+		for _, tc := range []struct {
+			id    string
+			count uint32
+			ok    bool
+		}{{"mfa_counting", 5, true}, {"mfa_counting", 5, false}, {"mfa_counting", 3, false}, {"mfa_counting", 9, true},
+			{"mfa_zero", 0, true}, {"mfa_zero", 0, true}, {"mfa_zero", 2, true}, {"mfa_zero", 0, false}} {
+			err := d.UseWebAuthn(ctx, e, u.ID, tc.id, tc.count, now)
+			if tc.ok != (err == nil) || err != nil && rempart.ErrorCode(err) != rempart.EUNAUTHORIZED {
+				t.Errorf("%s counter %d: got %v, want ok=%v", tc.id, tc.count, err, tc.ok)
+			}
+		}
+	})
+}

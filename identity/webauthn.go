@@ -214,10 +214,10 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, c rempart.Call
 	pending := e
 	pending.Action, pending.Reason = "mfa.webauthn.start", "credential checked"
 	if err := s.store.CreateFactor(ctx, pending, f, now); err != nil {
-		if rempart.ErrorCode(err) == rempart.EINTERNAL {
-			return rempart.FactorConfirmed{}, err
+		if rempart.ErrorCode(err) == rempart.ECONFLICT {
+			return rempart.FactorConfirmed{}, s.deny(ctx, e, err)
 		}
-		return rempart.FactorConfirmed{}, s.deny(ctx, e, rempart.Errorf(rempart.ECONFLICT, "This security key is already registered."))
+		return rempart.FactorConfirmed{}, err
 	}
 	session := ""
 	if isSessionCredential(c) {

@@ -97,3 +97,11 @@ func (s identitySessions) CompleteSignInWebAuthn(ctx context.Context, challenge,
 	}
 	return Session{Token: out.Token, ExpiresAt: out.ExpiresAt}, nil
 }
+
+func (s identitySessions) MFAPolicy(ctx context.Context, c rempart.Caller, tenant string) (rempart.MFAPolicy, error) {
+	return s.id.MFAPolicy(ctx, c, tenant)
+}
+
+func (s identitySessions) SetMFAPolicy(ctx context.Context, c rempart.Caller, tenant string, required bool) error {
+	return s.id.SetMFAPolicy(ctx, c, tenant, rempart.MFAPolicy{Required: required})
+}

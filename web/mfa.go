@@ -34,6 +34,9 @@ type MFAService interface {
 	// BeginWebAuthnLogin returns no options when the person has no key.
 	BeginWebAuthnLogin(ctx context.Context, challenge string) (options []byte, state string, err error)
 	CompleteSignInWebAuthn(ctx context.Context, challenge, state string, response []byte, in RequestInfo) (Session, error)
+	// MFAPolicy and SetMFAPolicy are a tenant's requirement (tenant admins).
+	MFAPolicy(ctx context.Context, c rempart.Caller, tenant string) (rempart.MFAPolicy, error)
+	SetMFAPolicy(ctx context.Context, c rempart.Caller, tenant string, required bool) error
 }
 
 // maxWebAuthnResponse bounds a security key's answer.
@@ -124,6 +127,8 @@ type securityPage struct {
 	Enrolment       *rempart.TOTPEnrolment
 	QR              template.URL
 	RecoveryCodes   []string
+	// Policy is the tenant's MFA requirement, shown to its admins.
+	Policy *rempart.MFAPolicy
 }
 
 func (s *server) mfaService() (MFAService, error) {
@@ -148,6 +153,13 @@ func (s *server) renderSecurity(w http.ResponseWriter, r *http.Request, v *visit
 		p.Notice = notice
 	}
 	p.EnrolOnly = v.caller.EnrolOnly
+	if me := v.caller.Principal; me.TenantID != "" && me.Role == rempart.RoleAdmin && !p.EnrolOnly {
+		pol, err := m.MFAPolicy(r.Context(), v.caller, me.TenantID)
+		if err != nil {
+			return err
+		}
+		p.Policy = &pol
+	}
 	if p.EnrolOnly && p.Alert == "" {
 		p.Alert = "Your account must have a second factor. Enrol one to continue."
 	}
@@ -350,5 +362,19 @@ func (s *server) finishWebAuthn(w http.ResponseWriter, r *http.Request, v *visit
 		return s.renderSecurity(w, r, v, http.StatusOK, securityPage{view: view{Notice: "Security key added."}, RecoveryCodes: out.RecoveryCodes})
 	}
 	http.Redirect(w, r, securityPath+"?done=factor-added", http.StatusSeeOther)
+	return nil
+}
+
+// setTenantPolicy lets a tenant admin require a second factor of the
+// tenant's users (audited by the identity service).
+func (s *server) setTenantPolicy(w http.ResponseWriter, r *http.Request, v *visit) error {
+	m, err := s.mfaService()
+	if err != nil {
+		return err
+	}
+	if err := m.SetMFAPolicy(r.Context(), v.caller, v.caller.Principal.TenantID, r.PostFormValue("required") == "true"); err != nil {
+		return err
+	}
+	http.Redirect(w, r, securityPath+"?done=policy-saved", http.StatusSeeOther)
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 // VerifyMFA.
 type fakeMFA struct {
 	mu       sync.Mutex
+	required map[string]bool // tenants' MFA requirement
 	sessions *fakeSessions
 	verified map[string]bool // session credential IDs that stepped up
 }
@@ -186,4 +187,41 @@ func (f *fakeMFA) BeginWebAuthnLogin(ctx context.Context, challenge string) ([]b
 
 func (f *fakeMFA) CompleteSignInWebAuthn(ctx context.Context, challenge, state string, response []byte, in web.RequestInfo) (web.Session, error) {
 	return web.Session{}, rempart.Errorf(rempart.EUNAUTHORIZED, "The security key's answer was refused: try again.")
+}
+
+func (f *fakeMFA) MFAPolicy(ctx context.Context, c rempart.Caller, tenant string) (rempart.MFAPolicy, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return rempart.MFAPolicy{Required: f.required[tenant]}, nil
+}
+
+func (f *fakeMFA) SetMFAPolicy(ctx context.Context, c rempart.Caller, tenant string, required bool) error {
+	if c.Principal.TenantID != tenant || c.Principal.Role != rempart.RoleAdmin {
+		return rempart.Errorf(rempart.EFORBIDDEN, "Your role does not allow it.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.required == nil {
+		f.required = map[string]bool{}
+	}
+	f.required[tenant] = required
+	return nil
+}
+
+// TestTenantPolicyPage: a tenant admin requires a second factor of the
+// tenant's users from the security page; a system admin sees no such form.
+func TestTenantPolicyPage(t *testing.T) {
+	c := newConsole(t)
+	r := c.get("/account/security", "tok-tenant")
+	wantBody(t, r, []string{"may sign in without a second factor", `name="required" value="true"`}, nil)
+	r = c.post("/account/security/tenant-policy", "tok-tenant", url.Values{"required": {"true"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	wantLocation(t, r, "/account/security?done=policy-saved")
+	if !c.mfa.required["ten_acme"] {
+		t.Fatal("the requirement was not set")
+	}
+	r = c.get("/account/security", "tok-tenant")
+	wantBody(t, r, []string{"must have a second factor", `name="required" value="false"`}, nil)
+	r = c.get("/account/security", "tok-admin")
+	wantBody(t, r, nil, []string{"tenant-policy"})
 }

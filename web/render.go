@@ -165,6 +165,7 @@ var notices = map[string]string{
 	"restore-started":  "Restore test started; follow it on the jobs page.",
 	"factor-added":     "Second factor added.",
 	"factor-removed":   "Second factor removed.",
+	"policy-saved":     "Your tenant's second-factor requirement is saved.",
 }
 
 // redirect answers a successful form post: 303 to a page, with a notice.

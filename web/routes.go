@@ -29,6 +29,7 @@ func (s *server) routes() {
 	s.mux.Handle("POST "+securityPath+"/webauthn/finish", s.authed(s.finishWebAuthn))
 	s.mux.Handle("POST "+securityPath+"/factors/{factor}/delete", s.authed(s.deleteFactor))
 	s.mux.Handle("POST "+securityPath+"/recovery-codes", s.authed(s.regenerateCodes))
+	s.mux.Handle("POST "+securityPath+"/tenant-policy", s.authed(s.setTenantPolicy))
 	s.mux.Handle("POST /mfa/verify", s.authed(s.verifyMFA))
 	s.mux.Handle("GET /{$}", s.authed(s.home))
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"html/template"
@@ -108,14 +109,7 @@ func (s *server) signInCode(w http.ResponseWriter, r *http.Request) {
 	}
 	setSession(w, sess)
 	clearCookie(w, signInCookie)
-	http.Redirect(w, r, firstPage(next), http.StatusSeeOther)
-}
-
-func firstPage(next string) string {
-	if next == "" {
-		return "/"
-	}
-	return next
+	http.Redirect(w, r, cmp.Or(next, "/"), http.StatusSeeOther)
 }
 
 type securityPage struct {
@@ -290,7 +284,7 @@ func (s *server) verifyMFA(w http.ResponseWriter, r *http.Request, v *visit) err
 		s.render(w, r, http.StatusOK, "step-up-done", p)
 		return nil
 	}
-	http.Redirect(w, r, firstPage(next), http.StatusSeeOther)
+	http.Redirect(w, r, cmp.Or(next, "/"), http.StatusSeeOther)
 	return nil
 }
 
@@ -321,7 +315,7 @@ func (s *server) signInWebAuthn(w http.ResponseWriter, r *http.Request) {
 	}
 	setSession(w, sess)
 	clearCookie(w, signInCookie)
-	http.Redirect(w, r, firstPage(next), http.StatusSeeOther)
+	http.Redirect(w, r, cmp.Or(next, "/"), http.StatusSeeOther)
 }
 
 // startWebAuthn shows the page that asks the browser for a new security key.

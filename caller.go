@@ -30,6 +30,13 @@ type Caller struct {
 	IP           string
 	UserAgent    string
 	RequestID    string
+	// EnrolOnly marks a person's session that may only enrol a second
+	// factor: staff, or a user of a tenant that requires MFA, without one
+	// (IAM-4). guard refuses it everything.
+	EnrolOnly bool
+	// RecentMFA is set when the caller's session proved a second factor
+	// within the step-up window (IAM-4); guard.StepUp requires it.
+	RecentMFA bool
 }
 
 // Anonymous reports whether the caller presented no valid credential.

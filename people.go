@@ -107,6 +107,10 @@ type Session struct {
 	IP         string     `json:"ip"`
 	UserAgent  string     `json:"user_agent"`
 	Current    bool       `json:"current,omitempty"`
+	// MFAAt is when the session last proved a second factor (IAM-4).
+	MFAAt *time.Time `json:"mfa_at,omitempty"`
+	// EnrolOnly is set on a session that may only enrol a second factor.
+	EnrolOnly bool `json:"enrol_only,omitempty"`
 }
 
 // SessionCreated is a new session with its token, shown once.

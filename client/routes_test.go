@@ -250,6 +250,54 @@ func TestRoutes(t *testing.T) {
 			method: "DELETE", path: "/api/v1/me/sessions/ses_1",
 		},
 		{
+			name: "my factors", answer: jsonAnswer(200, `{"factors":[{"id":"mfa_1","kind":"totp","name":"phone","created_at":`+t0JSON+`}],"recovery_codes_left":9}`),
+			call:   func(c *client.Client) (any, error) { return c.Factors(ctx) },
+			want:   rempart.FactorList{Factors: []rempart.Factor{{ID: "mfa_1", Kind: "totp", Name: "phone", CreatedAt: t0}}, RecoveryCodesLeft: 9},
+			method: "GET", path: "/api/v1/me/factors",
+		},
+		{
+			name: "start TOTP", answer: jsonAnswer(201, `{"id":"mfa_1","kind":"totp","name":"phone","created_at":`+t0JSON+`,"secret":"ABC","otpauth_uri":"otpauth://totp/x","qr_svg":"<svg/>"}`),
+			call:   func(c *client.Client) (any, error) { return c.StartTOTP(ctx, rempart.TOTPStart{Name: "phone"}) },
+			want:   rempart.TOTPEnrolment{Factor: rempart.Factor{ID: "mfa_1", Kind: "totp", Name: "phone", CreatedAt: t0}, Secret: "ABC", URI: "otpauth://totp/x", QRSVG: "<svg/>"},
+			method: "POST", path: "/api/v1/me/factors/totp", body: `{"name":"phone"}`, header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "confirm a factor", answer: jsonAnswer(200, `{"factor":{"id":"mfa_1","kind":"totp","name":"phone","created_at":`+t0JSON+`},"recovery_codes":["a"]}`),
+			call:   func(c *client.Client) (any, error) { return c.ConfirmFactor(ctx, "mfa_1", "123456") },
+			want:   rempart.FactorConfirmed{Factor: rempart.Factor{ID: "mfa_1", Kind: "totp", Name: "phone", CreatedAt: t0}, RecoveryCodes: []string{"a"}},
+			method: "POST", path: "/api/v1/me/factors/mfa_1/confirm", body: `{"code":"123456"}`, header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "delete a factor", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.DeleteFactor(ctx, "mfa_1") },
+			method: "DELETE", path: "/api/v1/me/factors/mfa_1",
+		},
+		{
+			name: "new recovery codes", answer: jsonAnswer(201, `{"recovery_codes":["a","b"]}`),
+			call:   func(c *client.Client) (any, error) { return c.RegenerateRecoveryCodes(ctx) },
+			want:   rempart.RecoveryCodes{Codes: []string{"a", "b"}},
+			method: "POST", path: "/api/v1/me/recovery-codes",
+		},
+		{
+			name: "step-up", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.VerifyMFA(ctx, "123456") },
+			method: "POST", path: "/api/v1/mfa/verify", body: `{"code":"123456"}`, header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "MFA policy", answer: jsonAnswer(200, `{"required":true}`),
+			call:   func(c *client.Client) (any, error) { return c.MFAPolicy(ctx, "ten_1") },
+			want:   rempart.MFAPolicy{Required: true},
+			method: "GET", path: "/api/v1/tenants/ten_1/mfa-policy",
+		},
+		{
+			name: "set MFA policy", answer: jsonAnswer(200, `{"required":true}`),
+			call: func(c *client.Client) (any, error) {
+				return c.SetMFAPolicy(ctx, "ten_1", rempart.MFAPolicy{Required: true})
+			},
+			want:   rempart.MFAPolicy{Required: true},
+			method: "PUT", path: "/api/v1/tenants/ten_1/mfa-policy", body: `{"required":true}`, header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
 			name: "invite to a tenant", answer: jsonAnswer(201, `{"id":"inv_1","tenant_id":"ten_1","email":"a@example.com","role":"reader","invited_by":"sa_1","created_at":`+t0JSON+`,"expires_at":`+t0JSON+`,"token":"ri_x"}`),
 			call: func(c *client.Client) (any, error) {
 				return c.Invite(ctx, "ten_1", rempart.InvitationCreate{Email: "a@example.com", Role: "reader"})

@@ -38,20 +38,6 @@ func scanGrant(row interface{ Scan(...any) error }) (rempart.Grant, error) {
 	return g, err
 }
 
-func nullTS(t *time.Time) sql.NullInt64 {
-	if t == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: ts(*t), Valid: true}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // CreateGrant stores a new grant request with its audit entry.
 func (d *DB) CreateGrant(ctx context.Context, e rempart.AuditEntry, g rempart.Grant) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {

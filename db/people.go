@@ -248,9 +248,9 @@ func (d *DB) Rehash(ctx context.Context, id, old, hash string) error {
 // CreateSession stores a session and the user's last sign-in.
 func (d *DB) CreateSession(ctx context.Context, e rempart.AuditEntry, s identity.SessionRow) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		if _, err := tx.Exec(`INSERT INTO sessions (id, user_id, tenant_id, kind, token_hash, created_at, last_seen_at, idle_timeout, expires_at, ip, user_agent)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.ID, s.UserID, nullString(s.Principal.TenantID), s.Kind, s.TokenHash, ts(s.CreatedAt), ts(s.LastSeenAt),
-			int64(s.IdleTimeout), ts(s.ExpiresAt), s.IP, s.UserAgent); err != nil {
+		if _, err := tx.Exec(`INSERT INTO sessions (id, user_id, tenant_id, kind, token_hash, created_at, last_seen_at, idle_timeout, expires_at, ip, user_agent, mfa_at, enrol_only)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.ID, s.UserID, nullString(s.Principal.TenantID), s.Kind, s.TokenHash, ts(s.CreatedAt), ts(s.LastSeenAt),
+			int64(s.IdleTimeout), ts(s.ExpiresAt), s.IP, s.UserAgent, nullTS(s.MFAAt), boolInt(s.EnrolOnly)); err != nil {
 			return err
 		}
 		_, err := tx.Exec(`UPDATE users SET last_login_at = ? WHERE id = ?`, ts(s.CreatedAt), s.UserID)
@@ -259,17 +259,19 @@ func (d *DB) CreateSession(ctx context.Context, e rempart.AuditEntry, s identity
 	return err
 }
 
-const sessionColumns = `s.id, s.user_id, s.kind, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at, s.ip, s.user_agent`
+const sessionColumns = `s.id, s.user_id, s.kind, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at, s.ip, s.user_agent, s.mfa_at, s.enrol_only`
 
 func scanSession(row interface{ Scan(...any) error }, extra ...any) (rempart.Session, error) {
 	var s rempart.Session
 	var c, l, x int64
-	var rev sql.NullInt64
-	err := row.Scan(append([]any{&s.ID, &s.UserID, &s.Kind, &c, &l, &x, &rev, &s.IP, &s.UserAgent}, extra...)...)
+	var rev, mfa sql.NullInt64
+	var enrol int64
+	err := row.Scan(append([]any{&s.ID, &s.UserID, &s.Kind, &c, &l, &x, &rev, &s.IP, &s.UserAgent, &mfa, &enrol}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, rempart.Errorf(rempart.ENOTFOUND, "Session not found.")
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.RevokedAt = fromTS(c), fromTS(l), fromTS(x), fromNullTS(rev)
+	s.MFAAt, s.EnrolOnly = fromNullTS(mfa), enrol != 0
 	return s, err
 }
 

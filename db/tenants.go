@@ -13,6 +13,20 @@ import (
 
 func ts(t time.Time) int64 { return t.UnixNano() }
 
+func nullTS(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: ts(*t), Valid: true}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func fromTS(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 func fromNullTS(n sql.NullInt64) *time.Time {

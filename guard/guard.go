@@ -3,7 +3,11 @@
 // one, so no code path can reach service data without passing here.
 package guard
 
-import "github.com/rempart/rempart"
+import (
+	"strings"
+
+	"github.com/rempart/rempart"
+)
 
 // Permission is one thing a principal may do.
 type Permission string
@@ -102,6 +106,9 @@ func Authorize(c rempart.Caller, t rempart.Tenant, p Permission) (Scope, error) 
 	if c.Anonymous() {
 		return Scope{}, rempart.Errorf(rempart.EUNAUTHORIZED, "A valid credential is required.")
 	}
+	if c.EnrolOnly {
+		return Scope{}, errEnrolOnly
+	}
 	pr := c.Principal
 	system := pr.TenantID == ""
 	if !system && pr.TenantID != t.ID {
@@ -122,6 +129,9 @@ func AuthorizeSystem(c rempart.Caller, p Permission) error {
 	if c.Anonymous() {
 		return rempart.Errorf(rempart.EUNAUTHORIZED, "A valid credential is required.")
 	}
+	if c.EnrolOnly {
+		return errEnrolOnly
+	}
 	if !Has(c.Principal.Role, p) {
 		return rempart.Errorf(rempart.EFORBIDDEN, "Your role (%s) does not allow %s.", c.Principal.Role, p)
 	}
@@ -140,4 +150,22 @@ const Maintain Permission = "data:maintain"
 // data only through grants).
 func Maintenance(t rempart.Tenant, task string) Scope {
 	return Scope{tenantID: t.ID, perm: Maintain, caller: rempart.Caller{Principal: rempart.Principal{ID: "system:" + task}}}
+}
+
+var errEnrolOnly = rempart.Errorf(rempart.EMFAREQUIRED, "Enrol a second factor first: until you do, this session can only enrol one (IAM-4).")
+
+// StepUp refuses a sensitive action (removing a second factor, new recovery
+// codes, staff management, root key rotation) unless the person proved a
+// second factor within the step-up window (IAM-4). It is the one check of
+// re-authentication: identity sets RecentMFA when it authenticates the
+// session. Service accounts' API keys are machine credentials without a
+// second factor (IAM-6 governs them) and pass.
+func StepUp(c rempart.Caller) error {
+	if c.Anonymous() {
+		return rempart.Errorf(rempart.EUNAUTHORIZED, "A valid credential is required.")
+	}
+	if strings.HasPrefix(c.CredentialID, "ses_") && !c.RecentMFA {
+		return rempart.Errorf(rempart.EMFAREQUIRED, "This action needs a second factor proven in the last minutes: confirm a code (POST /api/v1/mfa/verify) and try again.")
+	}
+	return nil
 }

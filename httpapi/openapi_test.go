@@ -198,6 +198,14 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"ReviewItem":           rempart.ReviewItem{},
 		"ReviewDecision":       rempart.ReviewDecision{},
 		"ReviewDecided":        rempart.ReviewDecided{},
+		"Factor":               rempart.Factor{},
+		"FactorList":           rempart.FactorList{},
+		"TOTPStart":            rempart.TOTPStart{},
+		"TOTPEnrolment":        rempart.TOTPEnrolment{},
+		"MFACode":              rempart.MFACode{},
+		"FactorConfirmed":      rempart.FactorConfirmed{},
+		"RecoveryCodes":        rempart.RecoveryCodes{},
+		"MFAPolicy":            rempart.MFAPolicy{},
 	}
 	for name, v := range types {
 		s, ok := schemas[name].(map[string]any)

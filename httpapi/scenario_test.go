@@ -204,6 +204,14 @@ func (w *world) routes() []route {
 		{"GET", "/api/v1/me", "", "", cPerson, 404},
 		{"GET", "/api/v1/me/sessions", "", "", cPerson, 404},
 		{"DELETE", "/api/v1/me/sessions/ses_0000000000", "", "", cPerson, 404},
+		{"GET", "/api/v1/me/factors", "", "", cPerson, 404},
+		{"POST", "/api/v1/me/factors/totp", `{"name":"phone"}`, "application/json", cPerson, 404},
+		{"POST", "/api/v1/me/factors/mfa_0000000000/confirm", `{"code":"123456"}`, "application/json", cPerson, 404},
+		{"DELETE", "/api/v1/me/factors/mfa_0000000000", "", "", cPerson, 404},
+		{"POST", "/api/v1/me/recovery-codes", "", "", cPerson, 404},
+		{"POST", "/api/v1/mfa/verify", `{"code":"123456"}`, "application/json", cPerson, 404},
+		{"GET", "/api/v1/tenants/{T}/mfa-policy", "", "", cAccounts, 200},
+		{"PUT", "/api/v1/tenants/{T}/mfa-policy", `{"required":false}`, "application/json", cAccounts, 200},
 	}
 }
 

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -39,13 +40,15 @@ type stack struct {
 	vault    *vault.Service
 	identity *identity.Service
 	grants   *grants.Service
-	log      *audit.Log
-	keyring  *keys.Keyring
-	jobs     *jobs.Runner
-	backups  *backup.Service
-	api      *httpapi.Server
-	dir      string
-	objects  *blobs.Store // attachments
+	// totp holds the TOTP secrets of the staff person() enrolled, by email.
+	totp    map[string][]byte
+	log     *audit.Log
+	keyring *keys.Keyring
+	jobs    *jobs.Runner
+	backups *backup.Service
+	api     *httpapi.Server
+	dir     string
+	objects *blobs.Store // attachments
 }
 
 func newStack(t *testing.T) *stack {
@@ -69,7 +72,7 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, db: d, clock: clock, dir: dir}
+	s := &stack{t: t, db: d, clock: clock, dir: dir, totp: map[string][]byte{}}
 	s.log = audit.NewLog(d, signer)
 	s.keyring = keys.NewKeyring(root, 100)
 	objects, err := blobs.Open(ctx, filepath.Join(dir, "attachments"))
@@ -80,7 +83,7 @@ func newStack(t *testing.T) *stack {
 	s.vault = vault.New(d, s.keyring, clock, vault.Config{Objects: blobstore.Objects{Store: objects},
 		Attachments: vault.AttachmentLimits{MaxBytes: stackMaxAttachment}, Grants: d})
 	s.grants = grants.New(d, clock)
-	s.identity = identity.New(d, clock, identity.Config{})
+	s.identity = identity.New(d, clock, identity.Config{MFAKey: bytes.Repeat([]byte{7}, 32)})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s.jobs = jobs.NewRunner(d, clock, logger, jobs.Config{})
 	for _, k := range []string{backup.KindCreate, backup.KindVerify, backup.KindRestoreTest, keys.KindRootRewrap, vault.KindReencrypt} {

@@ -25,6 +25,7 @@ var statuses = map[string]int{
 	rempart.EUNAVAILABLE:    http.StatusServiceUnavailable,
 	rempart.EPRECONDREQUIRE: http.StatusPreconditionRequired,
 	rempart.ERANGE:          http.StatusRequestedRangeNotSatisfiable,
+	rempart.EMFAREQUIRED:    http.StatusForbidden,
 }
 
 // ErrorStatus returns the HTTP status of err (500 for anything that is not

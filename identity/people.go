@@ -82,6 +82,21 @@ func (s *Service) authorizePeople(ctx context.Context, c rempart.Caller, tenant 
 	return err
 }
 
+// authorizePeopleChange is authorizePeople for a change; a change to the
+// staff also needs a recent second factor (IAM-4 step-up).
+func (s *Service) authorizePeopleChange(ctx context.Context, c rempart.Caller, tenant string, e rempart.AuditEntry) error {
+	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
+		return err
+	}
+	if tenant != "" {
+		return nil
+	}
+	if err := guard.StepUp(c); err != nil {
+		return s.deny(ctx, e, err)
+	}
+	return nil
+}
+
 func peoplePath(tenant string) string {
 	if tenant == "" {
 		return "staff"
@@ -95,7 +110,7 @@ func peoplePath(tenant string) string {
 func (s *Service) Invite(ctx context.Context, c rempart.Caller, tenant string, in rempart.InvitationCreate) (rempart.InvitationCreated, error) {
 	id, token, secret := newToken(invitationPrefix, "inv")
 	e := entry(c, tenant, "invitation.create", peoplePath(tenant)+"/invitations/"+id)
-	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
+	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return rempart.InvitationCreated{}, err
 	}
 	email, err := normalEmail(in.Email)
@@ -137,7 +152,7 @@ func (s *Service) Invitations(ctx context.Context, c rempart.Caller, tenant stri
 // staff): its link stops working at once (IAM-8).
 func (s *Service) RevokeInvitation(ctx context.Context, c rempart.Caller, tenant, id string) error {
 	e := entry(c, tenant, "invitation.revoke", peoplePath(tenant)+"/invitations/"+id)
-	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
+	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return err
 	}
 	inv, err := s.store.Invitation(ctx, id)
@@ -245,7 +260,7 @@ func (s *Service) SetUserStatus(ctx context.Context, c rempart.Caller, tenant, i
 		return rempart.Errorf(rempart.EINVALID, "status must be %s or %s.", rempart.UserActive, rempart.UserSuspended)
 	}
 	e := entry(c, tenant, action, peoplePath(tenant)+"/users/"+id)
-	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
+	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return err
 	}
 	u, err := s.store.User(ctx, id)

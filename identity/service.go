@@ -42,6 +42,23 @@ type Config struct {
 	// AccessTokenLifetime is the lifetime of a person's API access token;
 	// at most one hour (IAM-6).
 	AccessTokenLifetime time.Duration
+
+	// MFA (IAM-4); see mfa.go.
+
+	// MFAKey is the 32-byte key that seals TOTP secrets and sign-in
+	// challenges: a deployment secret wrapped by the root key. Without it no
+	// second factor can be enrolled or checked (fail closed).
+	MFAKey []byte
+	// StepUpWindow is how recently a session must have proved a second
+	// factor for a sensitive action; default 10 minutes.
+	StepUpWindow time.Duration
+	// TOTPIssuer names the deployment in authenticator apps; "rempart".
+	TOTPIssuer string
+	// TOTPSkew is how many 30-second steps either side a code may be off
+	// (1 to 2); 1 when zero.
+	TOTPSkew int
+	// WebAuthn is the relying party of security keys; see webauthn.go.
+	WebAuthn WebAuthnConfig
 }
 
 // Service authenticates callers and manages service accounts and keys.
@@ -50,6 +67,7 @@ type Service struct {
 	clock   rempart.Clock
 	cfg     Config
 	checker *password.Checker
+	mfa     *mfaKit
 }
 
 // New returns the identity service.
@@ -61,7 +79,8 @@ func New(store Store, clock rempart.Clock, cfg Config) *Service {
 		cfg.BootstrapLifetime = 24 * time.Hour
 	}
 	cfg = peopleDefaults(cfg, clock)
-	return &Service{store: store, clock: clock, cfg: cfg,
+	kit := mfaDefaults(&cfg, clock)
+	return &Service{store: store, clock: clock, cfg: cfg, mfa: kit,
 		checker: &password.Checker{Policy: cfg.PasswordPolicy, Hasher: cfg.Hasher, Breach: cfg.Breach}}
 }
 

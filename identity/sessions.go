@@ -18,40 +18,72 @@ const touchEvery = time.Minute
 // maxPassword bounds a presented password before any work is spent on it.
 const maxPassword = 1024
 
-// SignIn checks a person's email and password (see checkPassword) and opens
-// a session of kind (rempart.SessionConsole or rempart.SessionAPI) (IAM-3,
-// IAM-6).
+// SignIn checks a person's email and password (see checkPassword) and,
+// when the person has a second factor, the TOTP or recovery code in
+// in.Code, then opens a session of kind (rempart.SessionConsole or
+// rempart.SessionAPI) (IAM-3, IAM-4, IAM-6). Without the code it answers
+// EMFAREQUIRED. The console uses StartSignIn and CompleteSignIn instead.
 func (s *Service) SignIn(ctx context.Context, c rempart.Caller, in rempart.SignIn, kind string) (rempart.SessionCreated, error) {
-	e := entry(c, "", "auth.sign_in", "")
 	if kind != rempart.SessionConsole && kind != rempart.SessionAPI {
 		return rempart.SessionCreated{}, rempart.Errorf(rempart.EINVALID, "unknown session kind %q", kind)
 	}
-	if in.Code != "" {
-		// No second factor can be enrolled yet (IAM-4): a code is refused
-		// rather than ignored, so that no one believes it was checked.
-		e.Reason = "second factor given"
-		return rempart.SessionCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "No second factor is enrolled on any account yet; leave the code empty."))
+	u, e, err := s.signInPassword(ctx, c, in)
+	if err != nil {
+		return rempart.SessionCreated{}, err
+	}
+	fs, err := s.confirmedFactors(ctx, u.ID)
+	if err != nil {
+		return rempart.SessionCreated{}, err
+	}
+	if len(fs) == 0 {
+		if in.Code != "" {
+			e.Reason = "second factor given"
+			return rempart.SessionCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "No second factor is enrolled on this account; leave the code empty."))
+		}
+		return s.openSession(ctx, c, e, u.User, kind)
+	}
+	if in.Code == "" {
+		e.Reason = "second factor missing"
+		return rempart.SessionCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EMFAREQUIRED, "This account has a second factor: send its code, or a recovery code, in code."))
+	}
+	if err := s.checkSecondFactor(ctx, c, &e, u, in.Code); err != nil {
+		return rempart.SessionCreated{}, err
+	}
+	return s.openSession(ctx, c, e, u.User, kind, s.clock.Now())
+}
+
+// signInPassword is the password half of a sign-in: the checks of
+// checkPassword, an expired password, and a rehash. It returns the audit
+// entry to complete.
+func (s *Service) signInPassword(ctx context.Context, c rempart.Caller, in rempart.SignIn) (UserRow, rempart.AuditEntry, error) {
+	e := entry(c, "", "auth.sign_in", "")
+	if len(in.Code) > maxCode {
+		e.Reason = "malformed"
+		return UserRow{}, e, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "code is at most %d characters.", maxCode))
 	}
 	u, rehash, err := s.checkPassword(ctx, c, &e, in.Email, in.Password)
 	if err != nil {
-		return rempart.SessionCreated{}, err
+		return UserRow{}, e, err
 	}
 	now := s.clock.Now()
 	if u.PasswordChangedAt != nil && s.cfg.PasswordPolicy.Expired(*u.PasswordChangedAt, now) {
 		e.Reason = "password expired"
-		return rempart.SessionCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EFORBIDDEN, "Your password has expired. Choose a new one (POST /api/v1/password) and sign in again."))
+		return UserRow{}, e, s.deny(ctx, e, rempart.Errorf(rempart.EFORBIDDEN, "Your password has expired. Choose a new one (POST /api/v1/password) and sign in again."))
 	}
 	if rehash {
 		if h, err := s.cfg.Hasher.Hash(ctx, in.Password); err == nil {
 			_ = s.store.Rehash(ctx, u.ID, u.PasswordHash, h) // best effort: the next sign-in tries again
 		}
 	}
-	return s.openSession(ctx, c, e, u.User, kind)
+	return u, e, nil
 }
 
 // openSession opens a session of kind for u, whoever checked who u is
-// (password, single sign-on), and records e with it in one transaction.
-func (s *Service) openSession(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, u rempart.User, kind string) (rempart.SessionCreated, error) {
+// (password, second factor, single sign-on), and records e with it in one
+// transaction. mfaAt, when given, is when u proved a second factor. A
+// person who must have a second factor (staff; users of a tenant that
+// requires MFA) and has none gets an enrolment-only session (IAM-4).
+func (s *Service) openSession(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, u rempart.User, kind string, mfaAt ...time.Time) (rempart.SessionCreated, error) {
 	now := s.clock.Now()
 	idle, life := s.cfg.SessionIdle, s.cfg.SessionLifetime
 	if kind == rempart.SessionAPI {
@@ -61,6 +93,30 @@ func (s *Service) openSession(ctx context.Context, c rempart.Caller, e rempart.A
 	row := SessionRow{Session: rempart.Session{ID: id, UserID: u.ID, Kind: kind, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(life), IP: c.IP, UserAgent: c.UserAgent},
 		Principal: rempart.Principal{ID: u.ID, Name: u.Name, TenantID: u.TenantID, Role: u.Role}, TokenHash: tokenHash("session", secret), IdleTimeout: idle}
 	e.CredentialID, e.Resource, e.Reason = id, "users/"+u.ID+"/sessions/"+id, kind
+	if len(mfaAt) > 0 {
+		t := mfaAt[0]
+		row.MFAAt = &t
+		e.Reason += "; second factor"
+	} else {
+		must, err := s.mustHaveMFA(ctx, u)
+		if err != nil {
+			return rempart.SessionCreated{}, err
+		}
+		if must {
+			fs, err := s.confirmedFactors(ctx, u.ID)
+			if err != nil {
+				return rempart.SessionCreated{}, err
+			}
+			if len(fs) > 0 {
+				// Only a path that checked the second factor may open a
+				// session for someone who has one.
+				e.Reason = "second factor not checked"
+				return rempart.SessionCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EMFAREQUIRED, "This account has a second factor: sign in with its code."))
+			}
+			row.EnrolOnly = true
+			e.Reason += "; enrolment only (no second factor yet)"
+		}
+	}
 	if err := s.store.CreateSession(ctx, e, row); err != nil {
 		return rempart.SessionCreated{}, err
 	}
@@ -110,6 +166,8 @@ func (s *Service) AuthenticateSession(ctx context.Context, c rempart.Caller, tok
 			}
 		}
 		c.Principal, c.CredentialID = row.Principal, id
+		c.EnrolOnly = row.EnrolOnly
+		c.RecentMFA = row.MFAAt != nil && now.Sub(*row.MFAAt) < s.cfg.StepUpWindow
 		return c, nil
 	}
 	if err == nil {

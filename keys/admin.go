@@ -82,7 +82,15 @@ func (a *Admin) Inventory(ctx context.Context, c rempart.Caller) (rempart.KeyInv
 // RotateRoot makes a new root key version active and starts the job that
 // re-wraps everything under it.
 func (a *Admin) RotateRoot(ctx context.Context, c rempart.Caller) (rempart.Job, error) {
-	if _, err := a.authorize(ctx, c, "key.root.rotate_request", "keys/root"); err != nil {
+	e, err := a.authorize(ctx, c, "key.root.rotate_request", "keys/root")
+	if err != nil {
+		return rempart.Job{}, err
+	}
+	if err := guard.StepUp(c); err != nil { // IAM-4: a recent second factor
+		e.Outcome, e.Reason = rempart.OutcomeDenied, rempart.ErrorCode(err)
+		if _, aerr := a.store.Audit(ctx, e); aerr != nil {
+			return rempart.Job{}, aerr
+		}
 		return rempart.Job{}, err
 	}
 	if _, err := a.rotator.Start(ctx, c); err != nil {

@@ -1,7 +1,13 @@
 package web_test
 
 import (
+	"bytes"
+	"net/http"
+	"time"
+
 	"context"
+	"github.com/rempart/rempart/identity/totp"
+	"github.com/rempart/rempart/internal/testclock"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -33,15 +39,23 @@ import (
 type realConsole struct {
 	srv      *httptest.Server
 	vault    *vault.Service
-	identity *identity.Service
 	admin    rempart.Caller
+	clock    *testclock.Clock
+	identity *identity.Service
 }
 
 func newRealConsole(t *testing.T) *realConsole {
 	t.Helper()
+	return newRealConsoleWith(t, identity.WebAuthnConfig{}, func(h http.Handler) *httptest.Server { return httptest.NewTLSServer(h) })
+}
+
+// newRealConsoleWith serves the console with start, its security keys'
+// relying party set to wa.
+func newRealConsoleWith(t *testing.T, wa identity.WebAuthnConfig, start func(http.Handler) *httptest.Server) *realConsole {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	clock := rempart.SystemClock{}
+	clock := testclock.New(time.Now())
 	d, err := db.Open(ctx, db.Config{DSN: "sqlite:" + filepath.Join(dir, "rempart.db"), Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +81,7 @@ func newRealConsole(t *testing.T) *realConsole {
 	}
 	t.Cleanup(func() { objects.Close() })
 	v := vault.New(d, keyring, clock, vault.Config{Objects: blobstore.Objects{Store: objects}, Grants: d})
-	id := identity.New(d, clock, identity.Config{})
+	id := identity.New(d, clock, identity.Config{MFAKey: bytes.Repeat([]byte{7}, 32), WebAuthn: wa})
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner := jobs.NewRunner(d, clock, logger, jobs.Config{})
 	store, err := blobs.Open(ctx, filepath.Join(dir, "backups"))
@@ -110,10 +124,10 @@ func newRealConsole(t *testing.T) *realConsole {
 		t.Fatal(err)
 	}
 	h := web.New(web.Config{Sessions: web.IdentitySessions(id), Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
-		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, Grants: grants.New(d, clock), Reviews: reviews.New(d, clock, reviews.Config{})})
-	srv := httptest.NewTLSServer(h)
+		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, MFA: web.IdentityMFA(id), Grants: grants.New(d, clock), Reviews: reviews.New(d, clock, reviews.Config{})})
+	srv := start(h)
 	t.Cleanup(srv.Close)
-	return &realConsole{srv: srv, vault: v, identity: id, admin: admin}
+	return &realConsole{srv: srv, vault: v, admin: admin, clock: clock, identity: id}
 }
 
 // consolePassword is the browser test person's password.
@@ -145,8 +159,30 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	b.Run(chromedp.SendKeys("#password", consolePassword))
 	b.ClickAndLoad(`form.card button[type="submit"]`)
+	// Staff must have a second factor (IAM-4): without one, the session
+	// leads only to enrolling an authenticator app.
+	if loc := browsertest.Get(b, chromedp.Location()); loc != base+"/account/security" {
+		t.Fatalf("after a first sign-in of staff: got %q, want the security page", loc)
+	}
+	b.Run(chromedp.SendKeys("#totp-name", "laptop"))
+	b.ClickAndLoad(`form[action="/account/security/totp"] button`)
+	secret, err := totp.DecodeSecret(browsertest.Get(b, chromedp.Value("#totp-secret")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !browsertest.Get(b, chromedp.Poll[bool](`document.getElementById("totp-qr").complete && document.getElementById("totp-qr").naturalWidth > 0`)) {
+		t.Error("the QR code image did not load")
+	}
+	b.Run(chromedp.SendKeys("#totp-code", totp.Code(secret, c.clock.Now())))
+	b.ClickAndLoad(`form[action$="/confirm"] button`)
+	codes := browsertest.Get(b, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#recovery-codes li")).map(function (li) { return li.textContent; })`))
+	if len(codes) != 10 {
+		t.Fatalf("recovery codes after the first enrolment: got %q, want ten", codes)
+	}
+	b.Run(chromedp.Navigate(base + "/tenants"))
+	browsertest.Get(b, chromedp.Poll[bool](`document.querySelector("h1") !== null`))
 	if loc := browsertest.Get(b, chromedp.Location()); loc != base+"/tenants" {
-		t.Fatalf("after sign-in: got %q, want the tenants page", loc)
+		t.Fatalf("after enrolment: got %q, want the tenants page", loc)
 	}
 	if got := browsertest.Get(b, chromedp.Text("main")); !strings.Contains(got, "No tenants yet") {
 		t.Errorf("empty tenants page: got %q", got)
@@ -209,11 +245,45 @@ func TestBrowserConsole(t *testing.T) {
 		b.Run(chromedp.Navigate(base + p))
 		browsertest.Get(b, chromedp.Poll[bool](`document.querySelector("h1") !== null`))
 	}
+
+	// Signed in again: the password, then a code from the app (the next
+	// step: a code is accepted once).
+	b.Run(chromedp.Navigate(base + "/"))
+	browsertest.Get(b, chromedp.Poll[bool](`document.querySelector("form.signout button") !== null`))
+	b.ClickAndLoad(`form.signout button`)
+	c.clock.Advance(30 * time.Second)
+	b.Run(chromedp.SendKeys("#email", "ada@example.com"), chromedp.SendKeys("#password", consolePassword))
+	b.ClickAndLoad(`form.card button[type="submit"]`)
+	b.Run(chromedp.WaitVisible("#code"))
+	b.Run(chromedp.SendKeys("#code", totp.Code(secret, c.clock.Now())))
+	b.ClickAndLoad(`form.card button[type="submit"]`)
+	if loc := browsertest.Get(b, chromedp.Location()); loc != base+"/" {
+		t.Fatalf("after the second step: got %q, want the home page", loc)
+	}
+
+	// Step-up: eleven minutes later, new recovery codes need a code first,
+	// then the action is repeated and goes ahead.
+	c.clock.Advance(11 * time.Minute)
+	b.Run(chromedp.Navigate(base + "/account/security"))
+	browsertest.Get(b, chromedp.Poll[bool](`document.querySelector("form[action='/account/security/recovery-codes'] button") !== null`))
+	b.ClickAndLoad(`form[action="/account/security/recovery-codes"] button`)
+	if got := browsertest.Get(b, chromedp.Text("h1")); got != "Confirm it is you" {
+		t.Fatalf("new recovery codes without a recent second factor: got %q, want the step-up page", got)
+	}
+	b.Run(chromedp.SendKeys("#code", totp.Code(secret, c.clock.Now())))
+	b.ClickAndLoad(`form[action="/mfa/verify"] button`)
+	b.ClickAndLoad(`form[action="/account/security/recovery-codes"] button`)
+	fresh := browsertest.Get(b, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#recovery-codes li")).map(function (li) { return li.textContent; })`))
+	if len(fresh) != 10 || fresh[0] == codes[0] {
+		t.Fatalf("after step-up: got %q, want ten new recovery codes", fresh)
+	}
+
 	b.NoCSPViolations()
 	for _, m := range b.Messages() {
 		if m.Type == chromedp.ConsoleError || m.IsException() {
 			if m.Source == "network" && (strings.HasSuffix(m.URL, "/sign-in") && strings.Contains(m.Text, "401") ||
-				strings.HasSuffix(m.URL, "/nowhere") && strings.Contains(m.Text, "404")) {
+				strings.HasSuffix(m.URL, "/nowhere") && strings.Contains(m.Text, "404") ||
+				strings.HasSuffix(m.URL, "/recovery-codes") && strings.Contains(m.Text, "403")) {
 				continue // the statuses of the wrong password and the unknown page
 			}
 			t.Errorf("console: %s (%s)", m, m.URL)

@@ -53,6 +53,9 @@ func (f *fakeSessions) SignIn(ctx context.Context, in web.SignIn) (web.Session, 
 		return web.Session{}, &rempart.Error{Code: rempart.ERATELIMIT, Message: "Too many attempts; try again in a minute.", RetryAfter: time.Minute}
 	}
 	u, ok := f.users[in.Email]
+	if ok && u.password == in.Password && u.code != "" && in.Code == "" {
+		return web.Session{Challenge: "challenge:" + in.Email}, nil // the second step is due
+	}
 	if !ok || u.password != in.Password || u.code != in.Code {
 		return web.Session{}, rempart.Errorf(rempart.EUNAUTHORIZED, "The email address, password or code is wrong.")
 	}

@@ -27,6 +27,7 @@ func TestGolden(t *testing.T) {
 		{"backups.html", "/backups", "tok-admin", nil},
 		{"audit-tenant.html", "/audit?action=tenant.read", "tok-tenant", nil},
 		{"not-found.html", "/tenants/ten_globex/keys", "tok-tenant", nil},
+		{"security.html", "/account/security", "tok-admin", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {

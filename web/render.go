@@ -136,6 +136,10 @@ func (s *server) renderError(w http.ResponseWriter, r *http.Request, v *visit, e
 		s.toSignIn(w, r)
 		return
 	}
+	if v != nil && rempart.ErrorCode(err) == rempart.EMFAREQUIRED {
+		s.stepUp(w, r, v, err)
+		return
+	}
 	st := s.status(w, r, err)
 	p := errorPage{view: s.view(r, v, http.StatusText(st), ""), Status: st, Heading: http.StatusText(st)}
 	p.Alert = rempart.ErrorMessage(err)
@@ -159,6 +163,9 @@ var notices = map[string]string{
 	"backup-started":   "Backup started; follow it on the jobs page.",
 	"verify-started":   "Backup verification started; follow it on the jobs page.",
 	"restore-started":  "Restore test started; follow it on the jobs page.",
+	"factor-added":     "Second factor added.",
+	"factor-removed":   "Second factor removed.",
+	"policy-saved":     "Your tenant's second-factor requirement is saved.",
 }
 
 // redirect answers a successful form post: 303 to a page, with a notice.

@@ -19,7 +19,18 @@ func (s *server) routes() {
 
 	s.mux.HandleFunc("GET /sign-in", s.signInForm)
 	s.mux.HandleFunc("POST /sign-in", s.signIn)
+	s.mux.HandleFunc("POST /sign-in/code", s.signInCode)
+	s.mux.HandleFunc("POST /sign-in/webauthn", s.signInWebAuthn)
 	s.mux.Handle("POST /sign-out", s.authed(s.signOut))
+	s.mux.Handle("GET "+securityPath, s.authed(s.security))
+	s.mux.Handle("POST "+securityPath+"/totp", s.authed(s.startTOTP))
+	s.mux.Handle("POST "+securityPath+"/totp/{factor}/confirm", s.authed(s.confirmTOTP))
+	s.mux.Handle("POST "+securityPath+"/webauthn", s.authed(s.startWebAuthn))
+	s.mux.Handle("POST "+securityPath+"/webauthn/finish", s.authed(s.finishWebAuthn))
+	s.mux.Handle("POST "+securityPath+"/factors/{factor}/delete", s.authed(s.deleteFactor))
+	s.mux.Handle("POST "+securityPath+"/recovery-codes", s.authed(s.regenerateCodes))
+	s.mux.Handle("POST "+securityPath+"/tenant-policy", s.authed(s.setTenantPolicy))
+	s.mux.Handle("POST /mfa/verify", s.authed(s.verifyMFA))
 	s.mux.Handle("GET /{$}", s.authed(s.home))
 
 	s.mux.Handle("GET /tenants", s.authed(s.tenants))

@@ -42,6 +42,9 @@ type SignIn struct {
 type Session struct {
 	Token     string
 	ExpiresAt time.Time
+	// Challenge, when set, means no session yet: the password was right
+	// and the second step of the sign-in is due (MFAService.CompleteSignIn).
+	Challenge string
 }
 
 // TenantService is the tenants (vault.Service).

@@ -56,6 +56,11 @@ func (s *server) authed(h handler) http.Handler {
 				return
 			}
 		}
+		if c.EnrolOnly && !enrolAllowed(r.URL.Path) {
+			// A person who must enrol a second factor does that first (IAM-4).
+			http.Redirect(w, r, securityPath, http.StatusSeeOther)
+			return
+		}
 		if err := h(w, r, v); err != nil {
 			s.renderError(w, r, v, err)
 		}
@@ -129,6 +134,10 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 		Code: strings.TrimSpace(r.PostFormValue("code")), RequestInfo: s.info(r)})
 	if err != nil {
 		s.showSignIn(w, r, s.status(w, r, err), rempart.ErrorMessage(err), email, next)
+		return
+	}
+	if sess.Challenge != "" {
+		s.showCode(w, r, http.StatusOK, "", sess.Challenge, next)
 		return
 	}
 	setSession(w, sess)

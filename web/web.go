@@ -41,6 +41,9 @@ type Config struct {
 	Jobs       JobService
 	Grants     GrantService // staff access grants (IAM-7); nil: no grants pages
 	Reviews    ReviewService
+	// MFA is second factors (IAM-4); without it the security pages are
+	// not found.
+	MFA MFAService
 
 	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
 	// session token), so that tokens need no storage. Every node of a

@@ -14,7 +14,7 @@ func (m *Main) publicHandler(proxies []netip.Prefix, ipRate float64, ipBurst int
 	mux := http.NewServeMux()
 	mux.Handle("/api/", m.API.Handler())
 	mux.Handle("/", web.New(web.Config{
-		Sessions: web.IdentitySessions(m.Identity), Tenants: m.Vault, Accounts: m.Identity, Audit: m.Log,
+		Sessions: web.IdentitySessions(m.Identity), MFA: web.IdentityMFA(m.Identity), Tenants: m.Vault, Accounts: m.Identity, Audit: m.Log,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Backups: m.Deployment.Backups, Jobs: m.Jobs, Grants: m.Grants, Reviews: m.Reviews,
 		CSRFKey: m.Deployment.ConsoleKey, TrustedProxies: proxies, IPRate: ipRate, IPBurst: ipBurst, Logger: m.Logger,
 	}))

@@ -10,9 +10,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/client"
+	"github.com/rempart/rempart/identity/totp"
 )
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]*)"`)
@@ -44,6 +46,22 @@ func TestConsoleSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Staff must have a second factor (IAM-4): enrol an authenticator app
+	// over the API, from the enrolment-only session a first sign-in gives.
+	anon := client.New(base, client.WithHTTPClient(insecureClient(nil)))
+	first, err := anon.SignIn(ctx, rempart.SignIn{Email: "ops@example.com", Password: pw})
+	if err != nil || !first.EnrolOnly {
+		t.Fatalf("first sign-in of staff: %+v, %v; want an enrolment-only session", first, err)
+	}
+	en, err := anon.WithKey(first.Token).StartTOTP(ctx, rempart.TOTPStart{Name: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := totp.DecodeSecret(en.Secret)
+	conf, err := anon.WithKey(first.Token).ConfirmFactor(ctx, en.ID, totp.Code(secret, time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	jar, _ := cookiejar.New(nil)
 	hc := insecureClient(jar)
@@ -63,7 +81,9 @@ func TestConsoleSignIn(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || token == nil || resp.Header.Get("Content-Security-Policy") == "" {
 		t.Fatalf("sign-in page: %d, csrf %v, CSP %q", resp.StatusCode, token, resp.Header.Get("Content-Security-Policy"))
 	}
-	signIn := func(password string) *http.Response {
+	// signIn posts the password, then the second factor's code on the
+	// page that asks for it.
+	signIn := func(password, code string) *http.Response {
 		t.Helper()
 		_, form := get("/sign-in")
 		token := csrfField.FindStringSubmatch(form)
@@ -74,13 +94,29 @@ func TestConsoleSignIn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		challenge := regexp.MustCompile(`name="challenge" value="([^"]*)"`).FindStringSubmatch(string(b))
+		if challenge == nil {
+			return resp
+		}
+		if _, ok := resp.Header["Set-Cookie"]; ok && strings.Contains(resp.Header.Get("Set-Cookie"), "rempart-session") {
+			t.Fatal("the password alone set a session cookie")
+		}
+		token = csrfField.FindStringSubmatch(string(b))
+		resp, err = hc.PostForm(base+"/sign-in/code", url.Values{"csrf": {token[1]}, "challenge": {challenge[1]}, "code": {code}, "next": {"/tenants"}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		resp.Body.Close()
 		return resp
 	}
-	if resp := signIn(pw + "x"); resp.StatusCode == http.StatusSeeOther {
+	if resp := signIn(pw+"x", ""); resp.StatusCode == http.StatusSeeOther {
 		t.Fatalf("a wrong password signed in")
 	}
-	resp = signIn(pw)
+	// The next 30-second step: the code of the enrolment is not accepted
+	// again.
+	resp = signIn(pw, totp.Code(secret, time.Now().Add(30*time.Second)))
 	var session *http.Cookie
 	for _, ck := range resp.Cookies() {
 		if ck.Name == "__Host-rempart-session" {
@@ -98,7 +134,7 @@ func TestConsoleSignIn(t *testing.T) {
 		t.Fatal("the console session worked as an API token")
 	}
 	// Nor is an API access token a console session (IAM-6).
-	apiTok, err := client.New(base, client.WithHTTPClient(insecureClient(nil))).SignIn(ctx, rempart.SignIn{Email: "ops@example.com", Password: pw})
+	apiTok, err := anon.SignIn(ctx, rempart.SignIn{Email: "ops@example.com", Password: pw, Code: conf.RecoveryCodes[0]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +164,7 @@ func TestConsoleSignIn(t *testing.T) {
 	if err != nil || len(entries.Entries) != 1 || entries.Entries[0].IP == "" || entries.Entries[0].PrincipalID != u.ID {
 		t.Fatalf("sign-out audit: got %+v, %v", entries.Entries, err)
 	}
-	if resp := signIn(pw); resp.StatusCode != http.StatusSeeOther {
+	if resp := signIn(pw, conf.RecoveryCodes[1]); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign in again: %d", resp.StatusCode)
 	}
 	if err := admin.SuspendUser(ctx, "", u.ID); err != nil {

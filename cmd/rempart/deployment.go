@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -55,7 +57,9 @@ type deployment struct {
 	AuditSigner  *audit.Signer
 	BackupSigner *backup.Signer
 	// ConsoleKey derives the console's CSRF tokens; every node shares it.
-	ConsoleKey  []byte
+	ConsoleKey []byte
+	// MFAKey seals TOTP secrets and sign-in challenges (IAM-4).
+	MFAKey      []byte
 	BackupStore *blobs.Store
 	Attachments *blobs.Store
 	Backups     *backup.Service
@@ -116,6 +120,17 @@ func openDeployment(ctx context.Context, so *storageOptions) (_ *deployment, err
 		return nil, err
 	}
 	d.ConsoleKey = []byte(ckey)
+	mkey, err := d.secret(ctx, "mfa_key", "rempart/mfa-key/v1", "key.mfa_key.create", func() (string, error) {
+		k := make([]byte, 32)
+		_, err := rand.Read(k)
+		return hex.EncodeToString(k), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if d.MFAKey, err = hex.DecodeString(mkey); err != nil || len(d.MFAKey) != 32 {
+		return nil, errors.New("mfa_key: not a 32-byte key")
+	}
 	if d.BackupStore, err = blobs.Open(ctx, so.path(so.backupLocation, "backups")); err != nil {
 		return nil, fmt.Errorf("backup location: %w", err)
 	}
@@ -161,6 +176,7 @@ var deploymentSecrets = []keys.Secret{
 	{Name: "audit_signer", Label: "rempart/audit-signer/v1"},
 	{Name: "backup_signer", Label: "rempart/backup-signer/v1"},
 	{Name: "console_key", Label: "rempart/console-key/v1"},
+	{Name: "mfa_key", Label: "rempart/mfa-key/v1"},
 }
 
 // openRootKey opens the active root key version, creating the first one only

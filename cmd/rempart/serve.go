@@ -44,6 +44,7 @@ type Main struct {
 	tlsCert, tlsKey, hostnames, trustedProxies          *string
 	keyLifetime, retention, checkpointEvery, purgeEvery *string
 	passwordMaxAge, sessionIdle, sessionLifetime        *string
+	mfaStepUp, webauthnRPID, webauthnOrigins            *string
 	rateIP, rateCredential, maxRecordBytes, logLevel    *string
 	pprof, backupSchedule, backupRetention              *string
 	restoreTestSchedule                                 *string
@@ -92,6 +93,9 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.passwordMaxAge = o.add("password-max-age", "2160h", "when a person's password expires (IAM-3): at least 720h, or 0 for never")
 	m.sessionIdle = o.add("session-idle", "30m", "a console session ends after this long without use")
 	m.sessionLifetime = o.add("session-lifetime", "12h", "a console session ends this long after sign-in, used or not")
+	m.mfaStepUp = o.add("mfa-step-up", "10m", "how recently a person must have proved a second factor for a sensitive action (IAM-4): removing a factor, new recovery codes, staff changes, root key rotation")
+	m.webauthnRPID = o.add("webauthn-rp-id", "localhost", "relying party ID of security keys: the console's host name, as users type it in the browser")
+	m.webauthnOrigins = o.add("webauthn-origins", "", `comma-separated origins of the console for security keys (default "https://<webauthn-rp-id>:<listen port>")`)
 	m.retention = o.add("retention", "720h", "how long deleted records and attachments stay restorable before they are purged")
 	m.retentionMin = o.add("retention-min", "24h", "the shortest retention a tenant's rule may set, in whole days")
 	m.retentionMax = o.add("retention-max", "87600h", "the longest retention (and maximum age of live records) a tenant's rule may set, in whole days")
@@ -131,7 +135,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Logger = slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
 	durations, err := parseDurations(map[string]string{"key-lifetime": *m.keyLifetime, "retention": *m.retention, "checkpoint-interval": *m.checkpointEvery, "purge-interval": *m.purgeEvery, "backup-retention": *m.backupRetention, "customer-key-cache": *m.customerTTL,
-		"retention-min": *m.retentionMin, "retention-max": *m.retentionMax, "session-idle": *m.sessionIdle, "session-lifetime": *m.sessionLifetime})
+		"retention-min": *m.retentionMin, "retention-max": *m.retentionMax, "session-idle": *m.sessionIdle, "session-lifetime": *m.sessionLifetime, "mfa-step-up": *m.mfaStepUp})
 	if err != nil {
 		return err
 	}
@@ -224,8 +228,13 @@ func (m *Main) Run(ctx context.Context) error {
 	// One node purges at a time: a job per period, not a loop per node.
 	m.Jobs.AddSchedule(jobs.Schedule{Kind: jobPurge, Every: durations["purge-interval"]})
 	m.Grants = grants.New(m.DB, clock)
+	rp := webauthnConfig(*m.webauthnRPID, *m.webauthnOrigins, *m.listen)
+	if err := identity.ValidateWebAuthn(rp); err != nil {
+		return fmt.Errorf("webauthn-rp-id, webauthn-origins: %w", err)
+	}
 	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy,
-		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"]})
+		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"],
+		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: rp})
 	m.setupReviews(clock)
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Grants: m.Grants, Reviews: m.Reviews}

@@ -1,0 +1,536 @@
+package identity
+
+import (
+	"context"
+	"crypto/cipher"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/guard"
+	"github.com/rempart/rempart/identity/recovery"
+	"github.com/rempart/rempart/identity/totp"
+	"github.com/rempart/rempart/keys"
+)
+
+// Multi-factor authentication (IAM-4): TOTP devices, security keys
+// (webauthn.go) and recovery codes; the second step of a sign-in; the
+// enrolment-only session of staff (and of users of a tenant that requires
+// MFA) without a factor; and step-up, the recent proof of a second factor
+// that sensitive actions need (guard.StepUp).
+//
+// TOTP secrets are sealed with AES-256-GCM (keys.Seal) under the MFA key, a
+// deployment secret kept in meta wrapped by the root key and re-wrapped by a
+// root rotation like the audit signer's; the associated data binds each
+// sealed secret to its user and factor, so that a row copied onto another
+// user does not open.
+
+const (
+	recoveryCodeCount = 10
+	// challengeLifetime bounds the console's pending second step.
+	challengeLifetime = 5 * time.Minute
+	maxFactors        = 10
+	maxCode           = 64
+)
+
+// mfaKit is what MFA needs besides the store; nil without an MFA key.
+type mfaKit struct {
+	aead     cipher.AEAD
+	verifier *totp.Verifier
+	wa       *webauthn.WebAuthn // nil without a relying party
+}
+
+// mfaDefaults completes the MFA settings of cfg; the kit is nil (no factor
+// can be enrolled, fail closed) without an MFA key.
+func mfaDefaults(cfg *Config, clock rempart.Clock) *mfaKit {
+	if cfg.StepUpWindow <= 0 {
+		cfg.StepUpWindow = 10 * time.Minute
+	}
+	if cfg.TOTPIssuer == "" {
+		cfg.TOTPIssuer = "rempart"
+	}
+	if cfg.TOTPSkew == 0 {
+		cfg.TOTPSkew = totp.DefaultSkew
+	}
+	if len(cfg.MFAKey) == 0 {
+		return nil
+	}
+	aead, err := keys.NewAEAD(cfg.MFAKey)
+	if err != nil {
+		panic("identity: MFA key: " + err.Error()) // a 32-byte key made by serve
+	}
+	v, err := totp.NewVerifier(clock, cfg.TOTPSkew)
+	if err != nil {
+		panic(err) // settings are validated before
+	}
+	return &mfaKit{aead: aead, verifier: v, wa: newRelyingParty(cfg.WebAuthn, cfg.TOTPIssuer)}
+}
+
+var errNoMFAKey = rempart.Errorf(rempart.EUNAVAILABLE, "Second factors are not available: no MFA key is configured.")
+
+func totpAD(userID, factorID string) []byte {
+	return keys.AD("rempart/totp-secret/v1", userID, factorID)
+}
+
+func factorPath(id string) string { return "/factors/" + id }
+
+// Factors lists the caller's confirmed second factors.
+func (s *Service) Factors(ctx context.Context, c rempart.Caller) (rempart.FactorList, error) {
+	e, err := s.personal(ctx, c, "mfa.factor.list", "/factors")
+	if err != nil {
+		return rempart.FactorList{}, err
+	}
+	fs, err := s.confirmedFactors(ctx, c.Principal.ID)
+	if err != nil {
+		return rempart.FactorList{}, err
+	}
+	codes, err := s.store.RecoveryCodes(ctx, c.Principal.ID)
+	if err != nil {
+		return rempart.FactorList{}, err
+	}
+	out := rempart.FactorList{Factors: []rempart.Factor{}, RecoveryCodesLeft: len(codes)}
+	for _, f := range fs {
+		out.Factors = append(out.Factors, f.Factor)
+	}
+	_, err = s.store.Audit(ctx, e)
+	return out, err
+}
+
+func (s *Service) confirmedFactors(ctx context.Context, userID string) ([]FactorRow, error) {
+	all, err := s.store.Factors(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, f := range all {
+		if f.Confirmed {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+func validFactorName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", rempart.Errorf(rempart.EINVALID, "name is required: a name for the device, such as \"phone\".")
+	}
+	if len(name) > 64 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", rempart.Errorf(rempart.EINVALID, "name is at most 64 printable characters.")
+	}
+	return name, nil
+}
+
+// StartTOTP begins enrolling an authenticator app: a new secret, its
+// otpauth:// URI and QR code, shown once. The device counts only once
+// ConfirmTOTP accepted a first code; an unconfirmed one is replaced by the
+// next start.
+func (s *Service) StartTOTP(ctx context.Context, c rempart.Caller, in rempart.TOTPStart) (rempart.TOTPEnrolment, error) {
+	id := rempart.NewID("mfa")
+	e, err := s.personal(ctx, c, "mfa.totp.start", factorPath(id))
+	if err != nil {
+		return rempart.TOTPEnrolment{}, err
+	}
+	if s.mfa == nil {
+		return rempart.TOTPEnrolment{}, s.deny(ctx, e, errNoMFAKey)
+	}
+	name, err := validFactorName(in.Name)
+	if err != nil {
+		return rempart.TOTPEnrolment{}, s.deny(ctx, e, err)
+	}
+	fs, err := s.confirmedFactors(ctx, c.Principal.ID)
+	if err != nil {
+		return rempart.TOTPEnrolment{}, err
+	}
+	if len(fs) >= maxFactors {
+		return rempart.TOTPEnrolment{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "You have %d second factors, the most allowed; remove one first.", maxFactors))
+	}
+	u, err := s.store.User(ctx, c.Principal.ID)
+	if err != nil {
+		return rempart.TOTPEnrolment{}, err
+	}
+	secret, err := totp.NewSecret()
+	if err != nil {
+		return rempart.TOTPEnrolment{}, err
+	}
+	uri, err := totp.KeyURI(s.cfg.TOTPIssuer, u.Email, secret)
+	if err != nil {
+		return rempart.TOTPEnrolment{}, err
+	}
+	qr, err := totp.EncodeQR(uri)
+	if err != nil {
+		return rempart.TOTPEnrolment{}, err
+	}
+	now := s.clock.Now()
+	f := FactorRow{Factor: rempart.Factor{ID: id, Kind: rempart.FactorTOTP, Name: name, CreatedAt: now}, UserID: c.Principal.ID,
+		Secret: keys.Seal(s.mfa.aead, secret, totpAD(c.Principal.ID, id))}
+	e.Reason = "unconfirmed"
+	if err := s.store.CreateFactor(ctx, e, f, now); err != nil {
+		return rempart.TOTPEnrolment{}, err
+	}
+	return rempart.TOTPEnrolment{Factor: f.Factor, Secret: totp.EncodeSecret(secret), URI: uri, QRSVG: string(qr.SVG())}, nil
+}
+
+// ConfirmTOTP completes an enrolment with a first valid code. At the first
+// factor it returns ten recovery codes, shown once and stored hashed. The
+// session it is called from counts as having proved a second factor now,
+// which ends an enrolment-only restriction.
+func (s *Service) ConfirmTOTP(ctx context.Context, c rempart.Caller, id string, in rempart.MFACode) (rempart.FactorConfirmed, error) {
+	e, err := s.personal(ctx, c, "mfa.totp.confirm", factorPath(id))
+	if err != nil {
+		return rempart.FactorConfirmed{}, err
+	}
+	if s.mfa == nil {
+		return rempart.FactorConfirmed{}, s.deny(ctx, e, errNoMFAKey)
+	}
+	if d := s.cfg.Throttle.Check(mfaThrottleKey(c.Principal.ID), c.IP); !d.Allowed() {
+		e.Reason = "throttled"
+		return rempart.FactorConfirmed{}, s.deny(ctx, e, d.Err())
+	}
+	all, err := s.store.Factors(ctx, c.Principal.ID)
+	if err != nil {
+		return rempart.FactorConfirmed{}, err
+	}
+	var f *FactorRow
+	confirmed := 0
+	for i := range all {
+		if all[i].Confirmed {
+			confirmed++
+		} else if all[i].ID == id && all[i].Kind == rempart.FactorTOTP {
+			f = &all[i]
+		}
+	}
+	if f == nil {
+		return rempart.FactorConfirmed{}, s.deny(ctx, e, rempart.Errorf(rempart.ENOTFOUND, "No enrolment in progress with this ID."))
+	}
+	secret, err := keys.Open(s.mfa.aead, f.Secret, totpAD(c.Principal.ID, f.ID))
+	if err != nil {
+		return rempart.FactorConfirmed{}, err
+	}
+	step, err := s.mfa.verifier.Verify(secret, in.Code, f.LastStep)
+	if err != nil {
+		return rempart.FactorConfirmed{}, s.mfaFailure(ctx, c, e, err)
+	}
+	s.cfg.Throttle.Success(mfaThrottleKey(c.Principal.ID), c.IP)
+	out := rempart.FactorConfirmed{Factor: f.Factor}
+	var hashes [][]byte
+	if confirmed == 0 {
+		if out.RecoveryCodes, hashes, err = generateRecovery(); err != nil {
+			return rempart.FactorConfirmed{}, err
+		}
+	}
+	session := ""
+	if isSessionCredential(c) {
+		session = c.CredentialID
+	}
+	e.Reason = "confirmed"
+	if err := s.store.ConfirmFactor(ctx, e, c.Principal.ID, f.ID, step, hashes, session, s.clock.Now()); err != nil {
+		return rempart.FactorConfirmed{}, err
+	}
+	return out, nil
+}
+
+// DeleteFactor removes one of the caller's factors (IAM-8); it needs a
+// recent second factor (step-up). Staff, and users of a tenant that
+// requires MFA, cannot remove their last one.
+func (s *Service) DeleteFactor(ctx context.Context, c rempart.Caller, id string) error {
+	e, err := s.personal(ctx, c, "mfa.factor.delete", factorPath(id))
+	if err != nil {
+		return err
+	}
+	if err := guard.StepUp(c); err != nil {
+		return s.deny(ctx, e, err)
+	}
+	fs, err := s.confirmedFactors(ctx, c.Principal.ID)
+	if err != nil {
+		return err
+	}
+	if len(fs) == 1 && fs[0].ID == id {
+		u, err := s.store.User(ctx, c.Principal.ID)
+		if err != nil {
+			return err
+		}
+		if must, err := s.mustHaveMFA(ctx, u.User); err != nil {
+			return err
+		} else if must {
+			return s.deny(ctx, e, rempart.Errorf(rempart.EFORBIDDEN, "A second factor is mandatory for your account: enrol another one before removing this one."))
+		}
+	}
+	return s.store.DeleteFactor(ctx, e, c.Principal.ID, id)
+}
+
+// RegenerateRecoveryCodes replaces the caller's recovery codes with ten new
+// ones, shown once; it needs a recent second factor.
+func (s *Service) RegenerateRecoveryCodes(ctx context.Context, c rempart.Caller) (rempart.RecoveryCodes, error) {
+	e, err := s.personal(ctx, c, "mfa.recovery.regenerate", "/recovery-codes")
+	if err != nil {
+		return rempart.RecoveryCodes{}, err
+	}
+	if err := guard.StepUp(c); err != nil {
+		return rempart.RecoveryCodes{}, s.deny(ctx, e, err)
+	}
+	fs, err := s.confirmedFactors(ctx, c.Principal.ID)
+	if err != nil {
+		return rempart.RecoveryCodes{}, err
+	}
+	if len(fs) == 0 {
+		return rempart.RecoveryCodes{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "Recovery codes back up a second factor: enrol one first."))
+	}
+	codes, hashes, err := recovery.Generate(recoveryCodeCount)
+	if err != nil {
+		return rempart.RecoveryCodes{}, err
+	}
+	return rempart.RecoveryCodes{Codes: codes}, s.store.SetRecoveryCodes(ctx, e, c.Principal.ID, hashes)
+}
+
+// VerifyMFA is step-up: the caller's session proves a second factor again
+// (a TOTP code or a recovery code), which sensitive actions need within the
+// step-up window.
+func (s *Service) VerifyMFA(ctx context.Context, c rempart.Caller, in rempart.MFACode) error {
+	e, err := s.personal(ctx, c, "mfa.verify", "/sessions/"+c.CredentialID)
+	if err != nil {
+		return err
+	}
+	u, err := s.store.User(ctx, c.Principal.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkSecondFactor(ctx, c, &e, u, in.Code); err != nil {
+		return err
+	}
+	e.Action = "mfa.step_up"
+	return s.store.SetSessionMFA(ctx, e, c.Principal.ID, c.CredentialID, s.clock.Now())
+}
+
+// mustHaveMFA reports whether u must have a second factor: every staff
+// member, and the users of a tenant that requires it (IAM-4).
+func (s *Service) mustHaveMFA(ctx context.Context, u rempart.User) (bool, error) {
+	if u.TenantID == "" {
+		return true, nil
+	}
+	return s.store.MFARequired(ctx, u.TenantID)
+}
+
+func mfaThrottleKey(userID string) string { return "mfa:" + userID }
+
+// checkSecondFactor checks a TOTP code or a recovery code of u, and records
+// its use (the TOTP step, or the spent recovery code) with an audit entry of
+// its own: a code is never accepted twice, even if what follows fails.
+// Failures are throttled per user and address and audited.
+func (s *Service) checkSecondFactor(ctx context.Context, c rempart.Caller, e *rempart.AuditEntry, u UserRow, code string) error {
+	e.PrincipalID, e.TenantID = u.ID, u.TenantID
+	if s.mfa == nil {
+		return s.deny(ctx, *e, errNoMFAKey)
+	}
+	if d := s.cfg.Throttle.Check(mfaThrottleKey(u.ID), c.IP); !d.Allowed() {
+		e.Reason = "second factor throttled"
+		return s.deny(ctx, *e, d.Err())
+	}
+	code = strings.TrimSpace(code)
+	if code == "" || len(code) > maxCode {
+		return s.mfaFailure(ctx, c, *e, rempart.Errorf(rempart.EINVALID, "code must be a 6-digit code from your authenticator app or a recovery code."))
+	}
+	fs, err := s.confirmedFactors(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	used := *e
+	used.Action, used.Outcome = "mfa.use", rempart.OutcomeSuccess
+	if digits := strings.ReplaceAll(code, " ", ""); len(digits) == totp.Digits {
+		var last error = totp.ErrWrongCode
+		for _, f := range fs {
+			if f.Kind != rempart.FactorTOTP {
+				continue
+			}
+			secret, err := keys.Open(s.mfa.aead, f.Secret, totpAD(u.ID, f.ID))
+			if err != nil {
+				return err
+			}
+			step, err := s.mfa.verifier.Verify(secret, digits, f.LastStep)
+			if err != nil {
+				if errors.Is(err, totp.ErrReplayed) || rempart.ErrorCode(err) == rempart.EINVALID {
+					last = err
+				}
+				continue
+			}
+			used.Resource, used.Reason = "users/"+u.ID+factorPath(f.ID), "totp"
+			if err := s.store.UseTOTP(ctx, used, u.ID, f.ID, step, s.clock.Now()); err != nil {
+				if rempart.ErrorCode(err) == rempart.EUNAUTHORIZED {
+					return s.mfaFailure(ctx, c, *e, totp.ErrReplayed) // a concurrent use of the same code
+				}
+				return err
+			}
+			s.cfg.Throttle.Success(mfaThrottleKey(u.ID), c.IP)
+			return nil
+		}
+		return s.mfaFailure(ctx, c, *e, last)
+	}
+	rows, err := s.store.RecoveryCodes(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	hashes := make([][]byte, len(rows))
+	for i, r := range rows {
+		hashes[i] = r.Hash
+	}
+	i, ok := recovery.Match(hashes, code)
+	if !ok {
+		return s.mfaFailure(ctx, c, *e, errBadCode)
+	}
+	used.Resource, used.Reason = "users/"+u.ID+"/recovery-codes", "recovery code"
+	if err := s.store.UseRecoveryCode(ctx, used, u.ID, rows[i].ID); err != nil {
+		if rempart.ErrorCode(err) == rempart.EUNAUTHORIZED {
+			return s.mfaFailure(ctx, c, *e, errBadCode)
+		}
+		return err
+	}
+	s.cfg.Throttle.Success(mfaThrottleKey(u.ID), c.IP)
+	return nil
+}
+
+var errBadCode = rempart.Errorf(rempart.EUNAUTHORIZED, "The code is not valid.")
+
+// mfaFailure audits a refused second factor (AUD-3), counts it towards the
+// throttle, and returns err.
+func (s *Service) mfaFailure(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, err error) error {
+	switch {
+	case errors.Is(err, totp.ErrReplayed):
+		e.Reason = "code replayed"
+	case errors.Is(err, totp.ErrWrongCode), errors.Is(err, errBadCode):
+		e.Reason = "wrong code"
+	default:
+		e.Reason = "malformed code"
+	}
+	if !strings.HasPrefix(e.Action, "mfa.") {
+		e.Reason = "second factor: " + e.Reason
+	}
+	for _, ev := range s.cfg.Throttle.Failure(mfaThrottleKey(e.PrincipalID), c.IP).Events {
+		ee := e
+		ee.Action, ee.Outcome = string(ev), rempart.OutcomeDenied
+		if _, err := s.store.Audit(ctx, ee); err != nil {
+			return err
+		}
+	}
+	return s.deny(ctx, e, err)
+}
+
+// A challenge is the console's pending second step of a sign-in: the
+// password was right and a second factor is due. It is not a session: it
+// is a sealed, five-minute statement "user U passed the password check",
+// good only for CompleteSignIn, which still needs a valid code.
+type challenge struct {
+	User    string `json:"u"`
+	Expires int64  `json:"x"`
+}
+
+var challengeAD = keys.AD("rempart/sign-in-challenge/v1")
+
+var errBadChallenge = rempart.Errorf(rempart.EUNAUTHORIZED, "The sign-in has expired: start again with your email and password.")
+
+func (s *Service) newChallenge(userID string) string {
+	b, _ := json.Marshal(challenge{User: userID, Expires: s.clock.Now().Add(challengeLifetime).Unix()})
+	return base64.RawURLEncoding.EncodeToString(keys.Seal(s.mfa.aead, b, challengeAD))
+}
+
+func (s *Service) openChallenge(token string) (string, bool) {
+	if s.mfa == nil || len(token) > 512 {
+		return "", false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return "", false
+	}
+	b, err := keys.Open(s.mfa.aead, raw, challengeAD)
+	if err != nil {
+		return "", false
+	}
+	var ch challenge
+	if json.Unmarshal(b, &ch) != nil || ch.User == "" || s.clock.Now().Unix() >= ch.Expires {
+		return "", false
+	}
+	return ch.User, true
+}
+
+// StartSignIn is the console's sign-in: it checks the email and password and
+// either opens a session (no second factor enrolled) or returns a pending
+// challenge for CompleteSignIn.
+func (s *Service) StartSignIn(ctx context.Context, c rempart.Caller, in rempart.SignIn) (rempart.SessionCreated, string, error) {
+	in.Code = ""
+	u, e, err := s.signInPassword(ctx, c, in)
+	if err != nil {
+		return rempart.SessionCreated{}, "", err
+	}
+	fs, err := s.confirmedFactors(ctx, u.ID)
+	if err != nil {
+		return rempart.SessionCreated{}, "", err
+	}
+	if len(fs) > 0 {
+		if s.mfa == nil {
+			return rempart.SessionCreated{}, "", s.deny(ctx, e, errNoMFAKey)
+		}
+		e.Action, e.Reason = "auth.sign_in.password", "second factor due"
+		if _, err := s.store.Audit(ctx, e); err != nil {
+			return rempart.SessionCreated{}, "", err
+		}
+		return rempart.SessionCreated{}, s.newChallenge(u.ID), nil
+	}
+	sc, err := s.openSession(ctx, c, e, u.User, rempart.SessionConsole)
+	return sc, "", err
+}
+
+// CompleteSignIn is the console's second step: a valid code for the user a
+// challenge names opens a session.
+func (s *Service) CompleteSignIn(ctx context.Context, c rempart.Caller, token, code string) (rempart.SessionCreated, error) {
+	e := entry(c, "", "auth.sign_in", "")
+	userID, ok := s.openChallenge(token)
+	if !ok {
+		e.Reason = "bad or expired sign-in challenge"
+		return rempart.SessionCreated{}, s.deny(ctx, e, errBadChallenge)
+	}
+	u, err := s.store.User(ctx, userID)
+	if err != nil || u.Status != rempart.UserActive {
+		e.PrincipalID, e.Reason = userID, "user gone or not active"
+		return rempart.SessionCreated{}, s.deny(ctx, e, errBadChallenge)
+	}
+	e.Resource = "users/" + u.ID
+	if err := s.checkSecondFactor(ctx, c, &e, u, code); err != nil {
+		return rempart.SessionCreated{}, err
+	}
+	now := s.clock.Now()
+	return s.openSession(ctx, c, e, u.User, rempart.SessionConsole, now)
+}
+
+// MFAPolicy returns whether a tenant requires MFA of its users.
+func (s *Service) MFAPolicy(ctx context.Context, c rempart.Caller, tenant string) (rempart.MFAPolicy, error) {
+	e := entry(c, tenant, "tenant.mfa_policy.read", "tenants/"+tenant+"/mfa-policy")
+	if _, err := s.authorize(ctx, c, tenant, e); err != nil {
+		return rempart.MFAPolicy{}, err
+	}
+	req, err := s.store.MFARequired(ctx, tenant)
+	if err != nil {
+		return rempart.MFAPolicy{}, err
+	}
+	_, err = s.store.Audit(ctx, e)
+	return rempart.MFAPolicy{Required: req}, err
+}
+
+// SetMFAPolicy sets whether a tenant requires MFA of its users; from then
+// on, a user of the tenant without a factor signs in to an enrolment-only
+// session. Sessions already open keep running until they end.
+func (s *Service) SetMFAPolicy(ctx context.Context, c rempart.Caller, tenant string, p rempart.MFAPolicy) error {
+	e := entry(c, tenant, "tenant.mfa_policy.update", "tenants/"+tenant+"/mfa-policy")
+	if _, err := s.authorize(ctx, c, tenant, e); err != nil {
+		return err
+	}
+	e.Reason = "required=false"
+	if p.Required {
+		e.Reason = "required=true"
+	}
+	return s.store.SetMFARequired(ctx, e, tenant, p.Required)
+}
+
+func generateRecovery() ([]string, [][]byte, error) { return recovery.Generate(recoveryCodeCount) }

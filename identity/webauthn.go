@@ -1,0 +1,321 @@
+package identity
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/keys"
+)
+
+// Security keys (WebAuthn, FIDO2) as second factors (IAM-4), with
+// github.com/go-webauthn/webauthn (ADR 0011). A ceremony's state (the
+// challenge) travels sealed under the MFA key with the page, for five
+// minutes, bound to the user: nothing is stored until a ceremony succeeds.
+// A key's signature counter must grow at every use (or stay 0 for keys that
+// keep none): one that does not is a possible clone, refused and audited.
+
+// WebAuthnConfig is the relying party of security keys (IAM-4).
+type WebAuthnConfig struct {
+	// RPID is the relying party ID, the console's host name
+	// ("localhost" for the embedded default).
+	RPID string
+	// Origins are the console's origins, such as "https://localhost:8443".
+	Origins []string
+}
+
+const ceremonyLifetime = 5 * time.Minute
+
+// waUser is a person as go-webauthn sees them; the user handle is the
+// user's ID.
+type waUser struct {
+	u     rempart.User
+	creds []webauthn.Credential
+}
+
+func (w waUser) WebAuthnID() []byte                         { return []byte(w.u.ID) }
+func (w waUser) WebAuthnName() string                       { return w.u.Email }
+func (w waUser) WebAuthnDisplayName() string                { return w.u.Name }
+func (w waUser) WebAuthnCredentials() []webauthn.Credential { return w.creds }
+
+func newRelyingParty(cfg WebAuthnConfig, issuer string) *webauthn.WebAuthn {
+	if cfg.RPID == "" || len(cfg.Origins) == 0 {
+		return nil
+	}
+	wa, err := webauthn.New(&webauthn.Config{RPID: cfg.RPID, RPDisplayName: issuer, RPOrigins: cfg.Origins})
+	if err != nil {
+		panic("identity: WebAuthn settings: " + err.Error()) // validated by serve
+	}
+	return wa
+}
+
+// ValidateWebAuthn checks relying-party settings.
+func ValidateWebAuthn(cfg WebAuthnConfig) error {
+	_, err := webauthn.New(&webauthn.Config{RPID: cfg.RPID, RPDisplayName: "rempart", RPOrigins: cfg.Origins})
+	return err
+}
+
+var errNoWebAuthn = rempart.Errorf(rempart.EUNAVAILABLE, "Security keys are not available: no WebAuthn relying party is configured.")
+
+var errBadCeremony = rempart.Errorf(rempart.EUNAUTHORIZED, "The security key's answer was refused: try again.")
+
+type ceremony struct {
+	User    string               `json:"u"`
+	Kind    string               `json:"k"`
+	Name    string               `json:"n,omitempty"`
+	Session webauthn.SessionData `json:"s"`
+}
+
+var ceremonyAD = keys.AD("rempart/webauthn-ceremony/v1")
+
+func (s *Service) sealCeremony(c ceremony) string {
+	c.Session.Expires = s.clock.Now().Add(ceremonyLifetime)
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(keys.Seal(s.mfa.aead, b, ceremonyAD))
+}
+
+func (s *Service) openCeremony(token, user, kind string) (ceremony, bool) {
+	var c ceremony
+	if len(token) > 8192 {
+		return c, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return c, false
+	}
+	b, err := keys.Open(s.mfa.aead, raw, ceremonyAD)
+	if err != nil || json.Unmarshal(b, &c) != nil || c.User != user || c.Kind != kind || !s.clock.Now().Before(c.Session.Expires) {
+		return c, false
+	}
+	return c, true
+}
+
+func (s *Service) waUser(ctx context.Context, userID string) (waUser, []FactorRow, error) {
+	u, err := s.store.User(ctx, userID)
+	if err != nil {
+		return waUser{}, nil, err
+	}
+	fs, err := s.confirmedFactors(ctx, userID)
+	if err != nil {
+		return waUser{}, nil, err
+	}
+	w := waUser{u: u.User}
+	var keys []FactorRow
+	for _, f := range fs {
+		if f.Kind != rempart.FactorWebAuthn {
+			continue
+		}
+		var cred webauthn.Credential
+		if err := json.Unmarshal(f.WebAuthn, &cred); err != nil {
+			return waUser{}, nil, err
+		}
+		cred.Authenticator.SignCount = f.SignCount
+		w.creds = append(w.creds, cred)
+		keys = append(keys, f)
+	}
+	return w, keys, nil
+}
+
+// BeginWebAuthnRegistration starts registering a security key named name:
+// the options for navigator.credentials.create (JSON) and the sealed
+// ceremony state for FinishWebAuthnRegistration.
+func (s *Service) BeginWebAuthnRegistration(ctx context.Context, c rempart.Caller, name string) (options []byte, state string, err error) {
+	e, err := s.personal(ctx, c, "mfa.webauthn.start", "/factors")
+	if err != nil {
+		return nil, "", err
+	}
+	if s.mfa == nil || s.mfa.wa == nil {
+		return nil, "", s.deny(ctx, e, errNoWebAuthn)
+	}
+	if name, err = validFactorName(name); err != nil {
+		return nil, "", s.deny(ctx, e, err)
+	}
+	w, _, err := s.waUser(ctx, c.Principal.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(w.creds) >= maxFactors {
+		return nil, "", s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "You have too many security keys; remove one first."))
+	}
+	var exclude []protocol.CredentialDescriptor
+	for _, cr := range w.creds {
+		exclude = append(exclude, cr.Descriptor())
+	}
+	opts, sd, err := s.mfa.wa.BeginRegistration(w, webauthn.WithExclusions(exclude))
+	if err != nil {
+		return nil, "", err
+	}
+	if options, err = json.Marshal(opts.Response); err != nil {
+		return nil, "", err
+	}
+	if _, err := s.store.Audit(ctx, e); err != nil {
+		return nil, "", err
+	}
+	return options, s.sealCeremony(ceremony{User: c.Principal.ID, Kind: "register", Name: name, Session: *sd}), nil
+}
+
+// FinishWebAuthnRegistration checks the browser's answer (the JSON of the
+// PublicKeyCredential) and stores the key as a confirmed factor; at the
+// first factor it returns recovery codes. The session counts as having
+// proved a second factor now.
+func (s *Service) FinishWebAuthnRegistration(ctx context.Context, c rempart.Caller, state string, response []byte) (rempart.FactorConfirmed, error) {
+	id := rempart.NewID("mfa")
+	e, err := s.personal(ctx, c, "mfa.webauthn.register", factorPath(id))
+	if err != nil {
+		return rempart.FactorConfirmed{}, err
+	}
+	if s.mfa == nil || s.mfa.wa == nil {
+		return rempart.FactorConfirmed{}, s.deny(ctx, e, errNoWebAuthn)
+	}
+	cer, ok := s.openCeremony(state, c.Principal.ID, "register")
+	if !ok {
+		e.Reason = "bad or expired ceremony"
+		return rempart.FactorConfirmed{}, s.deny(ctx, e, errBadCeremony)
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
+	if err != nil {
+		e.Reason = "malformed answer"
+		return rempart.FactorConfirmed{}, s.deny(ctx, e, errBadCeremony)
+	}
+	w, _, err := s.waUser(ctx, c.Principal.ID)
+	if err != nil {
+		return rempart.FactorConfirmed{}, err
+	}
+	cred, err := s.mfa.wa.CreateCredential(w, cer.Session, parsed)
+	if err != nil {
+		e.Reason = "attestation refused"
+		return rempart.FactorConfirmed{}, s.deny(ctx, e, errBadCeremony)
+	}
+	all, err := s.confirmedFactors(ctx, c.Principal.ID)
+	if err != nil {
+		return rempart.FactorConfirmed{}, err
+	}
+	blob, err := json.Marshal(cred)
+	if err != nil {
+		return rempart.FactorConfirmed{}, err
+	}
+	now := s.clock.Now()
+	f := FactorRow{Factor: rempart.Factor{ID: id, Kind: rempart.FactorWebAuthn, Name: cer.Name, CreatedAt: now}, UserID: c.Principal.ID,
+		CredentialID: cred.ID, WebAuthn: blob, SignCount: cred.Authenticator.SignCount}
+	out := rempart.FactorConfirmed{Factor: f.Factor}
+	var hashes [][]byte
+	if len(all) == 0 {
+		if out.RecoveryCodes, hashes, err = generateRecovery(); err != nil {
+			return rempart.FactorConfirmed{}, err
+		}
+	}
+	// Stored unconfirmed, then confirmed with the codes and the session's
+	// proof in one transaction of its own.
+	pending := e
+	pending.Action, pending.Reason = "mfa.webauthn.start", "credential checked"
+	if err := s.store.CreateFactor(ctx, pending, f, now); err != nil {
+		if rempart.ErrorCode(err) == rempart.ECONFLICT {
+			return rempart.FactorConfirmed{}, s.deny(ctx, e, err)
+		}
+		return rempart.FactorConfirmed{}, err
+	}
+	session := ""
+	if isSessionCredential(c) {
+		session = c.CredentialID
+	}
+	e.Reason = "confirmed"
+	if err := s.store.ConfirmFactor(ctx, e, c.Principal.ID, id, 0, hashes, session, now); err != nil {
+		return rempart.FactorConfirmed{}, err
+	}
+	return out, nil
+}
+
+// BeginWebAuthnLogin gives, for a pending sign-in (the challenge of
+// StartSignIn) of a person with security keys, the options for
+// navigator.credentials.get and the sealed ceremony state; nil options when
+// the person has no key.
+func (s *Service) BeginWebAuthnLogin(ctx context.Context, challenge string) (options []byte, state string, err error) {
+	userID, ok := s.openChallenge(challenge)
+	if !ok {
+		return nil, "", errBadChallenge
+	}
+	if s.mfa.wa == nil {
+		return nil, "", nil
+	}
+	w, _, err := s.waUser(ctx, userID)
+	if err != nil || len(w.creds) == 0 {
+		return nil, "", err
+	}
+	opts, sd, err := s.mfa.wa.BeginLogin(w)
+	if err != nil {
+		return nil, "", err
+	}
+	if options, err = json.Marshal(opts.Response); err != nil {
+		return nil, "", err
+	}
+	return options, s.sealCeremony(ceremony{User: userID, Kind: "login", Session: *sd}), nil
+}
+
+// CompleteSignInWebAuthn is the console's second step with a security key:
+// the browser's answer to BeginWebAuthnLogin's options opens the session.
+func (s *Service) CompleteSignInWebAuthn(ctx context.Context, c rempart.Caller, challenge, state string, response []byte) (rempart.SessionCreated, error) {
+	e := entry(c, "", "auth.sign_in", "")
+	userID, ok := s.openChallenge(challenge)
+	if !ok {
+		e.Reason = "bad or expired sign-in challenge"
+		return rempart.SessionCreated{}, s.deny(ctx, e, errBadChallenge)
+	}
+	u, err := s.store.User(ctx, userID)
+	if err != nil || u.Status != rempart.UserActive {
+		e.PrincipalID, e.Reason = userID, "user gone or not active"
+		return rempart.SessionCreated{}, s.deny(ctx, e, errBadChallenge)
+	}
+	e.PrincipalID, e.TenantID, e.Resource = u.ID, u.TenantID, "users/"+u.ID
+	if d := s.cfg.Throttle.Check(mfaThrottleKey(u.ID), c.IP); !d.Allowed() {
+		e.Reason = "second factor throttled"
+		return rempart.SessionCreated{}, s.deny(ctx, e, d.Err())
+	}
+	fail := func(reason string) (rempart.SessionCreated, error) {
+		e.Reason = "second factor: " + reason
+		s.cfg.Throttle.Failure(mfaThrottleKey(u.ID), c.IP)
+		return rempart.SessionCreated{}, s.deny(ctx, e, errBadCeremony)
+	}
+	cer, ok := s.openCeremony(state, u.ID, "login")
+	if !ok {
+		return fail("bad or expired security key ceremony")
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	if err != nil {
+		return fail("malformed security key answer")
+	}
+	w, rows, err := s.waUser(ctx, u.ID)
+	if err != nil {
+		return rempart.SessionCreated{}, err
+	}
+	cred, err := s.mfa.wa.ValidateLogin(w, cer.Session, parsed)
+	if err != nil {
+		return fail("security key assertion refused")
+	}
+	var f *FactorRow
+	for i := range rows {
+		if string(rows[i].CredentialID) == string(cred.ID) {
+			f = &rows[i]
+		}
+	}
+	if f == nil {
+		return fail("unknown security key")
+	}
+	if cred.Authenticator.CloneWarning {
+		return fail("signature counter did not grow: possible cloned key")
+	}
+	used := e
+	used.Action, used.Outcome, used.Resource, used.Reason = "mfa.use", rempart.OutcomeSuccess, "users/"+u.ID+factorPath(f.ID), "webauthn"
+	if err := s.store.UseWebAuthn(ctx, used, u.ID, f.ID, cred.Authenticator.SignCount, s.clock.Now()); err != nil {
+		if rempart.ErrorCode(err) == rempart.EUNAUTHORIZED {
+			return fail("signature counter did not grow: possible cloned key")
+		}
+		return rempart.SessionCreated{}, err
+	}
+	s.cfg.Throttle.Success(mfaThrottleKey(u.ID), c.IP)
+	return s.openSession(ctx, c, e, u.User, rempart.SessionConsole, s.clock.Now())
+}

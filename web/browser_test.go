@@ -42,6 +42,8 @@ type realConsole struct {
 	admin    rempart.Caller
 	clock    *testclock.Clock
 	identity *identity.Service
+	// totp holds the authenticator secrets enrolTOTP made, by email.
+	totp map[string][]byte
 }
 
 func newRealConsole(t *testing.T) *realConsole {
@@ -127,7 +129,7 @@ func newRealConsoleWith(t *testing.T, wa identity.WebAuthnConfig, start func(htt
 		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, MFA: web.IdentityMFA(id), Grants: grants.New(d, clock), Reviews: reviews.New(d, clock, reviews.Config{})})
 	srv := start(h)
 	t.Cleanup(srv.Close)
-	return &realConsole{srv: srv, vault: v, admin: admin, clock: clock, identity: id}
+	return &realConsole{srv: srv, vault: v, admin: admin, clock: clock, identity: id, totp: map[string][]byte{}}
 }
 
 // consolePassword is the browser test person's password.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/identity/totp"
 	"github.com/rempart/rempart/internal/browsertest"
 )
 
@@ -23,14 +25,51 @@ func (c *realConsole) person(t *testing.T, tenant, email, role string) rempart.U
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tenant == "" {
+		c.enrolTOTP(t, email)
+	}
 	return u
 }
 
-// signIn signs a person in through the form, from wherever the browser is.
-func signIn(b *browsertest.Browser, base, email string) {
-	b.Run(chromedp.Navigate(base+"/sign-in"), chromedp.WaitVisible("#email"),
+// enrolTOTP gives a person an authenticator app, as staff must have (IAM-4),
+// and keeps its secret for signIn.
+func (c *realConsole) enrolTOTP(t *testing.T, email string) {
+	t.Helper()
+	ctx := context.Background()
+	sess, err := c.identity.SignIn(ctx, rempart.Caller{}, rempart.SignIn{Email: email, Password: consolePassword}, rempart.SessionAPI)
+	if err != nil {
+		t.Fatalf("sign in %s: %v", email, err)
+	}
+	me, err := c.identity.Authenticate(ctx, rempart.Caller{}, sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := c.identity.StartTOTP(ctx, me, rempart.TOTPStart{Name: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := totp.DecodeSecret(en.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.identity.ConfirmTOTP(ctx, me, en.ID, rempart.MFACode{Code: totp.Code(secret, c.clock.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	c.totp[email] = secret
+}
+
+// signIn signs a person in through the form, from wherever the browser is,
+// with a code from the authenticator app enrolTOTP gave them, if any. The
+// clock moves to the next 30-second step first: a code works only once.
+func (c *realConsole) signIn(b *browsertest.Browser, email string) {
+	b.Run(chromedp.Navigate(c.srv.URL+"/sign-in"), chromedp.WaitVisible("#email"),
 		chromedp.SendKeys("#email", email), chromedp.SendKeys("#password", consolePassword))
 	b.ClickAndLoad(`form.card button[type="submit"]`)
+	if secret, ok := c.totp[email]; ok {
+		c.clock.Advance(30 * time.Second)
+		b.Run(chromedp.WaitVisible("#code"), chromedp.SendKeys("#code", totp.Code(secret, c.clock.Now())))
+		b.ClickAndLoad(`form[action="/sign-in/code"] button`)
+	}
 }
 
 func signOut(b *browsertest.Browser) {
@@ -51,6 +90,7 @@ func TestBrowserGrant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.enrolTOTP(t, "ada@example.com")
 	sam := c.person(t, "", "sam@example.com", rempart.RoleSupport)
 	tom := c.person(t, ten.ID, "tom@grant.example", rempart.RoleAdmin)
 	tenantAdmin := rempart.Caller{Principal: rempart.Principal{ID: tom.ID, TenantID: ten.ID, Role: rempart.RoleAdmin}}
@@ -64,7 +104,7 @@ func TestBrowserGrant(t *testing.T) {
 	}
 
 	// Sam asks for read access.
-	signIn(b, base, "sam@example.com")
+	c.signIn(b, "sam@example.com")
 	b.Run(chromedp.Navigate(base+"/grants"), chromedp.WaitVisible("#reason"),
 		chromedp.SendKeys("#tenant_id", ten.ID),
 		chromedp.SendKeys("#reason", "ticket 4521: the customer's call is missing"),
@@ -80,7 +120,7 @@ func TestBrowserGrant(t *testing.T) {
 	signOut(b)
 
 	// Ada, a security admin, approves it.
-	signIn(b, base, "ada@example.com")
+	c.signIn(b, "ada@example.com")
 	b.Run(chromedp.Navigate(base+"/grants"), chromedp.WaitVisible(`form[action$="/approve"] button`))
 	b.ClickAndLoad(`form[action$="/approve"] button`)
 	b.Run(chromedp.WaitVisible(`p.notice`))
@@ -95,7 +135,7 @@ func TestBrowserGrant(t *testing.T) {
 	}
 
 	// Tom, the tenant's admin, sees the grant and the read.
-	signIn(b, base, "tom@grant.example")
+	c.signIn(b, "tom@grant.example")
 	b.Run(chromedp.Navigate(base+"/tenants/"+ten.ID+"/grants"), chromedp.WaitVisible("tbody"))
 	if got := browsertest.Get(b, chromedp.Text("tbody")); !strings.Contains(got, sam.ID) || !strings.Contains(got, "active") || !strings.Contains(got, "ticket 4521") {
 		t.Fatalf("tenant's grants: got %q", got)

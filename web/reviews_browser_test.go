@@ -41,9 +41,8 @@ func TestBrowserAccessReview(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b.Run(chromedp.Navigate(base+"/sign-in"), chromedp.WaitVisible("#email"),
-		chromedp.SendKeys("#email", "ada@example.com"), chromedp.SendKeys("#password", consolePassword))
-	b.ClickAndLoad(`form.card button[type="submit"]`)
+	c.enrolTOTP(t, "ada@example.com")
+	c.signIn(b, "ada@example.com")
 	b.Run(chromedp.Navigate(base+"/tenants/"+ten.ID+"/access-reviews"), chromedp.WaitVisible("#name"), chromedp.SendKeys("#name", "Browser review"))
 	b.ClickAndLoad(`form[action$="/access-reviews"] button`)
 	b.Run(chromedp.WaitVisible(`p.notice`))

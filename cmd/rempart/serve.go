@@ -37,6 +37,7 @@ type Main struct {
 	fs      *flag.FlagSet
 	opts    *options
 	storage *storageOptions
+	mail    *mailOptions
 
 	listen, httpListen, internalListen                  *string
 	tlsCert, tlsKey, hostnames, trustedProxies          *string
@@ -77,6 +78,7 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	o := newOptions(m.fs)
 	m.opts = o
 	m.storage = addStorageOptions(o)
+	m.mail = addMailOptions(o)
 	m.listen = o.add("listen", ":8443", "HTTPS address of the API and the console")
 	m.httpListen = o.add("http-listen", ":8080", `plain-HTTP address that only redirects to HTTPS ("" disables it)`)
 	m.internalListen = o.add("internal-listen", "127.0.0.1:9090", "internal address for /healthz, /readyz and /metrics (keep it private)")
@@ -174,6 +176,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mailer, err := m.mail.mailer()
+	if err != nil {
+		return err
+	}
 	if m.Deployment, err = openDeployment(ctx, m.storage); err != nil {
 		return err
 	}
@@ -219,7 +225,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// One node purges at a time: a job per period, not a loop per node.
 	m.Jobs.AddSchedule(jobs.Schedule{Kind: jobPurge, Every: durations["purge-interval"]})
 	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy,
-		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"]})
+		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"], Mailer: mailer})
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys}
 	m.API = httpapi.New(services, m.Logger, clock, httpapi.Config{

@@ -49,6 +49,10 @@ func (s *server) routes() {
 
 	s.mux.Handle("GET /jobs", s.authed(s.jobs))
 
+	if s.cfg.People != nil {
+		s.peopleRoutes()
+	}
+
 	// Anything else is a 404 page (with the security headers).
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -39,6 +39,9 @@ type Config struct {
 	TenantKeys TenantKeyService
 	Backups    BackupService
 	Jobs       JobService
+	// People is people, invitations and one's own account; the people
+	// pages are absent when nil.
+	People PeopleService
 
 	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
 	// session token), so that tokens need no storage. Every node of a

@@ -60,3 +60,7 @@ func (s *Service) withdraw(ctx context.Context, e rempart.AuditEntry, inv rempar
 	// The mail error names the relay's answer, never a secret.
 	return rempart.Errorf(rempart.EUNAVAILABLE, "The invitation could not be mailed to %s and has been withdrawn: %v. Check the address, or try again later.", inv.Email, cause)
 }
+
+// SetMailer makes the service mail invitation links from now on (nil:
+// return them to the inviter). Call it before serving requests.
+func (s *Service) SetMailer(m InvitationMailer) { s.cfg.Mailer = m }

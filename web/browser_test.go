@@ -31,6 +31,7 @@ import (
 type realConsole struct {
 	srv   *httptest.Server
 	vault *vault.Service
+	id    *identity.Service
 	admin rempart.Caller
 }
 
@@ -107,10 +108,10 @@ func newRealConsole(t *testing.T) *realConsole {
 		t.Fatal(err)
 	}
 	h := web.New(web.Config{Sessions: web.IdentitySessions(id), Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
-		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner})
+		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, People: id})
 	srv := httptest.NewTLSServer(h)
 	t.Cleanup(srv.Close)
-	return &realConsole{srv: srv, vault: v, admin: admin}
+	return &realConsole{srv: srv, vault: v, id: id, admin: admin}
 }
 
 // consolePassword is the browser test person's password.

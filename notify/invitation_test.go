@@ -3,10 +3,10 @@ package notify_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"io"
 	"mime"
 	"mime/multipart"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"

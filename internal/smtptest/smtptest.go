@@ -66,6 +66,8 @@ type Server struct {
 	// RootCAs trusts the server's certificate (a fresh self-signed one for
 	// 127.0.0.1), nil with NoTLS.
 	RootCAs *x509.CertPool
+	// CAFile is the PEM file of that certificate, "" with NoTLS.
+	CAFile string
 
 	dir, conf string
 	cmd       *exec.Cmd
@@ -108,6 +110,7 @@ func Start(t testing.TB, opts Options) *Server {
 		}
 		s.RootCAs = x509.NewCertPool()
 		s.RootCAs.AddCert(cert)
+		s.CAFile = filepath.Join(s.conf, "cert.pem")
 		tlsConf = fmt.Sprintf("smtpd_tls_security_level = may\nsmtpd_tls_cert_file = %[1]s/cert.pem\nsmtpd_tls_key_file = %[1]s/key.pem\n", s.conf)
 	}
 	master, err := os.ReadFile("/usr/share/postfix/master.cf.dist")

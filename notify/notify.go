@@ -33,6 +33,7 @@ import (
 	"net/mail"
 	"net/smtp"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -344,8 +345,12 @@ func (m *Mailer) attempt(ctx context.Context, to string, raw []byte) error {
 		}
 	}
 	if m.cfg.Username != "" {
-		// PlainAuth itself refuses to send the password without TLS
-		// (except to localhost).
+		// net/smtp sends the credentials with the AUTH command itself:
+		// only to a relay that offers PLAIN. PlainAuth also refuses to
+		// send them without TLS (except to localhost).
+		if ok, mechs := c.Extension("AUTH"); !ok || !slices.Contains(strings.Fields(strings.ToUpper(mechs)), "PLAIN") {
+			return &policyError{"the relay " + addr + " does not offer AUTH PLAIN; the password was not sent"}
+		}
 		if err := c.Auth(smtp.PlainAuth("", m.cfg.Username, m.cfg.Password, m.cfg.Host)); err != nil {
 			var tp *textproto.Error
 			if errors.As(err, &tp) {

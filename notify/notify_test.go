@@ -188,3 +188,37 @@ func TestConfigRefused(t *testing.T) {
 		}
 	}
 }
+
+// Authentication: over STARTTLS with the right password the relay takes
+// the message; a wrong password is a permanent failure, not retried, whose
+// error does not hold it; a relay that offers no AUTH gets no password.
+func TestAuth(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{User: "rempart", Password: "relay-pass-7"})
+	msg := Message{To: "a@example.test", Subject: "s", Text: "t"}
+	if err := newMailer(t, srv, Config{Username: "rempart", Password: "relay-pass-7"}).Send(context.Background(), msg); err != nil {
+		t.Fatalf("right password: %v", err)
+	}
+	srv.Wait(t, 1)
+	err := newMailer(t, srv, Config{Username: "rempart", Password: "wrong-pass-8"}).Send(context.Background(), msg)
+	var e *Error
+	if !errors.As(err, &e) || e.Temporary || e.Code != 535 || e.Attempts != 1 {
+		t.Fatalf("wrong password: %v, want a permanent 535 after 1 attempt", err)
+	}
+	if strings.Contains(err.Error(), "wrong-pass-8") {
+		t.Errorf("error holds the password: %v", err)
+	}
+	// Without credentials the relay refuses to relay (554), permanently.
+	err = newMailer(t, srv, Config{}).Send(context.Background(), msg)
+	if !errors.As(err, &e) || e.Temporary || e.Code != 554 {
+		t.Fatalf("no credentials: %v, want a permanent 554", err)
+	}
+
+	noAuth := smtptest.Start(t, smtptest.Options{})
+	err = newMailer(t, noAuth, Config{Username: "rempart", Password: "relay-pass-7"}).Send(context.Background(), msg)
+	if !errors.As(err, &e) || e.Temporary || !strings.Contains(err.Error(), "AUTH") || strings.Contains(err.Error(), "relay-pass-7") {
+		t.Fatalf("relay without AUTH: %v, want a permanent refusal before sending the password", err)
+	}
+	if n := len(noAuth.Messages(t)); n != 0 {
+		t.Fatalf("%d message(s) delivered", n)
+	}
+}

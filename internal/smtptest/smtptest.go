@@ -7,7 +7,7 @@
 // Install Postfix on Debian without letting it configure the host's mail:
 //
 //	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-//	DEBIAN_FRONTEND=noninteractive apt-get install -y postfix
+//	DEBIAN_FRONTEND=noninteractive apt-get install -y postfix sasl2-bin
 //
 // Postfix's master runs as root (the tests do), its daemons as the postfix
 // user. Tests that need the server skip when Postfix is absent or the test
@@ -49,14 +49,18 @@ const (
 	Rejected  = "nobody@example.test" // 550 5.1.1: no such user
 )
 
-// Install is how CI installs the server.
-const Install = `echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections && apt-get install -y postfix`
+// Install is how CI installs the server (sasl2-bin for Options.User).
+const Install = `echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections && apt-get install -y postfix sasl2-bin`
 
 // Options choose how the server behaves.
 type Options struct {
 	// NoTLS makes the server offer no STARTTLS, as an old or misconfigured
 	// relay would.
 	NoTLS bool
+	// User and Password, when set, make the server require SASL
+	// authentication (PLAIN, over TLS only) before it accepts a message;
+	// it needs Cyrus SASL's saslpasswd2 (Debian package sasl2-bin).
+	User, Password string
 }
 
 // Server is a running Postfix instance.
@@ -113,6 +117,15 @@ func Start(t testing.TB, opts Options) *Server {
 		s.CAFile = filepath.Join(s.conf, "cert.pem")
 		tlsConf = fmt.Sprintf("smtpd_tls_security_level = may\nsmtpd_tls_cert_file = %[1]s/cert.pem\nsmtpd_tls_key_file = %[1]s/key.pem\n", s.conf)
 	}
+	relay := "permit_mynetworks, reject_unauth_destination"
+	if opts.User != "" {
+		sasl, err := s.addUser(opts.User, opts.Password, uid, gid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tlsConf += sasl
+		relay = "permit_sasl_authenticated, reject"
+	}
 	master, err := os.ReadFile("/usr/share/postfix/master.cf.dist")
 	if err != nil {
 		t.Fatalf("smtptest: %v", err)
@@ -120,7 +133,7 @@ func Start(t testing.TB, opts Options) *Server {
 	t.Cleanup(func() { s.stop() })
 	for range 3 { // another process may take the free port before Postfix binds it
 		s.Port = freePort(t)
-		if err = s.configure(master, tlsConf, uid, gid); err != nil {
+		if err = s.configure(master, tlsConf, relay, uid, gid); err != nil {
 			t.Fatal(err)
 		}
 		if err = s.start(); err == nil {
@@ -131,7 +144,7 @@ func Start(t testing.TB, opts Options) *Server {
 	return nil
 }
 
-func (s *Server) configure(master []byte, tlsConf string, uid, gid int) error {
+func (s *Server) configure(master []byte, tlsConf, relay string, uid, gid int) error {
 	main := fmt.Sprintf(`compatibility_level = 3.6
 queue_directory = %[1]s/queue
 data_directory = %[1]s/data
@@ -157,8 +170,8 @@ virtual_mailbox_base = %[1]s/mail
 virtual_mailbox_maps = static:inbox/
 virtual_uid_maps = static:%[3]d
 virtual_gid_maps = static:%[4]d
-smtpd_recipient_restrictions = check_recipient_access inline:{ {%[5]s=450 4.2.0 try again later}, {%[6]s=550 5.1.1 no such user} }, permit_mynetworks, reject_unauth_destination
-`, s.dir, Domain, uid, gid, Temporary, Rejected) + tlsConf
+smtpd_recipient_restrictions = check_recipient_access inline:{ {%[5]s=450 4.2.0 try again later}, {%[6]s=550 5.1.1 no such user} }, %[7]s
+`, s.dir, Domain, uid, gid, Temporary, Rejected, relay) + tlsConf
 	var mc bytes.Buffer
 	sc := bufio.NewScanner(bytes.NewReader(master))
 	for sc.Scan() {
@@ -350,4 +363,37 @@ func writeCert(dir string) (*x509.Certificate, error) {
 		return nil, err
 	}
 	return cert, nil
+}
+
+// saslRealm is the realm of the test users.
+const saslRealm = "smtp.localhost"
+
+// addUser creates a Cyrus SASL database with one user and returns the
+// Postfix settings that require it.
+func (s *Server) addUser(user, password string, uid, gid int) (string, error) {
+	// Debian's Postfix reads $config_directory/sasl/smtpd.conf.
+	dir := filepath.Join(s.conf, "sasl")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", err
+	}
+	db := filepath.Join(dir, "sasldb2")
+	conf := fmt.Sprintf("pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: %s\n", db)
+	if err := os.WriteFile(filepath.Join(dir, "smtpd.conf"), []byte(conf), 0o644); err != nil {
+		return "", err
+	}
+	cmd := exec.Command("saslpasswd2", "-p", "-c", "-f", db, "-u", saslRealm, user)
+	cmd.Stdin = strings.NewReader(password)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("saslpasswd2 (Debian package sasl2-bin): %v: %s", err, out)
+	}
+	if err := os.Chown(db, uid, gid); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf(`smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = %s
+smtpd_sasl_local_domain = %s
+smtpd_tls_auth_only = yes
+`, dir, saslRealm), nil
 }

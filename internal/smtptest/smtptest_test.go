@@ -1,6 +1,7 @@
 package smtptest
 
 import (
+	"crypto/tls"
 	"net/smtp"
 	"strings"
 	"testing"
@@ -27,4 +28,41 @@ func TestDelivers(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "550") {
 		t.Errorf("rejected recipient: %v, want 550", err)
 	}
+}
+
+// TestAuthRequired checks that a server with a user accepts a message only
+// after authentication, over TLS.
+func TestAuthRequired(t *testing.T) {
+	s := Start(t, Options{User: "rempart", Password: "relay-pass"})
+	msg := "From: a@rempart.test\r\nTo: u@example.test\r\nSubject: auth\r\n\r\nhello\r\n"
+	c, err := smtp.Dial(s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.StartTLS(&tls.Config{ServerName: s.Host, RootCAs: s.RootCAs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("a@rempart.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("u@example.test"); err == nil || !strings.HasPrefix(err.Error(), "554") {
+		t.Fatalf("unauthenticated RCPT: %v, want 554", err)
+	}
+	c.Reset()
+	if err := c.Auth(smtp.PlainAuth("", "rempart", "relay-pass", s.Host)); err != nil {
+		t.Fatalf("auth: %v\n%s", err, s.Log())
+	}
+	if err := c.Mail("a@rempart.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("u@example.test"); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := c.Data()
+	w.Write([]byte(msg))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.Wait(t, 1)
 }

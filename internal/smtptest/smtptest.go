@@ -81,7 +81,7 @@ type Server struct {
 // Start starts a Postfix instance for the test; it stops when the test ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	require(t)
+	require(t, opts.User != "")
 	pf, err := user.Lookup("postfix")
 	if err != nil {
 		t.Fatalf("smtptest: no postfix user: %v", err)
@@ -293,9 +293,14 @@ func (s *Server) Wait(t testing.TB, n int) []Message {
 }
 
 // require skips (fails under CI) without Postfix or root.
-func require(t testing.TB) {
+func require(t testing.TB, sasl bool) {
 	t.Helper()
 	msg := ""
+	if _, err := exec.LookPath("saslpasswd2"); err != nil && sasl {
+		if _, err := os.Stat("/usr/sbin/saslpasswd2"); err != nil {
+			msg = "saslpasswd2 not installed; install it with: " + Install
+		}
+	}
 	if _, err := exec.LookPath("postfix"); err != nil {
 		if _, err := os.Stat("/usr/sbin/postfix"); err != nil {
 			msg = "postfix not installed; install it with: " + Install

@@ -17,7 +17,9 @@ import (
 	"github.com/rempart/rempart/db"
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/internal/smtptest"
+	"github.com/rempart/rempart/keys"
 	"github.com/rempart/rempart/notify"
+	"github.com/rempart/rempart/vault"
 )
 
 const password = "Correct-h0rse-battery"
@@ -183,4 +185,38 @@ func TestInvitationNotMailedIsWithdrawn(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.Wait(t, 1)
+}
+
+// A tenant's invitation names the tenant in the message.
+func TestTenantInvitationMailed(t *testing.T) {
+	ctx := context.Background()
+	srv := smtptest.Start(t, smtptest.Options{})
+	id, d, admin := setup(t, srv, notify.Config{})
+	root, err := keys.CreateLocalFile(filepath.Join(t.TempDir(), "root.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := vault.New(d, keys.NewKeyring(root, 100), rempart.SystemClock{}, vault.Config{})
+	ten, err := v.CreateTenant(ctx, admin, "Acme Widgets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := id.Invite(ctx, admin, ten.ID, rempart.InvitationCreate{Email: "ann@example.test", Role: rempart.RoleWriter})
+	if err != nil || !created.Mailed || created.Token != "" {
+		t.Fatalf("invite: %+v, %v", created, err)
+	}
+	msg := srv.Wait(t, 1)[0]
+	_, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	p, err := multipart.NewReader(msg.Body, params["boundary"]).NextPart() // the text part, decoded
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(p)
+	if !strings.Contains(string(text), "the organisation Acme Widgets") {
+		t.Errorf("the message does not name the tenant:\n%s", text)
+	}
+	es, err := d.AuditLog(ctx, audit.Query{Start: 1, Limit: 1000, Action: "invitation.mail"})
+	if err != nil || len(es) != 1 || es[0].TenantID != ten.ID || es[0].Outcome != rempart.OutcomeSuccess {
+		t.Errorf("invitation.mail entries: %+v, %v", es, err)
+	}
 }

@@ -74,8 +74,7 @@ type Server struct {
 	CAFile string
 
 	dir, conf string
-	cmd       *exec.Cmd
-	exited    chan struct{} // closed when cmd has exited
+	running   bool
 }
 
 // Start starts a Postfix instance for the test; it stops when the test ends.
@@ -188,24 +187,15 @@ smtpd_recipient_restrictions = check_recipient_access inline:{ {%[5]s=450 4.2.0 
 }
 
 // start runs postfix and waits until its SMTP port answers with a greeting.
+// The master daemonizes (it starts a session of its own); stop ends it
+// through its pid file.
 func (s *Server) start() error {
-	// In the foreground, so that the kernel kills the master if the test
-	// binary dies without cleaning up.
-	cmd := exec.Command("postfix", "-c", s.conf, "start-fg")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return err
+	if out, err := exec.Command("postfix", "-c", s.conf, "start").CombinedOutput(); err != nil {
+		return fmt.Errorf("postfix start: %v: %s", err, out)
 	}
-	s.cmd, s.exited = cmd, make(chan struct{})
-	go func() { cmd.Wait(); close(s.exited) }()
-	deadline := time.Now().Add(20 * time.Second)
+	s.running = true
+	deadline := time.Now().Add(60 * time.Second) // a loaded CI machine starts Postfix slowly
 	for time.Now().Before(deadline) {
-		select {
-		case <-s.exited:
-			s.cmd = nil
-			return fmt.Errorf("postfix exited")
-		default:
-		}
 		c, err := net.DialTimeout("tcp", s.Addr(), time.Second)
 		if err == nil {
 			c.SetDeadline(time.Now().Add(5 * time.Second))
@@ -221,18 +211,33 @@ func (s *Server) start() error {
 	return fmt.Errorf("postfix did not answer on %s", s.Addr())
 }
 
+// stop stops the instance and waits until its master has exited, killing
+// it if it does not stop in time, so that no process outlives the test.
 func (s *Server) stop() {
-	if s.cmd == nil {
+	if !s.running {
 		return
 	}
-	exec.Command("postfix", "-c", s.conf, "stop").Run()
-	select {
-	case <-s.exited:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.exited
+	s.running = false
+	pid := 0
+	for range 50 { // a master still starting has not written its pid yet
+		if b, err := os.ReadFile(filepath.Join(s.dir, "queue", "pid", "master.pid")); err == nil {
+			if pid, _ = strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	s.cmd = nil
+	exec.Command("postfix", "-c", s.conf, "stop").Run()
+	if pid <= 0 {
+		return
+	}
+	for range 200 {
+		if syscall.Kill(pid, 0) != nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
 }
 
 // Addr is host:port.

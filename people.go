@@ -65,11 +65,13 @@ type InvitationList struct {
 	Invitations []Invitation `json:"invitations"`
 }
 
-// InvitationCreated is an invitation with its one-time token, shown once to
-// the inviter (and mailed to the invitee when mail is configured).
+// InvitationCreated is a new invitation. When the deployment sends mail,
+// Mailed is true and the one-time token went only to the invitee; without
+// mail, Token is shown once to the inviter, who passes the link on.
 type InvitationCreated struct {
 	Invitation
-	Token string `json:"token"`
+	Token  string `json:"token,omitempty"`
+	Mailed bool   `json:"mailed"`
 }
 
 // InvitationAccept is the body of POST /invitations/accept: the invitee

@@ -67,6 +67,8 @@ func (c *Client) RevokeSession(ctx context.Context, id string) error {
 }
 
 // Invite invites a person to a tenant, or to the staff for tenant "".
+// When the deployment mails invitations the answer has Mailed set and no
+// Token; otherwise Token is the one-time token to pass on.
 func (c *Client) Invite(ctx context.Context, tenant string, in rempart.InvitationCreate) (rempart.InvitationCreated, error) {
 	var out rempart.InvitationCreated
 	b, err := jsonBody(in)

@@ -105,8 +105,10 @@ func peoplePath(tenant string) string {
 }
 
 // Invite creates a one-time, expiring invitation for a person to join a
-// tenant ("" for the vendor's staff) with a role (IAM-1). The token is
-// returned once; only its hash is stored.
+// tenant ("" for the vendor's staff) with a role (IAM-1). Only the token's
+// hash is stored. When the service has a mailer the token is mailed to the
+// invitee and not returned, so that only the invitee can use it; without
+// one it is returned once, for the inviter to pass on.
 func (s *Service) Invite(ctx context.Context, c rempart.Caller, tenant string, in rempart.InvitationCreate) (rempart.InvitationCreated, error) {
 	id, token, secret := newToken(invitationPrefix, "inv")
 	e := entry(c, tenant, "invitation.create", peoplePath(tenant)+"/invitations/"+id)
@@ -130,6 +132,9 @@ func (s *Service) Invite(ctx context.Context, c rempart.Caller, tenant string, i
 	e.Reason = "role " + in.Role
 	if err := s.store.CreateInvitation(ctx, e, inv); err != nil {
 		return rempart.InvitationCreated{}, err
+	}
+	if s.cfg.Mailer != nil {
+		return s.mailInvitation(ctx, c, inv.Invitation, token)
 	}
 	return rempart.InvitationCreated{Invitation: inv.Invitation, Token: token}, nil
 }

@@ -36,6 +36,9 @@ type Config struct {
 	Throttle *password.Throttle
 	// InvitationLifetime is how long an invitation link works.
 	InvitationLifetime time.Duration
+	// Mailer, when set, mails invitation links to invitees instead of
+	// returning them to the inviter (see invitemail.go).
+	Mailer InvitationMailer
 	// SessionIdle and SessionLifetime end a console session after that
 	// long without use, and that long after sign-in whatever the use.
 	SessionIdle, SessionLifetime time.Duration

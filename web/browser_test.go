@@ -126,7 +126,7 @@ func newRealConsoleWith(t *testing.T, wa identity.WebAuthnConfig, start func(htt
 		t.Fatal(err)
 	}
 	h := web.New(web.Config{Sessions: web.IdentitySessions(id), Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
-		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, MFA: web.IdentityMFA(id), Grants: grants.New(d, clock), Reviews: reviews.New(d, clock, reviews.Config{})})
+		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, MFA: web.IdentityMFA(id), Grants: grants.New(d, clock), Reviews: reviews.New(d, clock, reviews.Config{}), People: id})
 	srv := start(h)
 	t.Cleanup(srv.Close)
 	return &realConsole{srv: srv, vault: v, admin: admin, clock: clock, identity: id, totp: map[string][]byte{}}

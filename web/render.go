@@ -74,6 +74,7 @@ type view struct {
 	Alert     string // an error, shown in a role="alert" region
 	Notice    string // what the last action did
 	RequestID string
+	People    bool // the people pages are served
 }
 
 // SystemAdmin reports whether the signed-in principal administers the
@@ -86,6 +87,7 @@ func (s *server) view(r *http.Request, v *visit, title, nav string) view {
 	if v != nil {
 		p := v.caller.Principal
 		out.Me, out.CSRF = &p, v.csrf
+		out.People = s.cfg.People != nil
 	}
 	return out
 }
@@ -166,6 +168,15 @@ var notices = map[string]string{
 	"factor-added":     "Second factor added.",
 	"factor-removed":   "Second factor removed.",
 	"policy-saved":     "Your tenant's second-factor requirement is saved.",
+
+	"invitation-mailed":    "Invitation mailed. The link works once and expires.",
+	"invitation-withdrawn": "Invitation withdrawn: its link no longer works.",
+	"user-suspended":       "User suspended and signed out everywhere.",
+	"user-reactivated":     "User reactivated.",
+	"joined":               "Welcome: your account is ready.",
+	"password-changed":     "Password changed. Sign in with the new one.",
+	"session-revoked":      "Session ended.",
+	"sessions-revoked":     "Every other session ended.",
 }
 
 // redirect answers a successful form post: 303 to a page, with a notice.

@@ -73,6 +73,9 @@ func (s *server) routes() {
 	s.mux.Handle("POST "+t+"/grant-settings", s.authed(s.setGrantSettings))
 	s.reviewRoutes("/staff")
 	s.reviewRoutes(t)
+	if s.cfg.People != nil {
+		s.peopleRoutes()
+	}
 
 	// Anything else is a 404 page (with the security headers).
 	s.mux.HandleFunc("/", s.notFound)

@@ -44,6 +44,9 @@ type Config struct {
 	// MFA is second factors (IAM-4); without it the security pages are
 	// not found.
 	MFA MFAService
+	// People is people, invitations and one's own account; the people
+	// pages are absent when nil.
+	People PeopleService
 
 	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
 	// session token), so that tokens need no storage. Every node of a

@@ -39,6 +39,7 @@ type Main struct {
 	fs      *flag.FlagSet
 	opts    *options
 	storage *storageOptions
+	mail    *mailOptions
 
 	listen, httpListen, internalListen                  *string
 	tlsCert, tlsKey, hostnames, trustedProxies          *string
@@ -82,6 +83,7 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	o := newOptions(m.fs)
 	m.opts = o
 	m.storage = addStorageOptions(o)
+	m.mail = addMailOptions(o)
 	m.listen = o.add("listen", ":8443", "HTTPS address of the API and the console")
 	m.httpListen = o.add("http-listen", ":8080", `plain-HTTP address that only redirects to HTTPS ("" disables it)`)
 	m.internalListen = o.add("internal-listen", "127.0.0.1:9090", "internal address for /healthz, /readyz and /metrics (keep it private)")
@@ -182,6 +184,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	mailer, err := m.mail.mailer()
+	if err != nil {
+		return err
+	}
 	if m.Deployment, err = openDeployment(ctx, m.storage); err != nil {
 		return err
 	}
@@ -234,7 +240,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy,
 		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"],
-		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: rp})
+		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: rp, Mailer: mailer})
 	m.setupReviews(clock)
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Grants: m.Grants, Reviews: m.Reviews}

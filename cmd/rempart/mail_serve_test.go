@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/internal/smtptest"
+)
+
+// The server configured with a relay (a real Postfix, over verified
+// STARTTLS) mails an invitation's link and does not return the token to
+// the inviter; the mailed link is accepted once (IAM-1).
+func TestServeMailsInvitations(t *testing.T) {
+	mta := smtptest.Start(t, smtptest.Options{})
+	m, _ := startMain(t, filepath.Join(t.TempDir(), "data"), "--smtp-host", mta.Host, "--smtp-port", strconv.Itoa(mta.Port),
+		"--smtp-ca-file", mta.CAFile, "--mail-from", "rempart <noreply@rempart.test>", "--public-url", "https://rempart.example.com")
+	url := "https://" + m.Server.Addr("https")
+	var b rempart.Bootstrapped
+	newAPI(t, url, m.Bootstrap).must(201, "POST", "/api/v1/bootstrap", "", &b)
+	admin := newAPI(t, url, b.Key.Secret)
+	var created map[string]any
+	admin.must(201, "POST", "/api/v1/staff/invitations", `{"email":"grace@example.test","role":"auditor"}`, &created)
+	if created["mailed"] != true || created["token"] != nil {
+		t.Fatalf("invitation answer %v: want mailed and no token", created)
+	}
+	msg := mta.Wait(t, 1)[0]
+	_, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	p, err := multipart.NewReader(msg.Body, params["boundary"]).NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(p)
+	link := regexp.MustCompile(`https://rempart\.example\.com/join#(ri_\S+)`).FindStringSubmatch(string(text))
+	if link == nil {
+		t.Fatalf("no link in:\n%s", text)
+	}
+	public := newAPI(t, url, "")
+	body := fmt.Sprintf(`{"token":%q,"name":"Grace","password":"Compiler-n0tes-1952"}`, link[1])
+	public.must(201, "POST", "/api/v1/invitations/accept", body, nil)
+	if st, _ := public.do("POST", "/api/v1/invitations/accept", strings.Replace(body, "Grace", "Mallory", 1), nil); st != 401 {
+		t.Fatalf("second use of the link: %d, want 401", st)
+	}
+}

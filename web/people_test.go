@@ -1,0 +1,356 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/web"
+)
+
+// fakePeople stands in for identity's people methods, with the same
+// authorisation shape as the other fakes.
+type fakePeople struct {
+	mu          sync.Mutex
+	mail        bool // the deployment mails invitation links
+	users       []rempart.User
+	invitations []rempart.Invitation
+	accepted    []rempart.InvitationAccept
+	revoked     []string // session IDs
+	changed     []rempart.PasswordChange
+}
+
+const fakeToken = "ri_inv1.s3cretS3cretS3cret"
+
+func newFakePeople() *fakePeople {
+	last := epoch.Add(2 * time.Hour)
+	exp := epoch.Add(90 * 24 * time.Hour)
+	return &fakePeople{
+		users: []rempart.User{
+			{ID: "usr_admin", Email: "ada@example.com", Name: "Ada Admin", Role: rempart.RoleSystemAdmin, Status: rempart.UserActive, CreatedAt: epoch, LastLoginAt: &last, PasswordChangedAt: &epoch, PasswordExpiresAt: &exp},
+			{ID: "usr_tad", TenantID: "ten_acme", Email: "tom@example.com", Name: "Tom Tenant", Role: rempart.RoleAdmin, Status: rempart.UserActive, CreatedAt: epoch, PasswordChangedAt: &epoch, PasswordExpiresAt: &exp},
+			{ID: "usr_sue", TenantID: "ten_acme", Email: "sue@example.com", Name: "Sue Suspended", Role: rempart.RoleReader, Status: rempart.UserSuspended, CreatedAt: epoch},
+		},
+		invitations: []rempart.Invitation{
+			{ID: "inv_old", TenantID: "ten_acme", Email: "old@example.com", Role: rempart.RoleWriter, CreatedAt: epoch, ExpiresAt: epoch.Add(72 * time.Hour), RevokedAt: &epoch},
+			{ID: "inv_pending", TenantID: "ten_acme", Email: "new@example.com", Role: rempart.RoleWriter, CreatedAt: epoch, ExpiresAt: epoch.Add(72 * time.Hour)},
+		},
+	}
+}
+
+func mayPeople(c rempart.Caller, tenant string) error {
+	if tenant == "" {
+		return system(c)
+	}
+	return mayManage(c, tenant)
+}
+
+func (f *fakePeople) Invite(ctx context.Context, c rempart.Caller, tenant string, in rempart.InvitationCreate) (rempart.InvitationCreated, error) {
+	if err := mayPeople(c, tenant); err != nil {
+		return rempart.InvitationCreated{}, err
+	}
+	if !strings.Contains(in.Email, "@") {
+		return rempart.InvitationCreated{}, rempart.Errorf(rempart.EINVALID, "email must be a plain address such as name@example.com.")
+	}
+	if in.Email == "refused@example.com" {
+		return rempart.InvitationCreated{}, rempart.Errorf(rempart.EUNAVAILABLE, "The invitation could not be mailed to refused@example.com and has been withdrawn: 550 no such user.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	inv := rempart.Invitation{ID: "inv1", TenantID: tenant, Email: in.Email, Role: in.Role, CreatedAt: epoch, ExpiresAt: epoch.Add(72 * time.Hour)}
+	f.invitations = append(f.invitations, inv)
+	if f.mail {
+		return rempart.InvitationCreated{Invitation: inv, Mailed: true}, nil
+	}
+	return rempart.InvitationCreated{Invitation: inv, Token: fakeToken}, nil
+}
+
+func (f *fakePeople) Invitations(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.Invitation, error) {
+	if err := mayPeople(c, tenant); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []rempart.Invitation
+	for _, inv := range f.invitations {
+		if inv.TenantID == tenant {
+			out = append(out, inv)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakePeople) RevokeInvitation(ctx context.Context, c rempart.Caller, tenant, id string) error {
+	if err := mayPeople(c, tenant); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, inv := range f.invitations {
+		if inv.ID == id && inv.TenantID == tenant && inv.RevokedAt == nil {
+			f.invitations[i].RevokedAt = &epoch
+			return nil
+		}
+	}
+	return rempart.Errorf(rempart.ENOTFOUND, "No pending invitation with this ID.")
+}
+
+func (f *fakePeople) Users(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.User, error) {
+	if err := mayPeople(c, tenant); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []rempart.User
+	for _, u := range f.users {
+		if u.TenantID == tenant {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakePeople) SetUserStatus(ctx context.Context, c rempart.Caller, tenant, id, status string) error {
+	if err := mayPeople(c, tenant); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, u := range f.users {
+		if u.ID == id && u.TenantID == tenant {
+			f.users[i].Status = status
+			return nil
+		}
+	}
+	return rempart.Errorf(rempart.ENOTFOUND, "No such user.")
+}
+
+func (f *fakePeople) AcceptInvitation(ctx context.Context, c rempart.Caller, in rempart.InvitationAccept) (rempart.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in.Token != fakeToken || slices.ContainsFunc(f.accepted, func(a rempart.InvitationAccept) bool { return a.Token == in.Token }) {
+		return rempart.User{}, rempart.Errorf(rempart.EUNAUTHORIZED, "The invitation link is invalid, expired or already used.")
+	}
+	f.accepted = append(f.accepted, in)
+	return rempart.User{ID: "usr_new", TenantID: "ten_acme", Email: "new@example.com", Name: in.Name, Role: rempart.RoleWriter, Status: rempart.UserActive}, nil
+}
+
+func (f *fakePeople) Me(ctx context.Context, c rempart.Caller) (rempart.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, u := range f.users {
+		if u.ID == c.Principal.ID {
+			return u, nil
+		}
+	}
+	return rempart.User{}, rempart.Errorf(rempart.ENOTFOUND, "This credential belongs to a service account, not a person.")
+}
+
+func (f *fakePeople) Sessions(ctx context.Context, c rempart.Caller) ([]rempart.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []rempart.Session{
+		{ID: c.CredentialID, UserID: c.Principal.ID, Kind: rempart.SessionConsole, CreatedAt: epoch, LastSeenAt: epoch, ExpiresAt: epoch.Add(12 * time.Hour), IP: "192.0.2.1", UserAgent: "Firefox", Current: true},
+		{ID: "ses_other", UserID: c.Principal.ID, Kind: rempart.SessionAPI, CreatedAt: epoch, LastSeenAt: epoch, ExpiresAt: epoch.Add(time.Hour), IP: "192.0.2.2", UserAgent: "curl"},
+	}
+	return slices.DeleteFunc(out, func(s rempart.Session) bool { return slices.Contains(f.revoked, s.ID) }), nil
+}
+
+func (f *fakePeople) RevokeSession(ctx context.Context, c rempart.Caller, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.revoked = append(f.revoked, id)
+	return nil
+}
+
+func (f *fakePeople) ChangePassword(ctx context.Context, c rempart.Caller, in rempart.PasswordChange) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in.Current != "correct horse" {
+		return rempart.Errorf(rempart.EUNAUTHORIZED, "The email address or password is wrong.")
+	}
+	f.changed = append(f.changed, in)
+	return nil
+}
+
+// peopleConsole is the fake console with the people pages.
+type peopleConsole struct {
+	*console
+	people *fakePeople
+}
+
+func newPeopleConsole(t *testing.T) *peopleConsole {
+	t.Helper()
+	c := newConsole(t)
+	p := newFakePeople()
+	c.h = web.New(web.Config{Sessions: c.sessions, Tenants: c.tenants, Accounts: c.accounts, Audit: c.audit,
+		Keys: c.keys, TenantKeys: c.tenantKeys, Backups: c.backups, Jobs: fakeJobs{}, People: p,
+		CSRFKey: []byte("0123456789abcdef0123456789abcdef")})
+	return &peopleConsole{console: c, people: p}
+}
+
+var signinCookie = &http.Cookie{Name: "__Host-rempart-signin", Value: "0123456789abcdefghjkmnpqrstvwxyz"}
+
+// The people pages against golden files (regenerate with -update).
+func TestPeopleGolden(t *testing.T) {
+	c := newPeopleConsole(t)
+	for _, tc := range []struct {
+		file, path, session string
+		cookies             []*http.Cookie
+	}{
+		{"people-staff.html", "/staff", "tok-admin", nil},
+		{"people-tenant.html", "/tenants/ten_acme/people", "tok-tenant", nil},
+		{"join.html", "/join", "", []*http.Cookie{signinCookie}},
+		{"me.html", "/me", "tok-admin", nil},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			r := c.do(request{path: tc.path, session: tc.session, cookies: tc.cookies})
+			wantStatus(t, r, http.StatusOK)
+			path := filepath.Join("testdata", tc.file)
+			if *update {
+				if err := os.WriteFile(path, []byte(r.body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), r.body); diff != "" {
+				t.Errorf("%s differs from %s (-want +got):\n%s", tc.path, path, diff)
+			}
+		})
+	}
+}
+
+// A tenant's people are its admin's and the system administrators' only:
+// another tenant's page is not found, the staff page forbidden (TEN-1).
+func TestPeopleAuthorization(t *testing.T) {
+	c := newPeopleConsole(t)
+	wantStatus(t, c.get("/tenants/ten_globex/people", "tok-tenant"), http.StatusNotFound)
+	wantStatus(t, c.get("/staff", "tok-tenant"), http.StatusForbidden)
+	r := c.post("/tenants/ten_globex/people/invitations", "tok-tenant", url.Values{"email": {"x@example.com"}, "role": {"reader"}})
+	wantStatus(t, r, http.StatusNotFound)
+	// Without the CSRF token nothing changes.
+	r = c.do(request{method: http.MethodPost, path: "/tenants/ten_acme/people/users/usr_sue/reactivate", session: "tok-tenant", form: url.Values{}})
+	wantStatus(t, r, http.StatusForbidden)
+	if c.people.users[2].Status != rempart.UserSuspended {
+		t.Fatal("a post without CSRF token changed a user")
+	}
+	wantStatus(t, c.get("/staff", ""), http.StatusSeeOther)
+}
+
+// Inviting: with mail the page says so and shows no token; without, the
+// link is shown once in the answer to the post, never in a URL.
+func TestPeopleInvite(t *testing.T) {
+	c := newPeopleConsole(t)
+	r := c.post("/tenants/ten_acme/people/invitations", "tok-tenant", url.Values{"email": {"ann@example.com"}, "role": {"writer"}})
+	wantStatus(t, r, http.StatusCreated)
+	wantBody(t, r, []string{"https://console.example/join#" + fakeToken, "ann@example.com"}, nil)
+
+	c.people.mail = true
+	r = c.post("/staff/invitations", "tok-admin", url.Values{"email": {"bob@example.com"}, "role": {"auditor"}})
+	wantStatus(t, r, http.StatusSeeOther)
+	wantLocation(t, r, "/staff?done=invitation-mailed")
+	wantBody(t, c.get("/staff?done=invitation-mailed", "tok-admin"), []string{"Invitation mailed", "bob@example.com"}, []string{"ri_"})
+
+	// A refused message: the error on the form, the address kept.
+	r = c.post("/staff/invitations", "tok-admin", url.Values{"email": {"refused@example.com"}, "role": {"auditor"}})
+	wantStatus(t, r, http.StatusServiceUnavailable)
+	wantBody(t, r, []string{"has been withdrawn", `value="refused@example.com"`}, nil)
+
+	r = c.post("/tenants/ten_acme/people/invitations/inv_pending/withdraw", "tok-tenant", nil)
+	wantLocation(t, r, "/tenants/ten_acme/people?done=invitation-withdrawn")
+	if c.people.invitations[1].RevokedAt == nil {
+		t.Error("invitation not withdrawn")
+	}
+	r = c.post("/tenants/ten_acme/people/users/usr_tad/suspend", "tok-tenant", nil)
+	wantLocation(t, r, "/tenants/ten_acme/people?done=user-suspended")
+	r = c.post("/tenants/ten_acme/people/users/usr_sue/reactivate", "tok-tenant", nil)
+	wantLocation(t, r, "/tenants/ten_acme/people?done=user-reactivated")
+	if c.people.users[1].Status != rempart.UserSuspended || c.people.users[2].Status != rempart.UserActive {
+		t.Errorf("statuses: %s, %s", c.people.users[1].Status, c.people.users[2].Status)
+	}
+}
+
+var joinCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// Joining: the page sends no Referer and loads the script that reads the
+// fragment; the form needs its CSRF token; the token and password are
+// never echoed; success signs the new user in.
+func TestJoin(t *testing.T) {
+	c := newPeopleConsole(t)
+	c.sessions.users["new@example.com"] = user{password: "a long passphrase", caller: rempart.Caller{Principal: rempart.Principal{ID: "usr_new", Name: "Nina", TenantID: "ten_acme", Role: rempart.RoleWriter}}}
+	r := c.do(request{path: "/join", cookies: []*http.Cookie{signinCookie}})
+	wantStatus(t, r, http.StatusOK)
+	if got := r.Header.Get("Referrer-Policy"); got != "no-referrer" {
+		t.Errorf("Referrer-Policy %q", got)
+	}
+	wantBody(t, r, []string{`<script src="/assets/join.js"></script>`}, nil)
+	if js := c.get("/assets/join.js", ""); js.StatusCode != http.StatusOK || !strings.Contains(js.body, "location.hash") {
+		t.Errorf("join.js: %d", js.StatusCode)
+	}
+	csrf := joinCSRF.FindStringSubmatch(r.body)[1]
+	post := func(form url.Values) response {
+		return c.do(request{method: http.MethodPost, path: "/join", form: form, cookies: []*http.Cookie{signinCookie}})
+	}
+	form := url.Values{"token": {fakeToken}, "name": {"Nina"}, "password": {"a long passphrase"}, "confirm": {"a long passphrase"}}
+	wantStatus(t, post(form), http.StatusForbidden) // no CSRF token
+	form.Set("csrf", csrf)
+	form.Set("confirm", "another")
+	r = post(form)
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, []string{"The two passwords differ", `value="Nina"`}, []string{"s3cret", "a long passphrase"})
+	// The whole link pasted works as well as the code.
+	form.Set("confirm", "a long passphrase")
+	form.Set("token", "https://console.example/join#"+fakeToken)
+	r = post(form)
+	wantStatus(t, r, http.StatusSeeOther)
+	wantLocation(t, r, "/?done=joined")
+	if ck := r.cookie("__Host-rempart-session"); ck == nil || ck.Value == "" {
+		t.Fatal("no session after joining")
+	}
+	if len(c.people.accepted) != 1 || c.people.accepted[0].Token != fakeToken || c.people.accepted[0].Name != "Nina" {
+		t.Fatalf("accepted: %+v", c.people.accepted)
+	}
+	r = post(form)
+	wantStatus(t, r, http.StatusUnauthorized)
+	wantBody(t, r, []string{"already used"}, []string{"s3cret"})
+}
+
+// My account: the password change checks the confirmation and ends the
+// session; sessions end one by one or all but this one.
+func TestMe(t *testing.T) {
+	c := newPeopleConsole(t)
+	r := c.post("/me/password", "tok-admin", url.Values{"current": {"correct horse"}, "new": {"n1"}, "confirm": {"n2"}})
+	wantStatus(t, r, http.StatusBadRequest)
+	r = c.post("/me/password", "tok-admin", url.Values{"current": {"wrong"}, "new": {"n1"}, "confirm": {"n1"}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, []string{"password is wrong"}, nil)
+	r = c.post("/me/sessions/ses_other/revoke", "tok-admin", nil)
+	wantLocation(t, r, "/me?done=session-revoked")
+	r = c.post("/me/sessions/revoke-others", "tok-admin", nil)
+	wantLocation(t, r, "/me?done=sessions-revoked")
+	if !slices.Equal(c.people.revoked, []string{"ses_other"}) {
+		t.Errorf("revoked %v, want only ses_other (once; this session kept)", c.people.revoked)
+	}
+	r = c.post("/me/password", "tok-admin", url.Values{"current": {"correct horse"}, "new": {"n1"}, "confirm": {"n1"}})
+	wantLocation(t, r, "/sign-in?done=password-changed")
+	if ck := r.cookie("__Host-rempart-session"); ck == nil || ck.MaxAge >= 0 {
+		t.Error("session cookie not cleared after the password change")
+	}
+	if len(c.people.changed) != 1 || c.people.changed[0].Email != "ada@example.com" {
+		t.Errorf("changes: %+v", c.people.changed)
+	}
+}

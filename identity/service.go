@@ -42,6 +42,10 @@ type Config struct {
 	// AccessTokenLifetime is the lifetime of a person's API access token;
 	// at most one hour (IAM-6).
 	AccessTokenLifetime time.Duration
+
+	// SSO is single sign-on (IAM-5); see sso.go. Without it, configuring a
+	// provider or signing in through one is refused.
+	SSO SSOConfig
 }
 
 // Service authenticates callers and manages service accounts and keys.

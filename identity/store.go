@@ -27,6 +27,7 @@ type KeyRow struct {
 // Store is what identity needs from storage.
 type Store interface {
 	PeopleStore
+	SSOStore
 
 	Audit(ctx context.Context, e rempart.AuditEntry) (rempart.AuditEntry, error)
 	Tenant(ctx context.Context, id string) (rempart.Tenant, error)

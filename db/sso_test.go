@@ -16,8 +16,8 @@ import (
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/identity/oidc"
 	"github.com/rempart/rempart/internal/oidctest"
-	"github.com/rempart/rempart/keys"
 	"github.com/rempart/rempart/internal/testclock"
+	"github.com/rempart/rempart/keys"
 )
 
 const ssoRedirect = "http://127.0.0.1:1/sso/callback" // never followed: the test hands the code to the service

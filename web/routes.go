@@ -20,6 +20,8 @@ func (s *server) routes() {
 	s.mux.HandleFunc("GET /sign-in", s.signInForm)
 	s.mux.HandleFunc("POST /sign-in", s.signIn)
 	s.mux.Handle("POST /sign-out", s.authed(s.signOut))
+	s.mux.HandleFunc("POST /sso/start", s.ssoStart)
+	s.mux.HandleFunc("GET /sso/callback", s.ssoCallback)
 	s.mux.Handle("GET /{$}", s.authed(s.home))
 
 	s.mux.Handle("GET /tenants", s.authed(s.tenants))

@@ -39,6 +39,8 @@ type Config struct {
 	TenantKeys TenantKeyService
 	Backups    BackupService
 	Jobs       JobService
+	// SSO, when set, offers single sign-on on the sign-in page (IAM-5).
+	SSO SSO
 
 	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
 	// session token), so that tokens need no storage. Every node of a

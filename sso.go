@@ -43,11 +43,11 @@ type SSOProviderInput struct {
 	ClientID        string            `json:"client_id"`
 	ClientSecret    string            `json:"client_secret,omitempty"`
 	EmailDomains    []string          `json:"email_domains"`
-	JITProvisioning bool              `json:"jit_provisioning"`
+	JITProvisioning bool              `json:"jit_provisioning,omitempty"`
 	RoleClaim       string            `json:"role_claim,omitempty"`
 	RoleMap         map[string]string `json:"role_map,omitempty"`
 	DefaultRole     string            `json:"default_role,omitempty"`
-	Enabled         bool              `json:"enabled"`
+	Enabled         bool              `json:"enabled,omitempty"`
 }
 
 // SSOProviderList is a tenant's (or the staff's) providers.

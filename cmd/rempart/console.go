@@ -13,10 +13,14 @@ import (
 func (m *Main) publicHandler(proxies []netip.Prefix, ipRate float64, ipBurst int) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", m.API.Handler())
+	var sso web.SSO
+	if *m.publicURL != "" {
+		sso = web.IdentitySSO(m.Identity)
+	}
 	mux.Handle("/", web.New(web.Config{
 		Sessions: web.IdentitySessions(m.Identity), Tenants: m.Vault, Accounts: m.Identity, Audit: m.Log,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Backups: m.Deployment.Backups, Jobs: m.Jobs,
-		CSRFKey: m.Deployment.ConsoleKey, TrustedProxies: proxies, IPRate: ipRate, IPBurst: ipBurst, Logger: m.Logger,
+		SSO: sso, CSRFKey: m.Deployment.ConsoleKey, TrustedProxies: proxies, IPRate: ipRate, IPBurst: ipBurst, Logger: m.Logger,
 	}))
 	return mux
 }

@@ -36,7 +36,7 @@ func TestSSO(t *testing.T) {
 			t.Fatal(err)
 		}
 		clock := testclock.New(time.Now())
-		id := identity.New(d, clock, identity.Config{SSO: identity.SSOConfig{OIDC: &oidc.Client{}, Secrets: keys.Sealer{Keyring: keys.NewKeyring(root, 10)}, RedirectURL: ssoRedirect}})
+		id := identity.New(d, clock, identity.Config{SSO: identity.SSOConfig{OIDC: &oidc.Client{}, Secrets: keys.Sealer{Keyring: keys.NewKeyring(root, 10)}, RedirectURL: ssoRedirect, LoopbackHTTP: true}})
 		ten := newTenant(t, d, "Bad Wolf").TenantID()
 		admin := rempart.Caller{Principal: rempart.Principal{ID: "sa_admin", TenantID: ten, Role: rempart.RoleAdmin}}
 		staff := rempart.Caller{Principal: rempart.Principal{ID: "sa_staff", Role: rempart.RoleSystemAdmin}}

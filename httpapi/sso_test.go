@@ -22,7 +22,7 @@ func TestSSOProvidersAPI(t *testing.T) {
 	const secret = "api-Client-Secret-7f3a"
 	op := oidctest.Start(t, oidctest.Client{ID: "rempart", Secret: secret, RedirectURI: "https://rempart.example/sso/callback"})
 	ctx := context.Background()
-	st := newStackWith(t, identity.Config{SSO: identity.SSOConfig{OIDC: &oidc.Client{}, RedirectURL: "https://rempart.example/sso/callback"}})
+	st := newStackWith(t, identity.Config{SSO: identity.SSOConfig{OIDC: &oidc.Client{}, RedirectURL: "https://rempart.example/sso/callback", LoopbackHTTP: true}})
 	d, id, srv := st.db, st.identity, st.srv
 	tok, err := id.EnsureBootstrap(ctx)
 	if err != nil {
@@ -36,10 +36,12 @@ func TestSSOProvidersAPI(t *testing.T) {
 
 	in := rempart.SSOProviderInput{Name: "Staff login", Issuer: op.Issuer, ClientID: "rempart", ClientSecret: secret,
 		EmailDomains: []string{"badwolf.org"}, DefaultRole: rempart.RoleAuditor, Enabled: true}
-	bad := in
-	bad.Issuer = "ftp://login.example.com"
-	if _, err := c.CreateSSOProvider(ctx, "", bad); rempart.ErrorCode(err) != rempart.EINVALID {
-		t.Fatalf("a bad issuer: %v", err)
+	for _, iss := range []string{"ftp://login.example.com", "http://login.example.com", "https://login.example.com/?a=b", op.Issuer + "/nothing-here"} {
+		bad := in
+		bad.Issuer = iss
+		if _, err := c.CreateSSOProvider(ctx, "", bad); rempart.ErrorCode(err) != rempart.EINVALID {
+			t.Fatalf("issuer %s: %v", iss, err)
+		}
 	}
 	p, err := c.CreateSSOProvider(ctx, "", in)
 	if err != nil {

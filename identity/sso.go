@@ -23,6 +23,9 @@ type SSOConfig struct {
 	// LoginLifetime bounds the time between starting a sign-in and its
 	// callback; default 10 minutes.
 	LoginLifetime time.Duration
+	// LoopbackHTTP accepts http issuers on loopback addresses, for tests
+	// with a provider on the same host; production issuers are https.
+	LoopbackHTTP bool
 }
 
 func (c SSOConfig) ready() bool { return c.OIDC != nil && c.Secrets != nil && c.RedirectURL != "" }
@@ -44,14 +47,14 @@ var (
 // ssoAD binds a provider's sealed client secret to the provider.
 func ssoAD(id string) []byte { return []byte("rempart sso client secret v1\x00" + id) }
 
-// validIssuer accepts an https URL (http only for loopback, which tests and
-// a provider on the same host use) without query or fragment.
-func validIssuer(s string) (string, error) {
+// validIssuer accepts an https URL (http on loopback only when loopbackHTTP)
+// without query or fragment.
+func validIssuer(s string, loopbackHTTP bool) (string, error) {
 	u, err := url.Parse(s)
 	bad := err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || len(s) > maxSSOProvider
 	if !bad && u.Scheme != "https" {
 		h := u.Hostname()
-		bad = u.Scheme != "http" || (h != "127.0.0.1" && h != "localhost" && h != "::1")
+		bad = !loopbackHTTP || u.Scheme != "http" || (h != "127.0.0.1" && h != "localhost" && h != "::1")
 	}
 	if bad {
 		return "", rempart.Errorf(rempart.EINVALID, "issuer must be an https URL without query or fragment, such as https://login.example.com.")
@@ -61,12 +64,12 @@ func validIssuer(s string) (string, error) {
 
 // checkProviderInput validates a provider's settings at the edge; roles are
 // those of the tenant ("" staff).
-func checkProviderInput(tenant string, in *rempart.SSOProviderInput, create bool) error {
+func checkProviderInput(tenant string, in *rempart.SSOProviderInput, create, loopbackHTTP bool) error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > 100 || strings.ContainsAny(in.Name, "\r\n\t") {
 		return rempart.Errorf(rempart.EINVALID, "name must be 1 to 100 characters on one line.")
 	}
-	iss, err := validIssuer(in.Issuer)
+	iss, err := validIssuer(in.Issuer, loopbackHTTP)
 	if err != nil {
 		return err
 	}
@@ -136,7 +139,7 @@ func (s *Service) CreateSSOProvider(ctx context.Context, c rempart.Caller, tenan
 	}
 	if err := s.store.CreateSSOProvider(ctx, e, row); err != nil {
 		if rempart.ErrorCode(err) == rempart.ECONFLICT {
-			return rempart.SSOProvider{}, s.deny(ctx, e, err)
+			return rempart.SSOProvider{}, s.reject(ctx, e, err)
 		}
 		return rempart.SSOProvider{}, err
 	}
@@ -160,7 +163,7 @@ func (s *Service) UpdateSSOProvider(ctx context.Context, c rempart.Caller, tenan
 	}
 	if err := s.store.UpdateSSOProvider(ctx, e, row); err != nil {
 		if rempart.ErrorCode(err) == rempart.ECONFLICT {
-			return rempart.SSOProvider{}, s.deny(ctx, e, err)
+			return rempart.SSOProvider{}, s.reject(ctx, e, err)
 		}
 		return rempart.SSOProvider{}, err
 	}
@@ -171,14 +174,14 @@ func (s *Service) UpdateSSOProvider(ctx context.Context, c rempart.Caller, tenan
 // secret; old is the stored provider on update.
 func (s *Service) providerRow(ctx context.Context, tenant, id string, in rempart.SSOProviderInput, old *SSOProviderRow, e *rempart.AuditEntry) (SSOProviderRow, error) {
 	if !s.cfg.SSO.ready() {
-		return SSOProviderRow{}, s.deny(ctx, *e, errSSOOff)
+		return SSOProviderRow{}, s.reject(ctx, *e, errSSOOff)
 	}
-	if err := checkProviderInput(tenant, &in, old == nil); err != nil {
-		return SSOProviderRow{}, s.deny(ctx, *e, err)
+	if err := checkProviderInput(tenant, &in, old == nil, s.cfg.SSO.LoopbackHTTP); err != nil {
+		return SSOProviderRow{}, s.reject(ctx, *e, err)
 	}
 	if err := s.cfg.SSO.OIDC.Check(ctx, in.Issuer); err != nil {
 		e.Reason = "discovery failed"
-		return SSOProviderRow{}, s.deny(ctx, *e, rempart.Errorf(rempart.EINVALID, "The issuer's discovery document could not be used: %v", err))
+		return SSOProviderRow{}, s.reject(ctx, *e, rempart.Errorf(rempart.EINVALID, "The issuer's discovery document could not be fetched, or does not name this issuer, or lacks the authorization code flow with PKCE (S256)."))
 	}
 	now := s.clock.Now()
 	row := SSOProviderRow{SSOProvider: rempart.SSOProvider{ID: id, TenantID: tenant, Name: in.Name, Issuer: in.Issuer, ClientID: in.ClientID,
@@ -254,3 +257,19 @@ func (s *Service) DeleteSSOProvider(ctx context.Context, c rempart.Caller, tenan
 }
 
 const defaultSSOLogin = 10 * time.Minute
+
+// reject records a refused change of a provider: a failure for invalid or
+// conflicting settings, a denial otherwise (AUD-1).
+func (s *Service) reject(ctx context.Context, e rempart.AuditEntry, err error) error {
+	if code := rempart.ErrorCode(err); code != rempart.EINVALID && code != rempart.ECONFLICT {
+		return s.deny(ctx, e, err)
+	}
+	e.Outcome = rempart.OutcomeFailure
+	if e.Reason == "" {
+		e.Reason = rempart.ErrorCode(err)
+	}
+	if _, aerr := s.store.Audit(ctx, e); aerr != nil {
+		return aerr
+	}
+	return err
+}

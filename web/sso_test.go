@@ -58,7 +58,7 @@ func newSSOConsole(t *testing.T) *ssoConsole {
 		t.Fatal(err)
 	}
 	id := identity.New(d, rempart.SystemClock{}, identity.Config{SSO: identity.SSOConfig{OIDC: &oidc.Client{},
-		Secrets: keys.Sealer{Keyring: keys.NewKeyring(root, 10)}, RedirectURL: redirect}})
+		Secrets: keys.Sealer{Keyring: keys.NewKeyring(root, 10)}, RedirectURL: redirect, LoopbackHTTP: true}})
 	ten := rempart.Tenant{ID: rempart.NewID("ten"), Name: "Bad Wolf", Status: rempart.TenantActive}
 	if _, err := d.CreateTenant(ctx, rempart.AuditEntry{Action: "tenant.create", Outcome: rempart.OutcomeSuccess, TenantID: ten.ID}, ten,
 		keys.WrappedKeys{TenantID: ten.ID, DataKeyID: rempart.NewID("dk"), RootKeyID: "test", WrappedKEK: []byte("k"), WrappedDEK: []byte("d")}); err != nil {

@@ -51,6 +51,12 @@ func (s *server) routes() {
 
 	s.mux.Handle("GET /jobs", s.authed(s.jobs))
 
+	for _, p := range []string{"/staff/sso", t + "/sso"} {
+		s.mux.Handle("GET "+p, s.authed(s.ssoProviders))
+		s.mux.Handle("POST "+p, s.authed(s.createSSOProvider))
+		s.mux.Handle("POST "+p+"/{provider}/delete", s.authed(s.deleteSSOProvider))
+	}
+
 	// Anything else is a 404 page (with the security headers).
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -41,6 +41,10 @@ type Config struct {
 	Jobs       JobService
 	// SSO, when set, offers single sign-on on the sign-in page (IAM-5).
 	SSO SSO
+	// SSOAdmin, when set, serves the pages that configure providers, and
+	// SSOCallbackURL is the redirect URI they tell admins to register.
+	SSOAdmin       SSOProviderService
+	SSOCallbackURL string
 
 	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
 	// session token), so that tokens need no storage. Every node of a

@@ -47,6 +47,7 @@ type Main struct {
 	restoreTestSchedule                                 *string
 	customerKeySources, customerKeyModules, customerTTL *string
 	publicURL                                           *string
+	ssoCallback                                         string
 	maxAttachmentBytes, attachmentTypes                 *string
 	retentionMin, retentionMax                          *string
 

@@ -19,5 +19,6 @@ func (m *Main) ssoConfig() (identity.SSOConfig, error) {
 	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return identity.SSOConfig{}, fmt.Errorf("public-url must be an https URL without path, such as https://rempart.example.com")
 	}
-	return identity.SSOConfig{OIDC: &oidc.Client{}, Secrets: keys.Sealer{Keyring: m.Keyring}, RedirectURL: "https://" + u.Host + "/sso/callback"}, nil
+	m.ssoCallback = "https://" + u.Host + "/sso/callback"
+	return identity.SSOConfig{OIDC: &oidc.Client{}, Secrets: keys.Sealer{Keyring: m.Keyring}, RedirectURL: m.ssoCallback}, nil
 }

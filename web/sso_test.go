@@ -11,14 +11,19 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/audit"
 	"github.com/rempart/rempart/db"
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/identity/oidc"
+	"github.com/rempart/rempart/internal/browsertest"
 	"github.com/rempart/rempart/internal/oidctest"
 	"github.com/rempart/rempart/keys"
 	"github.com/rempart/rempart/web"
@@ -33,6 +38,9 @@ type ssoConsole struct {
 	srv *httptest.Server
 	op  *oidctest.Provider
 	id  *identity.Service
+	// tenant is the tenant whose people sign in through op.
+	tenant string
+	db     *db.DB
 }
 
 // newSSOConsole runs the console over TLS (its cookies are __Host- and
@@ -70,8 +78,8 @@ func newSSOConsole(t *testing.T) *ssoConsole {
 		RoleMap: map[string]string{"timelords": rempart.RoleAdmin}, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
-	h = web.New(web.Config{Sessions: web.IdentitySessions(id), SSO: web.IdentitySSO(id), CSRFKey: []byte("0123456789abcdef0123456789abcdef")})
-	return &ssoConsole{srv: srv, op: op, id: id}
+	h = web.New(web.Config{Sessions: web.IdentitySessions(id), SSO: web.IdentitySSO(id), SSOAdmin: id, SSOCallbackURL: redirect, CSRFKey: []byte("0123456789abcdef0123456789abcdef")})
+	return &ssoConsole{srv: srv, op: op, id: id, tenant: ten.ID, db: d}
 }
 
 // browser is an HTTP client with its own cookies that does not follow
@@ -216,4 +224,65 @@ func TestSSOGolden(t *testing.T) {
 	if diff := cmp.Diff(string(want), string(b)); diff != "" {
 		t.Errorf("sign-in page with single sign-on differs from %s (-want +got):\n%s", path, diff)
 	}
+}
+
+// TestBrowserSSO signs in through the real provider in a real Chromium
+// (IAM-5): the sign-in page's single sign-on form, the page that forwards to
+// the provider under the console's CSP, the provider's own login form, and
+// back to the page first asked for, signed in, with no CSP violation.
+func TestBrowserSSO(t *testing.T) {
+	b := browsertest.New(t)
+	c := newSSOConsole(t)
+	page := c.srv.URL + "/tenants/" + c.tenant + "/sso"
+	b.Run(chromedp.Navigate(page), chromedp.WaitVisible("#sso-email"))
+	b.Run(chromedp.SendKeys("#sso-email", "dwho@badwolf.org"))
+	b.ClickAndLoad(`form[action="/sso/start"] button`)
+	// The forwarding page goes on to the provider by itself.
+	waitFor(t, b, `location.href.indexOf(`+strconv.Quote(c.op.Issuer+"/")+`) === 0 && document.querySelector('input[name="password"]') !== null`, c.lastDenial)
+	b.Run(chromedp.SendKeys(`input[name="user"]`, "dwho"), chromedp.SendKeys(`input[name="password"]`, "dwho"))
+	browsertest.Get(b, chromedp.Evaluate[bool](`document.querySelector('input[name="password"]').form.submit(); true`))
+	waitFor(t, b, `location.href === `+strconv.Quote(page)+` && document.querySelector("#list") !== null`, c.lastDenial)
+	if got := browsertest.Get(b, chromedp.Text("header")); !strings.Contains(got, "Doctor Who") {
+		t.Fatalf("header %q does not name the person", got)
+	}
+	if got := browsertest.Get(b, chromedp.Text("table")); !strings.Contains(got, "badwolf.org") {
+		t.Fatalf("providers table %q", got)
+	}
+	b.NoCSPViolations()
+}
+
+// waitFor polls the page until the script's condition holds: across the
+// redirects through the provider, chromedp's own waits can look at a
+// document that is gone.
+func waitFor(t *testing.T, b *browsertest.Browser, cond string, explain func() string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.Context(), 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](cond))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			loc, _ := chromedp.Run(b.Context(), chromedp.Location())
+			t.Fatalf("waiting for %s: at %s (%v)%s", cond, loc, err, explain())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// lastDenial names the last refused single sign-on in the audit trail, to
+// explain a failure.
+func (c *ssoConsole) lastDenial() string {
+	es, err := c.db.AuditLog(context.Background(), audit.Query{Limit: 1000})
+	if err != nil {
+		return err.Error()
+	}
+	for i := len(es) - 1; i >= 0; i-- {
+		if es[i].Outcome == rempart.OutcomeDenied {
+			return "; last denial: " + es[i].Action + " " + es[i].Reason
+		}
+	}
+	return "; no denial audited"
 }

@@ -1,6 +1,6 @@
 // Package oidctest runs a real OpenID provider for tests: the portal of
 // LemonLDAP::NG (https://lemonldap-ng.org) from the Debian packages, served by
-// plackup on a free loopback port, with its demo user database (dwho, rtyler
+// plackup with Starman on a free loopback port, with its demo user database (dwho, rtyler
 // and msmith, whose passwords are their names) and its OpenID Connect issuer
 // enabled for the relying parties a test declares. Its configuration is
 // generated per provider under a temporary directory.
@@ -42,7 +42,7 @@ import (
 )
 
 // Install is the command that installs the provider.
-const Install = "apt-get install --no-install-recommends liblemonldap-ng-portal-perl libplack-perl libstring-random-perl libgd-securityimage-perl libimage-magick-perl libio-string-perl libcrypt-openssl-bignum-perl libcrypt-openssl-rsa-perl libcrypt-openssl-x509-perl libcrypt-urandom-perl"
+const Install = "apt-get install --no-install-recommends liblemonldap-ng-portal-perl libplack-perl starman libstring-random-perl libgd-securityimage-perl libimage-magick-perl libio-string-perl libcrypt-openssl-bignum-perl libcrypt-openssl-rsa-perl libcrypt-openssl-x509-perl libcrypt-urandom-perl"
 
 const portalPSGI = "/usr/share/lemonldap-ng/portal/htdocs/index.psgi"
 
@@ -80,6 +80,9 @@ func Available() bool {
 	if _, err := exec.LookPath("plackup"); err != nil {
 		return false
 	}
+	if _, err := exec.LookPath("starman"); err != nil {
+		return false
+	}
 	_, err := os.Stat(portalPSGI)
 	return err == nil
 }
@@ -104,7 +107,9 @@ func Start(t testing.TB, clients ...Client) *Provider {
 		t.Fatal(err)
 	}
 	p := &Provider{Issuer: issuer, done: make(chan struct{}), logs: new(bytes.Buffer)}
-	p.cmd = exec.Command("plackup", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--no-default-middleware", portalPSGI)
+	// Starman serves several connections at once: a browser's idle
+	// connections must not hold up the relying party's token request.
+	p.cmd = exec.Command("plackup", "-s", "Starman", "--workers", "3", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--no-default-middleware", portalPSGI)
 	p.cmd.Env = append(os.Environ(), "LLNG_DEFAULTCONFFILE="+filepath.Join(dir, "lemonldap-ng.ini"))
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs

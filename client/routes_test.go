@@ -26,6 +26,9 @@ func TestRoutes(t *testing.T) {
 
 	user := rempart.User{ID: "usr_1", Email: "a@example.com", Name: "Ada", Role: "auditor", Status: "active", CreatedAt: t0}
 	userJS := `{"id":"usr_1","email":"a@example.com","name":"Ada","role":"auditor","status":"active","created_at":` + t0JSON + `}`
+	prov := rempart.SSOProvider{ID: "sso_1", TenantID: "ten_1", Name: "Okta", Issuer: "https://login.example.com", ClientID: "c", ClientSecretSet: true,
+		EmailDomains: []string{"example.com"}, DefaultRole: "reader", Enabled: true, CreatedAt: t0, UpdatedAt: t0}
+	provJS := `{"id":"sso_1","tenant_id":"ten_1","name":"Okta","issuer":"https://login.example.com","client_id":"c","client_secret_set":true,"email_domains":["example.com"],"jit_provisioning":false,"default_role":"reader","enabled":true,"created_at":` + t0JSON + `,"updated_at":` + t0JSON + `}`
 	job := rempart.Job{ID: "job_1", Kind: "backup.create", Params: json.RawMessage(`{}`), Status: "queued", RunAfter: t0, CreatedAt: t0}
 	jobJS := `{"id":"job_1","kind":"backup.create","params":{},"status":"queued","done":0,"total":0,"attempts":0,"run_after":` + t0JSON + `,"created_at":` + t0JSON + `}`
 	bk := rempart.Backup{ID: "bk_1", Status: "complete", RootKeyID: "local:ab", CreatedAt: t0, DataBytes: 10, Rows: 2, Objects: 1}
@@ -311,6 +314,43 @@ func TestRoutes(t *testing.T) {
 			call:   func(c *client.Client) (any, error) { return c.Invitations(ctx, "") },
 			want:   []rempart.Invitation{},
 			method: "GET", path: "/api/v1/staff/invitations",
+		},
+		{
+			name: "create tenant sso provider", answer: jsonAnswer(201, provJS),
+			call: func(c *client.Client) (any, error) {
+				return c.CreateSSOProvider(ctx, "ten_1", rempart.SSOProviderInput{Name: "Okta", Issuer: "https://login.example.com", ClientID: "c", ClientSecret: "s",
+					EmailDomains: []string{"example.com"}, DefaultRole: "reader", Enabled: true})
+			},
+			want:   prov,
+			method: "POST", path: "/api/v1/tenants/ten_1/sso/providers",
+			body:   `{"name":"Okta","issuer":"https://login.example.com","client_id":"c","client_secret":"s","email_domains":["example.com"],"default_role":"reader","enabled":true}`,
+			header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "staff sso providers", answer: jsonAnswer(200, `{"providers":[`+provJS+`]}`),
+			call:   func(c *client.Client) (any, error) { return c.SSOProviders(ctx, "") },
+			want:   []rempart.SSOProvider{prov},
+			method: "GET", path: "/api/v1/staff/sso/providers",
+		},
+		{
+			name: "sso provider", answer: jsonAnswer(200, provJS),
+			call:   func(c *client.Client) (any, error) { return c.SSOProvider(ctx, "ten_1", "sso_1") },
+			want:   prov,
+			method: "GET", path: "/api/v1/tenants/ten_1/sso/providers/sso_1",
+		},
+		{
+			name: "update sso provider keeping its secret", answer: jsonAnswer(200, provJS),
+			call: func(c *client.Client) (any, error) {
+				return c.UpdateSSOProvider(ctx, "", "sso_1", rempart.SSOProviderInput{Name: "Okta", Issuer: "https://login.example.com", ClientID: "c", EmailDomains: []string{"example.com"}})
+			},
+			want:   prov,
+			method: "PUT", path: "/api/v1/staff/sso/providers/sso_1",
+			body: `{"name":"Okta","issuer":"https://login.example.com","client_id":"c","email_domains":["example.com"]}`,
+		},
+		{
+			name: "delete sso provider", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.DeleteSSOProvider(ctx, "ten_1", "sso_1") },
+			method: "DELETE", path: "/api/v1/tenants/ten_1/sso/providers/sso_1",
 		},
 		{
 			name: "revoke staff invitation", answer: answer{Status: 204},

@@ -79,12 +79,25 @@ func TestTenantDeletionLeavesNothing(t *testing.T) {
 		if _, err := id.SignIn(ctx, rempart.Caller{}, rempart.SignIn{Email: "ada@leaving.example", Password: pw}, rempart.SessionConsole); err != nil {
 			t.Fatal(err)
 		}
+		// Single sign-on (IAM-5): a provider, its domain, a linked user.
+		now2 := time.Now()
+		prov := identity.SSOProviderRow{SSOProvider: rempart.SSOProvider{ID: "sso_leaving", TenantID: ten, Name: "IdP", Issuer: "https://idp.leaving.example",
+			ClientID: "c", EmailDomains: []string{"leaving.example"}, DefaultRole: rempart.RoleReader, Enabled: true, CreatedAt: now2, UpdatedAt: now2}, SealedSecret: []byte("sealed")}
+		if err := d.CreateSSOProvider(ctx, entry("sso.provider.create"), prov); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.ProvisionSSOUser(ctx, entry("user.provision"), identity.UserRow{User: rempart.User{ID: "usr_sso_leaving", TenantID: ten, Email: "sso@leaving.example",
+			Name: "Sso", Role: rempart.RoleReader, Status: rempart.UserActive, CreatedAt: now2}},
+			identity.SSOLink{Issuer: prov.Issuer, Subject: "s1", UserID: "usr_sso_leaving", ProviderID: prov.ID, CreatedAt: now2}); err != nil {
+			t.Fatal(err)
+		}
 
 		before, err := d.TenantRowsForTest(ctx, ten)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, table := range []string{"records", "attachments", "object_purges", "tenant_keys", "tenant_keks", "tenant_cmks", "principals", "api_keys", "users", "sessions", "invitations"} {
+		for _, table := range []string{"records", "attachments", "object_purges", "tenant_keys", "tenant_keks", "tenant_cmks", "principals", "api_keys", "users", "sessions", "invitations",
+			"sso_providers", "sso_domains", "sso_identities"} {
 			if before[table] == 0 {
 				t.Errorf("the test wrote no row of the tenant in %s: it proves nothing there", table)
 			}

@@ -42,6 +42,11 @@ func (s *Server) routes() {
 		s.handle("POST "+p+"/users/{user}/suspend", s.authed, s.suspendUser)
 		s.handle("POST "+p+"/users/{user}/reactivate", s.authed, s.reactivateUser)
 		s.reviewRoutes(p)
+		s.handle("GET "+p+"/sso/providers", s.authed, s.listSSOProviders)
+		s.handle("POST "+p+"/sso/providers", s.authed, s.createSSOProvider)
+		s.handle("GET "+p+"/sso/providers/{provider}", s.authed, s.getSSOProvider)
+		s.handle("PUT "+p+"/sso/providers/{provider}", s.authed, s.updateSSOProvider)
+		s.handle("DELETE "+p+"/sso/providers/{provider}", s.authed, s.deleteSSOProvider)
 	}
 
 	s.handle("GET /api/v1/tenants", s.authed, s.listTenants)

@@ -51,7 +51,12 @@ type stack struct {
 	objects *blobs.Store // attachments
 }
 
-func newStack(t *testing.T) *stack {
+func newStack(t *testing.T) *stack { t.Helper(); return newStackWith(t, identity.Config{}) }
+
+// newStackWith is newStack with the identity service's configuration,
+// whose SSO secrets, when Secrets is nil, are sealed under the stack's root
+// key.
+func newStackWith(t *testing.T, idCfg identity.Config) *stack {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -83,7 +88,11 @@ func newStack(t *testing.T) *stack {
 	s.vault = vault.New(d, s.keyring, clock, vault.Config{Objects: blobstore.Objects{Store: objects},
 		Attachments: vault.AttachmentLimits{MaxBytes: stackMaxAttachment}, Grants: d})
 	s.grants = grants.New(d, clock)
-	s.identity = identity.New(d, clock, identity.Config{MFAKey: bytes.Repeat([]byte{7}, 32)})
+	if idCfg.SSO.OIDC != nil && idCfg.SSO.Secrets == nil {
+		idCfg.SSO.Secrets = keys.Sealer{Keyring: s.keyring}
+	}
+	idCfg.MFAKey = bytes.Repeat([]byte{7}, 32)
+	s.identity = identity.New(d, clock, idCfg)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s.jobs = jobs.NewRunner(d, clock, logger, jobs.Config{})
 	for _, k := range []string{backup.KindCreate, backup.KindVerify, backup.KindRestoreTest, keys.KindRootRewrap, vault.KindReencrypt} {

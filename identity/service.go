@@ -62,6 +62,10 @@ type Config struct {
 	TOTPSkew int
 	// WebAuthn is the relying party of security keys; see webauthn.go.
 	WebAuthn WebAuthnConfig
+
+	// SSO is single sign-on (IAM-5); see sso.go. Without it, configuring a
+	// provider or signing in through one is refused.
+	SSO SSOConfig
 }
 
 // Service authenticates callers and manages service accounts and keys.

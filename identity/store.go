@@ -28,6 +28,7 @@ type KeyRow struct {
 type Store interface {
 	PeopleStore
 	MFAStore
+	SSOStore
 
 	Audit(ctx context.Context, e rempart.AuditEntry) (rempart.AuditEntry, error)
 	Tenant(ctx context.Context, id string) (rempart.Tenant, error)

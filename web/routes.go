@@ -31,6 +31,8 @@ func (s *server) routes() {
 	s.mux.Handle("POST "+securityPath+"/recovery-codes", s.authed(s.regenerateCodes))
 	s.mux.Handle("POST "+securityPath+"/tenant-policy", s.authed(s.setTenantPolicy))
 	s.mux.Handle("POST /mfa/verify", s.authed(s.verifyMFA))
+	s.mux.HandleFunc("POST /sso/start", s.ssoStart)
+	s.mux.HandleFunc("GET /sso/callback", s.ssoCallback)
 	s.mux.Handle("GET /{$}", s.authed(s.home))
 
 	s.mux.Handle("GET /tenants", s.authed(s.tenants))
@@ -75,6 +77,11 @@ func (s *server) routes() {
 	s.reviewRoutes(t)
 	if s.cfg.People != nil {
 		s.peopleRoutes()
+	}
+	for _, p := range []string{"/staff/sso", t + "/sso"} {
+		s.mux.Handle("GET "+p, s.authed(s.ssoProviders))
+		s.mux.Handle("POST "+p, s.authed(s.createSSOProvider))
+		s.mux.Handle("POST "+p+"/{provider}/delete", s.authed(s.deleteSSOProvider))
 	}
 
 	// Anything else is a 404 page (with the security headers).

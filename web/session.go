@@ -81,6 +81,7 @@ type signInPage struct {
 	view
 	Email string
 	Next  string
+	SSO   bool // offer single sign-on (sso.go)
 }
 
 // signInForm shows the sign-in form; a person already signed in goes on.
@@ -105,7 +106,7 @@ func (s *server) signInForm(w http.ResponseWriter, r *http.Request) {
 func (s *server) showSignIn(w http.ResponseWriter, r *http.Request, status int, alert, email, next string) {
 	p := signInPage{view: s.view(r, nil, "Sign in", ""), Email: email, Next: next}
 	p.CSRF = s.csrfToken("sign-in", signInSecret(w, r))
-	p.Alert = alert
+	p.Alert, p.SSO = alert, s.cfg.SSO != nil
 	s.render(w, r, status, "sign-in", p)
 }
 

@@ -47,6 +47,12 @@ type Config struct {
 	// People is people, invitations and one's own account; the people
 	// pages are absent when nil.
 	People PeopleService
+	// SSO, when set, offers single sign-on on the sign-in page (IAM-5).
+	SSO SSO
+	// SSOAdmin, when set, serves the pages that configure providers, and
+	// SSOCallbackURL is the redirect URI they tell admins to register.
+	SSOAdmin       SSOProviderService
+	SSOCallbackURL string
 
 	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
 	// session token), so that tokens need no storage. Every node of a

@@ -13,10 +13,16 @@ import (
 func (m *Main) publicHandler(proxies []netip.Prefix, ipRate float64, ipBurst int) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", m.API.Handler())
+	var sso web.SSO
+	var ssoAdmin web.SSOProviderService
+	if *m.publicURL != "" {
+		sso, ssoAdmin = web.IdentitySSO(m.Identity), m.Identity
+	}
 	mux.Handle("/", web.New(web.Config{
 		Sessions: web.IdentitySessions(m.Identity), MFA: web.IdentityMFA(m.Identity), Tenants: m.Vault, Accounts: m.Identity, Audit: m.Log,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Backups: m.Deployment.Backups, Jobs: m.Jobs, Grants: m.Grants, Reviews: m.Reviews,
-		People:  m.Identity,
+		People: m.Identity,
+		SSO:    sso, SSOAdmin: ssoAdmin, SSOCallbackURL: m.ssoCallback,
 		CSRFKey: m.Deployment.ConsoleKey, TrustedProxies: proxies, IPRate: ipRate, IPBurst: ipBurst, Logger: m.Logger,
 	}))
 	return mux

@@ -50,6 +50,8 @@ type Main struct {
 	pprof, backupSchedule, backupRetention              *string
 	restoreTestSchedule                                 *string
 	customerKeySources, customerKeyModules, customerTTL *string
+	publicURL                                           *string
+	ssoCallback                                         string
 	maxAttachmentBytes, attachmentTypes                 *string
 	retentionMin, retentionMax                          *string
 
@@ -115,6 +117,7 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.restoreTestSchedule = o.add("restore-test-schedule", "720h@03:00", `how often the latest backup is restored into a scratch database and checked, or "off"`)
 	m.customerKeySources = o.add("customer-key-sources", "", `kinds of key tenants may bring to wrap their own keys (customer-managed keys): a comma-separated list of pkcs11, awskms, gcpkms, azurekeyvault, hashivault ("" refuses them)`)
 	m.customerKeyModules = o.add("customer-key-pkcs11-modules", "", "comma-separated PKCS#11 module libraries tenants' keys may use (a tenant never chooses the library the server loads)")
+	m.publicURL = o.add("public-url", "", `the console's public address, such as https://rempart.example.com: single sign-on (IAM-5) returns to <public-url>/sso/callback ("" disables single sign-on)`)
 	m.customerTTL = o.add("customer-key-cache", "60s", "how long a data key unwrapped through a tenant's own key stays cached: a revocation of that key takes effect within this time")
 	return m
 }
@@ -233,6 +236,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// One node purges at a time: a job per period, not a loop per node.
 	m.Jobs.AddSchedule(jobs.Schedule{Kind: jobPurge, Every: durations["purge-interval"]})
+	sso, err := m.ssoConfig()
+	if err != nil {
+		return err
+	}
 	m.Grants = grants.New(m.DB, clock)
 	rp := webauthnConfig(*m.webauthnRPID, *m.webauthnOrigins, *m.listen)
 	if err := identity.ValidateWebAuthn(rp); err != nil {
@@ -240,7 +247,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy,
 		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"],
-		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: rp, Mailer: mailer})
+		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: rp, Mailer: mailer, SSO: sso})
 	m.setupReviews(clock)
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Grants: m.Grants, Reviews: m.Reviews}

@@ -1,0 +1,120 @@
+package identity
+
+import (
+	"context"
+	"time"
+
+	"github.com/rempart/rempart"
+)
+
+// SSOProviderRow is a single sign-on provider as stored: its client secret
+// only sealed under the deployment's root key (see SecretSealer).
+type SSOProviderRow struct {
+	rempart.SSOProvider
+	SealedSecret []byte
+}
+
+// SSOLoginRow is a sign-in in progress (IAM-5): the hash of the state sent to
+// the provider, the hash of the browser's binding secret (held in an
+// HttpOnly cookie; the PKCE verifier and the nonce derive from it, so no
+// secret of the flow is stored), the local path to return to, and whether
+// the callback has used it.
+type SSOLoginRow struct {
+	StateHash   []byte
+	BindingHash []byte
+	ProviderID  string
+	ReturnTo    string
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	UsedAt      *time.Time
+}
+
+// SSOLink ties an identity at a provider, (issuer, subject), to a user.
+type SSOLink struct {
+	Issuer, Subject string
+	UserID          string
+	ProviderID      string
+	CreatedAt       time.Time
+}
+
+// SSOStore is what single sign-on needs from storage. Methods that take a
+// tenant ID ("" for staff) are called only after the service authorised the
+// caller for that tenant.
+type SSOStore interface {
+	// CreateSSOProvider stores a provider and claims its email domains;
+	// ECONFLICT when another provider holds one of them.
+	CreateSSOProvider(ctx context.Context, e rempart.AuditEntry, p SSOProviderRow) error
+	// UpdateSSOProvider replaces a provider of a tenant ("" staff) and its
+	// domains; ENOTFOUND when there is no such provider, ECONFLICT as above.
+	UpdateSSOProvider(ctx context.Context, e rempart.AuditEntry, p SSOProviderRow) error
+	// DeleteSSOProvider removes a provider of a tenant ("" staff) with its
+	// domains and links; ENOTFOUND when there is none.
+	DeleteSSOProvider(ctx context.Context, e rempart.AuditEntry, tenant, id string) error
+	// SSOProvider returns a provider by ID, or ENOTFOUND.
+	SSOProvider(ctx context.Context, id string) (SSOProviderRow, error)
+	// SSOProviders lists a tenant's ("" staff's) providers, oldest first.
+	SSOProviders(ctx context.Context, tenant string) ([]SSOProviderRow, error)
+	// SSOProviderByDomain returns the provider that claims an email
+	// domain, or ENOTFOUND.
+	SSOProviderByDomain(ctx context.Context, domain string) (SSOProviderRow, error)
+
+	// CreateSSOLogin stores a sign-in in progress, and forgets those that
+	// expired before now.
+	CreateSSOLogin(ctx context.Context, l SSOLoginRow, now time.Time) error
+	// SSOLogin returns a sign-in in progress by the hash of its state, or
+	// ENOTFOUND.
+	SSOLogin(ctx context.Context, stateHash []byte) (SSOLoginRow, error)
+	// UseSSOLogin marks a sign-in used at now; EUNAUTHORIZED when it was
+	// used already or has expired, so that a callback works once.
+	UseSSOLogin(ctx context.Context, stateHash []byte, now time.Time) error
+
+	// UserBySSO returns the user linked to (issuer, subject), or ENOTFOUND.
+	UserBySSO(ctx context.Context, issuer, subject string) (UserRow, error)
+	// LinkSSO links an existing user to (issuer, subject); ECONFLICT when
+	// that identity is linked already.
+	LinkSSO(ctx context.Context, e rempart.AuditEntry, l SSOLink) error
+	// ProvisionSSOUser creates a user without a password, linked to
+	// (issuer, subject), in one transaction; ECONFLICT when the email is
+	// taken or the identity linked.
+	ProvisionSSOUser(ctx context.Context, e rempart.AuditEntry, u UserRow, l SSOLink) error
+}
+
+// SecretSealer seals secrets of the deployment that must be used again in
+// clear, such as a provider's client secret, under the key hierarchy's root
+// key (ENC-3); ad binds a sealed secret to what it belongs to.
+type SecretSealer interface {
+	Seal(ctx context.Context, secret, ad []byte) ([]byte, error)
+	Open(ctx context.Context, sealed, ad []byte) ([]byte, error)
+}
+
+// OIDCClient is what a relying party presents to an OpenID provider.
+type OIDCClient struct {
+	Issuer, ClientID, ClientSecret string
+	RedirectURL                    string
+}
+
+// OIDCIdentity is what a verified ID token says about who signed in.
+type OIDCIdentity struct {
+	Issuer, Subject string
+	Nonce           string
+	Email           string
+	// EmailVerified is nil when the provider does not say.
+	EmailVerified *bool
+	Name          string
+	// Claims are all the token's claims, for role mapping.
+	Claims map[string]any
+}
+
+// OIDC speaks OpenID Connect to providers (package identity/oidc).
+type OIDC interface {
+	// Check fetches an issuer's discovery document and checks that it
+	// names the issuer and offers the authorisation code flow with S256.
+	Check(ctx context.Context, issuer string) error
+	// AuthCodeURL is the authorisation request to send the browser to,
+	// with state, nonce and the S256 challenge of verifier.
+	AuthCodeURL(ctx context.Context, c OIDCClient, state, nonce, verifier string) (string, error)
+	// Exchange redeems code with verifier and returns the ID token's
+	// identity once its signature (by the issuer's discovery JWKS), issuer,
+	// audience and expiry are verified. The caller checks the nonce.
+	Exchange(ctx context.Context, c OIDCClient, code, verifier string) (OIDCIdentity, error)
+}

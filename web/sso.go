@@ -1,0 +1,132 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/identity"
+)
+
+// Single sign-on in the console (IAM-5): the sign-in page's second form
+// names the person's email; POST /sso/start finds the provider of its domain
+// and sends the browser there; GET /sso/callback completes the sign-in.
+
+// ssoCookie holds the browser's binding secret of a sign-in in progress:
+// the callback must come back to the browser that started it, which is what
+// makes the state useless to anyone else.
+const ssoCookie = "__Host-rempart-sso"
+
+// ssoCookieLife bounds a sign-in at the provider.
+const ssoCookieLife = 10 * time.Minute
+
+// SSO signs people in through their organisation's OpenID provider.
+type SSO interface {
+	// Start begins a sign-in for email: the URL to send the browser to,
+	// and the binding secret to keep in an HttpOnly cookie.
+	Start(ctx context.Context, email, next string, in RequestInfo) (to, binding string, err error)
+	// Callback completes it; every refusal is EUNAUTHORIZED with one
+	// generic message. next is a local path.
+	Callback(ctx context.Context, state, code, binding, providerError string, in RequestInfo) (sess Session, next string, err error)
+}
+
+// IdentitySSO gives the console single sign-on from the identity service.
+func IdentitySSO(id *identity.Service) SSO { return identitySSO{id} }
+
+type identitySSO struct{ id *identity.Service }
+
+func (s identitySSO) Start(ctx context.Context, email, next string, in RequestInfo) (string, string, error) {
+	st, err := s.id.StartSSO(ctx, caller(in), email, next)
+	return st.URL, st.Binding, err
+}
+
+func (s identitySSO) Callback(ctx context.Context, state, code, binding, providerError string, in RequestInfo) (Session, string, error) {
+	out, err := s.id.SSOCallback(ctx, caller(in), state, code, binding, providerError)
+	if err != nil {
+		return Session{}, "", err
+	}
+	return Session{Token: out.Session.Token, ExpiresAt: out.Session.ExpiresAt, Challenge: out.Challenge}, out.ReturnTo, nil
+}
+
+type ssoContinuePage struct {
+	view
+	URL string
+}
+
+// ssoStart checks the sign-in form's CSRF token and sends the browser to
+// the provider, through a page that continues there by itself: the
+// console's CSP lets forms post only to the console, which a redirect of
+// the form post to another site would break.
+func (s *server) ssoStart(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.SSO == nil {
+		s.notFound(w, r)
+		return
+	}
+	ck, err := r.Cookie(signInCookie)
+	if err != nil {
+		s.showSignIn(w, r, http.StatusForbidden, "The sign-in form has expired. Please try again.", "", "")
+		return
+	}
+	if err := checkCSRF(r, s.csrfToken("sign-in", ck.Value)); err != nil {
+		s.showSignIn(w, r, http.StatusForbidden, rempart.ErrorMessage(err), "", "")
+		return
+	}
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	next := r.PostFormValue("next")
+	if !localPath(next) {
+		next = ""
+	}
+	if email == "" {
+		s.showSignIn(w, r, http.StatusBadRequest, "Enter your email address to sign in with single sign-on.", "", next)
+		return
+	}
+	to, binding, err := s.cfg.SSO.Start(r.Context(), email, next, s.info(r))
+	if err != nil {
+		s.showSignIn(w, r, s.status(w, r, err), rempart.ErrorMessage(err), email, next)
+		return
+	}
+	u, err := url.Parse(to)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		s.showSignIn(w, r, http.StatusBadGateway, "The sign-in provider is misconfigured.", email, next)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: binding, Path: "/", MaxAge: int(ssoCookieLife.Seconds()),
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	p := ssoContinuePage{view: s.view(r, nil, "Continue to sign in", ""), URL: u.String()}
+	s.render(w, r, http.StatusOK, "sso-continue", p)
+}
+
+// ssoCallback completes a sign-in and opens the console session. The
+// browser goes on only to a local path; a refusal shows the sign-in page
+// with one generic message, the reason being in the audit trail.
+func (s *server) ssoCallback(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.SSO == nil {
+		s.notFound(w, r)
+		return
+	}
+	binding := ""
+	if ck, err := r.Cookie(ssoCookie); err == nil {
+		binding = ck.Value
+	}
+	clearCookie(w, ssoCookie)
+	q := r.URL.Query()
+	sess, next, err := s.cfg.SSO.Callback(r.Context(), q.Get("state"), q.Get("code"), binding, q.Get("error"), s.info(r))
+	if err != nil {
+		s.showSignIn(w, r, s.status(w, r, err), rempart.ErrorMessage(err), "", "")
+		return
+	}
+	if !localPath(next) {
+		next = "/"
+	}
+	if sess.Challenge != "" {
+		// A person with a second factor still gives it (IAM-4).
+		s.showCode(w, r, http.StatusOK, "", sess.Challenge, next)
+		return
+	}
+	setSession(w, sess)
+	clearCookie(w, signInCookie)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}

@@ -19,7 +19,7 @@ type mailOptions struct {
 	host, port, security, user, password, caFile, from, publicURL *string
 }
 
-func addMailOptions(o *options) *mailOptions {
+func addMailOptions(o *options, publicURL *string) *mailOptions {
 	return &mailOptions{
 		host:      o.add("smtp-host", "", `SMTP relay that mails invitation links ("" sends no mail: the inviter gets the link to pass on)`),
 		port:      o.add("smtp-port", "", "SMTP relay port (default 587, 465 with smtp-security tls, 25 with none)"),
@@ -28,7 +28,7 @@ func addMailOptions(o *options) *mailOptions {
 		password:  o.add("smtp-password", "", "password for SMTP authentication (prefer the environment or the config file to a flag); never logged"),
 		caFile:    o.add("smtp-ca-file", "", "PEM file of the CA that signed the relay's certificate (default: the system's roots)"),
 		from:      o.add("mail-from", "", `sender of the mail, such as "rempart <noreply@example.com>"; required with smtp-host`),
-		publicURL: o.add("public-url", "", "the console's public address for links in mail, such as https://rempart.example.com; required with smtp-host"),
+		publicURL: publicURL, // required with smtp-host: links in mail lead there
 	}
 }
 

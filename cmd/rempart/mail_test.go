@@ -12,7 +12,7 @@ func mailSettings(t *testing.T, args ...string) *mailOptions {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	o := newOptions(fs)
-	mo := addMailOptions(o)
+	mo := addMailOptions(o, o.add("public-url", "", "the console's public address"))
 	if err := o.parse(args); err != nil {
 		t.Fatal(err)
 	}

@@ -85,7 +85,6 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	o := newOptions(m.fs)
 	m.opts = o
 	m.storage = addStorageOptions(o)
-	m.mail = addMailOptions(o)
 	m.listen = o.add("listen", ":8443", "HTTPS address of the API and the console")
 	m.httpListen = o.add("http-listen", ":8080", `plain-HTTP address that only redirects to HTTPS ("" disables it)`)
 	m.internalListen = o.add("internal-listen", "127.0.0.1:9090", "internal address for /healthz, /readyz and /metrics (keep it private)")
@@ -117,7 +116,8 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.restoreTestSchedule = o.add("restore-test-schedule", "720h@03:00", `how often the latest backup is restored into a scratch database and checked, or "off"`)
 	m.customerKeySources = o.add("customer-key-sources", "", `kinds of key tenants may bring to wrap their own keys (customer-managed keys): a comma-separated list of pkcs11, awskms, gcpkms, azurekeyvault, hashivault ("" refuses them)`)
 	m.customerKeyModules = o.add("customer-key-pkcs11-modules", "", "comma-separated PKCS#11 module libraries tenants' keys may use (a tenant never chooses the library the server loads)")
-	m.publicURL = o.add("public-url", "", `the console's public address, such as https://rempart.example.com: single sign-on (IAM-5) returns to <public-url>/sso/callback ("" disables single sign-on)`)
+	m.publicURL = o.add("public-url", "", `the console's public address, such as https://rempart.example.com: single sign-on (IAM-5) returns to <public-url>/sso/callback ("" disables single sign-on); links in invitation mail lead there too, so it is required with smtp-host`)
+	m.mail = addMailOptions(o, m.publicURL)
 	m.customerTTL = o.add("customer-key-cache", "60s", "how long a data key unwrapped through a tenant's own key stays cached: a revocation of that key takes effect within this time")
 	return m
 }

@@ -104,6 +104,19 @@ func (c *Client) SuspendUser(ctx context.Context, tenant, id string) error {
 	return c.call(ctx, request{method: http.MethodPost, segs: peopleSegs(tenant, "users", id, "suspend"), want: http.StatusNoContent}, nil)
 }
 
+// RevokeAccess offboards a user of tenant ("" for staff), or cuts off a
+// suspected compromise: every session, token, second factor, recovery code
+// and grant is revoked at once (IAM-8). It returns what was revoked.
+func (c *Client) RevokeAccess(ctx context.Context, tenant, id string, in rempart.RevocationRequest) (rempart.Revocation, error) {
+	var out rempart.Revocation
+	b, err := jsonBody(in)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{method: http.MethodPost, segs: peopleSegs(tenant, "users", id, "revoke-access"), body: b, want: http.StatusOK}, &out)
+	return out, err
+}
+
 // ReactivateUser reactivates a suspended user.
 func (c *Client) ReactivateUser(ctx context.Context, tenant, id string) error {
 	return c.call(ctx, request{method: http.MethodPost, segs: peopleSegs(tenant, "users", id, "reactivate"), want: http.StatusNoContent}, nil)

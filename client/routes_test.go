@@ -369,6 +369,15 @@ func TestRoutes(t *testing.T) {
 			method: "POST", path: "/api/v1/tenants/ten_1/users/usr_1/suspend",
 		},
 		{
+			name: "offboard a user", answer: jsonAnswer(200, `{"user_id":"usr_1","kind":"offboard","reason":"left the company","at":`+t0JSON+`,"sessions":2,"factors":1,"recovery_codes":10,"grants":0,"password_cleared":true}`),
+			call: func(c *client.Client) (any, error) {
+				return c.RevokeAccess(ctx, "ten_1", "usr_1", rempart.RevocationRequest{Kind: rempart.RevokeOffboard, Reason: "left the company"})
+			},
+			want: rempart.Revocation{UserID: "usr_1", Kind: "offboard", Reason: "left the company", At: t0,
+				Sessions: 2, Factors: 1, RecoveryCodes: 10, PasswordCleared: true},
+			method: "POST", path: "/api/v1/tenants/ten_1/users/usr_1/revoke-access", body: `{"kind":"offboard","reason":"left the company"}`,
+		},
+		{
 			name: "reactivate staff user", answer: answer{Status: 204},
 			call:   func(c *client.Client) (any, error) { return nil, c.ReactivateUser(ctx, "", "usr_1") },
 			method: "POST", path: "/api/v1/staff/users/usr_1/reactivate",

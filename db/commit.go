@@ -150,6 +150,7 @@ func (c *committer) try(batch []*pending, isolate bool) (err error, failed bool)
 	}
 	for _, p := range batch {
 		p.entry, p.err = p.orig, nil
+		tx.entry = &p.entry
 		switch {
 		case p.op == nil:
 		case p.ctx.Err() != nil:

@@ -203,6 +203,22 @@ type Tx struct {
 	// authDirty is set when the transaction wrote to a table the
 	// authentication cache mirrors.
 	authDirty bool
+	// entry is the audit entry of the write running in the transaction,
+	// appended after it: see Record.
+	entry *rempart.AuditEntry
+}
+
+// Record adds what the running write found to its audit entry's reason,
+// so that the trail says what a write did, counted in its own transaction
+// (IAM-8's evidence of what a revocation revoked).
+func (tx *Tx) Record(what string) {
+	if tx.entry == nil {
+		return
+	}
+	if tx.entry.Reason != "" {
+		tx.entry.Reason += "; "
+	}
+	tx.entry.Reason += what
 }
 
 // maxStmts bounds the statement cache; queries past it run unprepared.

@@ -177,6 +177,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"SSOProviderInput":     rempart.SSOProviderInput{},
 		"SSOProviderList":      rempart.SSOProviderList{},
 		"InvitationCreate":     rempart.InvitationCreate{},
+		"RevocationRequest":    rempart.RevocationRequest{},
+		"Revocation":           rempart.Revocation{},
 		"InvitationList":       rempart.InvitationList{},
 		"InvitationCreated":    rempart.InvitationCreated{},
 		"InvitationAccept":     rempart.InvitationAccept{},

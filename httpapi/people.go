@@ -117,6 +117,20 @@ func (s *Server) reactivateUser(w http.ResponseWriter, r *http.Request, c rempar
 	return s.setUserStatus(w, r, c, rempart.UserActive)
 }
 
+// revokeUserAccess offboards a person or cuts off a suspected compromise
+// (IAM-8).
+func (s *Server) revokeUserAccess(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.RevocationRequest
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	out, err := s.identity.RevokeAccess(r.Context(), c, peopleTenant(r), r.PathValue("user"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
 func (s *Server) setUserStatus(w http.ResponseWriter, r *http.Request, c rempart.Caller, status string) error {
 	if err := s.identity.SetUserStatus(r.Context(), c, peopleTenant(r), r.PathValue("user"), status); err != nil {
 		return err

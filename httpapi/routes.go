@@ -41,6 +41,7 @@ func (s *Server) routes() {
 		s.handle("GET "+p+"/users", s.authed, s.listUsers)
 		s.handle("POST "+p+"/users/{user}/suspend", s.authed, s.suspendUser)
 		s.handle("POST "+p+"/users/{user}/reactivate", s.authed, s.reactivateUser)
+		s.handle("POST "+p+"/users/{user}/revoke-access", s.authed, s.revokeUserAccess)
 		s.reviewRoutes(p)
 		s.handle("GET "+p+"/sso/providers", s.authed, s.listSSOProviders)
 		s.handle("POST "+p+"/sso/providers", s.authed, s.createSSOProvider)

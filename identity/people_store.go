@@ -61,6 +61,11 @@ type PeopleStore interface {
 	// session of the user in the same transaction (IAM-8).
 	// ENOTFOUND when the tenant ("" staff) has no such user.
 	SetUserStatus(ctx context.Context, e rempart.AuditEntry, tenant, id, status string) error
+	// RevokeAccess suspends a user of tenant ("" staff) and revokes, in the
+	// same transaction, its sessions, second factors, recovery codes and
+	// grants not yet over, and with clearPassword its password (IAM-8). It
+	// counts what it revoked into e's reason. ENOTFOUND as SetUserStatus.
+	RevokeAccess(ctx context.Context, e rempart.AuditEntry, tenant, id string, clearPassword bool) (rempart.Revocation, error)
 	// SetPassword replaces a user's password hash as of at, keeps it in the
 	// history (trimmed to keep entries), and revokes every session of the
 	// user.

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/rempart/rempart/db"
+	"github.com/rempart/rempart/grants"
 	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/reviews"
 )
@@ -21,12 +24,12 @@ const (
 
 // setupReviews makes the access governance service and schedules its jobs:
 // one job per day each, which the jobs' unique period keys give to one node.
-//
-// MFA status, grants and reminder delivery use the service's defaults (no
-// factor enrolled, no grants, the audited reminder record only) until those
-// parts are wired here through reviews.Config.
+// Each item's MFA status and grants come from the second factors (IAM-4)
+// and the grants (IAM-7) of the same database; a reminder is the audited
+// record the service writes (no mail yet).
 func (m *Main) setupReviews(clock interface{ Now() time.Time }) {
-	m.Reviews = reviews.New(m.DB, clock, reviews.Config{})
+	facts := reviewFacts{m.DB}
+	m.Reviews = reviews.New(m.DB, clock, reviews.Config{MFA: facts, Grants: facts})
 	m.Jobs.Handle(jobReviewQuarterly, func(ctx context.Context, run *jobs.Run) error {
 		n, err := m.Reviews.Quarterly(ctx)
 		if err == nil {
@@ -43,4 +46,38 @@ func (m *Main) setupReviews(clock interface{ Now() time.Time }) {
 	})
 	m.Jobs.AddSchedule(jobs.Schedule{Kind: jobReviewQuarterly, Every: 24 * time.Hour, At: 5 * time.Minute})
 	m.Jobs.AddSchedule(jobs.Schedule{Kind: jobReviewRemind, Every: 24 * time.Hour, At: 9 * time.Hour})
+}
+
+// reviewFacts answers what an access review item shows of a person's
+// second factors and grants.
+type reviewFacts struct{ d *db.DB }
+
+// MFAEnrolled reports whether the user has a confirmed second factor.
+func (f reviewFacts) MFAEnrolled(ctx context.Context, userID string) (bool, error) {
+	fs, err := f.d.Factors(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, x := range fs {
+		if x.Confirmed {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// ActiveGrants describes the principal's grants active at at, such as
+// "grt_… read on ten_… until 2026-11-24T18:00:00Z".
+func (f reviewFacts) ActiveGrants(ctx context.Context, principalID string, at time.Time) ([]string, error) {
+	gs, err := f.d.Grants(ctx, grants.Query{RequesterID: principalID, Limit: grants.MaxList})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, g := range gs {
+		if g.ActiveAt(at) {
+			out = append(out, fmt.Sprintf("%s %s on %s until %s", g.ID, g.Scope, g.TenantID, g.ExpiresAt.UTC().Format(time.RFC3339)))
+		}
+	}
+	return out, nil
 }

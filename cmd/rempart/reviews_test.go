@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/identity/totp"
 	"github.com/rempart/rempart/jobs"
 )
 
@@ -44,5 +45,73 @@ func TestQuarterlyReviewIsAScheduledJob(t *testing.T) {
 	}
 	if list, err := m.Jobs.List(ctx, admin, jobs.Query{Kind: jobReviewRemind}); err != nil || len(list.Jobs) != 1 {
 		t.Fatalf("reminder jobs: got %+v, %v; want the day's one", list, err)
+	}
+}
+
+// TestReviewFacts: an access review item shows a person's real second
+// factors and active grants, as serve wires them (IAM-9, IAM-4, IAM-7).
+func TestReviewFacts(t *testing.T) {
+	m, _ := startMain(t, filepath.Join(t.TempDir(), "data"), "--backup-schedule", "off", "--restore-test-schedule", "off")
+	ctx := context.Background()
+	admin := rempart.Caller{Principal: rempart.Principal{ID: "sa_admin", Role: rempart.RoleSystemAdmin}}
+	ten, err := m.Vault.CreateTenant(ctx, admin, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := m.Identity.Invite(ctx, admin, "", rempart.InvitationCreate{Email: "sam@example.com", Role: rempart.RoleSupport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pw = "Quartz-fjord-v1xen-walk"
+	sam, err := m.Identity.AcceptInvitation(ctx, rempart.Caller{}, rempart.InvitationAccept{Token: inv.Token, Name: "Sam", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts := reviewFacts{m.DB}
+	if on, err := facts.MFAEnrolled(ctx, sam.ID); err != nil || on {
+		t.Fatalf("before enrolment: %v, %v; want no second factor", on, err)
+	}
+	sess, err := m.Identity.SignIn(ctx, rempart.Caller{}, rempart.SignIn{Email: "sam@example.com", Password: pw}, rempart.SessionAPI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := m.Identity.Authenticate(ctx, rempart.Caller{}, sess.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := m.Identity.StartTOTP(ctx, me, rempart.TOTPStart{Name: "phone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if on, err := facts.MFAEnrolled(ctx, sam.ID); err != nil || on {
+		t.Fatalf("an unconfirmed factor: %v, %v; want it not to count", on, err)
+	}
+	secret, err := totp.DecodeSecret(en.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Identity.ConfirmTOTP(ctx, me, en.ID, rempart.MFACode{Code: totp.Code(secret, time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := facts.MFAEnrolled(ctx, sam.ID); err != nil || !on {
+		t.Fatalf("after enrolment: %v, %v; want a second factor", on, err)
+	}
+	support := rempart.Caller{Principal: rempart.Principal{ID: sam.ID, Role: rempart.RoleSupport}}
+	g, err := m.Grants.Request(ctx, support, rempart.GrantCreate{TenantID: ten.ID, Reason: "ticket 9: a missing call", Scope: rempart.GrantRead, DurationMinutes: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gs, err := facts.ActiveGrants(ctx, sam.ID, time.Now()); err != nil || len(gs) != 0 {
+		t.Fatalf("a pending grant: %q, %v; want none active", gs, err)
+	}
+	if _, err := m.Grants.Approve(ctx, admin, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	gs, err := facts.ActiveGrants(ctx, sam.ID, time.Now())
+	if err != nil || len(gs) != 1 || !strings.HasPrefix(gs[0], g.ID+" read on "+ten.ID+" until ") {
+		t.Fatalf("an approved grant: %q, %v", gs, err)
+	}
+	if gs, err := facts.ActiveGrants(ctx, sam.ID, time.Now().Add(2*time.Hour)); err != nil || len(gs) != 0 {
+		t.Fatalf("after its expiry: %q, %v; want none", gs, err)
 	}
 }

@@ -20,6 +20,7 @@ type PeopleService interface {
 	RevokeInvitation(ctx context.Context, c rempart.Caller, tenant, id string) error
 	Users(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.User, error)
 	SetUserStatus(ctx context.Context, c rempart.Caller, tenant, id, status string) error
+	RevokeAccess(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RevocationRequest) (rempart.Revocation, error)
 	AcceptInvitation(ctx context.Context, c rempart.Caller, in rempart.InvitationAccept) (rempart.User, error)
 	Me(ctx context.Context, c rempart.Caller) (rempart.User, error)
 	Sessions(ctx context.Context, c rempart.Caller) ([]rempart.Session, error)
@@ -303,6 +304,8 @@ func (s *server) peopleRoutes() {
 		s.mux.Handle("POST "+p+"/invitations/{invitation}/withdraw", s.authed(s.withdrawInvitation))
 		s.mux.Handle("POST "+p+"/users/{user}/suspend", s.authed(s.suspendUser))
 		s.mux.Handle("POST "+p+"/users/{user}/reactivate", s.authed(s.reactivateUser))
+		s.mux.Handle("GET "+p+"/users/{user}/revoke-access", s.authed(s.confirmRevokeAccess))
+		s.mux.Handle("POST "+p+"/users/{user}/revoke-access", s.authed(s.revokeAccess))
 	}
 	s.mux.Handle("GET /me", s.authed(s.me))
 	s.mux.Handle("POST /me/password", s.authed(s.changePassword))

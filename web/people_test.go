@@ -135,6 +135,24 @@ func (f *fakePeople) SetUserStatus(ctx context.Context, c rempart.Caller, tenant
 	return rempart.Errorf(rempart.ENOTFOUND, "No such user.")
 }
 
+func (f *fakePeople) RevokeAccess(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RevocationRequest) (rempart.Revocation, error) {
+	if err := mayPeople(c, tenant); err != nil {
+		return rempart.Revocation{}, err
+	}
+	if in.Kind != rempart.RevokeOffboard && in.Kind != rempart.RevokeCompromise || len(in.Reason) < 10 {
+		return rempart.Revocation{}, rempart.Errorf(rempart.EINVALID, "reason must be 10 to 500 characters on one line.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, u := range f.users {
+		if u.ID == id && u.TenantID == tenant {
+			f.users[i].Status = rempart.UserSuspended
+			return rempart.Revocation{UserID: id, Kind: in.Kind, Reason: in.Reason, At: epoch, Sessions: 3, Factors: 1, RecoveryCodes: 9, PasswordCleared: in.Kind == rempart.RevokeOffboard}, nil
+		}
+	}
+	return rempart.Revocation{}, rempart.Errorf(rempart.ENOTFOUND, "No such user.")
+}
+
 func (f *fakePeople) AcceptInvitation(ctx context.Context, c rempart.Caller, in rempart.InvitationAccept) (rempart.User, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -352,5 +370,37 @@ func TestMe(t *testing.T) {
 	}
 	if len(c.people.changed) != 1 || c.people.changed[0].Email != "ada@example.com" {
 		t.Errorf("changes: %+v", c.people.changed)
+	}
+}
+
+// Revoking all of a person's access from the console: a confirmation page,
+// a clear error that keeps the form, and the evidence of what was revoked;
+// never another tenant's user, never without the CSRF token (IAM-8).
+func TestRevokeAccessPages(t *testing.T) {
+	c := newPeopleConsole(t)
+	base := "/tenants/ten_acme/people/users/usr_tad/revoke-access"
+	wantBody(t, c.get("/tenants/ten_acme/people", "tok-tenant"), []string{`href="` + base + `"`}, nil)
+	r := c.get(base, "tok-tenant")
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, []string{"Tom Tenant", "tom@example.com", `value="offboard" checked`, "Revoke all access"}, nil)
+	wantStatus(t, c.get("/tenants/ten_globex/people/users/usr_tad/revoke-access", "tok-tenant"), http.StatusNotFound)
+	wantStatus(t, c.get("/tenants/ten_acme/people/users/usr_nobody/revoke-access", "tok-tenant"), http.StatusNotFound)
+
+	r = c.do(request{method: http.MethodPost, path: base, session: "tok-tenant", form: url.Values{"kind": {"offboard"}, "reason": {"left the company"}}})
+	wantStatus(t, r, http.StatusForbidden)
+	if c.people.users[1].Status != rempart.UserActive {
+		t.Fatal("a post without CSRF token revoked access")
+	}
+	r = c.post(base, "tok-tenant", url.Values{"kind": {"compromise"}, "reason": {"short"}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, []string{"10 to 500 characters", `value="compromise" checked`, `value="short"`}, nil)
+	if c.people.users[1].Status != rempart.UserActive {
+		t.Fatal("a refused revocation changed the user")
+	}
+	r = c.post(base, "tok-tenant", url.Values{"kind": {"offboard"}, "reason": {"left the company on Friday"}})
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, []string{"Access of <strong>Tom Tenant</strong>", "<td>3</td>", "<td>9</td>", "Password removed</th><td>yes"}, nil)
+	if c.people.users[1].Status != rempart.UserSuspended {
+		t.Error("the user was not suspended")
 	}
 }

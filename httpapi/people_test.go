@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"github.com/rempart/rempart/identity/totp"
 	"net/http"
 	"strings"
@@ -366,5 +367,41 @@ func TestSignInThrottled(t *testing.T) {
 	}
 	if err != nil || per["wrong password"] == 0 || per["unknown account"] == 0 || len(per) != 2 {
 		t.Fatalf("lockout events: got %v, %v; want events for both accounts", per, err)
+	}
+}
+
+// TestPasswordSpraying: one address trying one password across many
+// accounts (spraying) or known pairs (credential stuffing) is refused for
+// every account, whether it exists or not, the moment it is recognised, and
+// a password.spraying security event is recorded for monitoring (IAM-3,
+// AUD-1).
+func TestPasswordSpraying(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	_, adminKey := s.admin()
+	admin := client.New(s.srv.URL, client.WithAPIKey(adminKey))
+	person(t, s, admin, "", "ada@example.com", rempart.RoleAuditor)
+	anon := client.New(s.srv.URL)
+	throttled := 0
+	for i := 0; i < 12; i++ {
+		_, err := anon.SignIn(ctx, rempart.SignIn{Email: fmt.Sprintf("user%d@example.com", i), Password: "Summer2026!x"})
+		switch code(err) {
+		case rempart.EUNAUTHORIZED:
+		case rempart.ERATELIMIT:
+			throttled++
+		default:
+			t.Fatalf("attempt %d: got %v, want unauthorized or rate limited", i, err)
+		}
+	}
+	// The sprayer's right password for a real account is refused too.
+	if _, err := anon.SignIn(ctx, rempart.SignIn{Email: "ada@example.com", Password: goodPassword}); code(err) != rempart.ERATELIMIT {
+		t.Fatalf("a right password from the spraying address: got %v, want rate limited", err)
+	}
+	if throttled == 0 {
+		t.Error("twelve accounts tried from one address, none throttled")
+	}
+	list, err := admin.AuditEntries(ctx, client.AuditOptions{Limit: 1000, Action: "password.spraying"})
+	if err != nil || len(list.Entries) == 0 || list.Entries[0].Outcome != rempart.OutcomeDenied {
+		t.Fatalf("spraying events: got %+v, %v; want one", list.Entries, err)
 	}
 }

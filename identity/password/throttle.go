@@ -24,7 +24,8 @@ type ThrottleConfig struct {
 	IPFreeFailures    int // (20)
 	IPLockoutFailures int // (100)
 	// SprayAccounts distinct account names failing from one address within
-	// the window raise a password-spraying event (10).
+	// the window raise a password-spraying event, and from then on the
+	// address's delays start at once rather than after IPFreeFailures (10).
 	SprayAccounts int
 	// MaxKeys caps the tracked accounts, and separately the tracked
 	// addresses; the least recently failed are evicted first (20,000).
@@ -131,15 +132,26 @@ func (t *Throttle) Failure(account, ip string) Decision {
 	if a.failures == t.cfg.LockoutFailures {
 		events = append(events, EventAccountLockout)
 	}
-	n := t.fail(&t.addrs, addrKey(ip), now, t.cfg.IPFreeFailures, t.cfg.IPLockoutFailures)
-	if n.failures == t.cfg.IPLockoutFailures {
-		events = append(events, EventAddressLockout)
+	ipKey := addrKey(ip)
+	n := t.peek(&t.addrs, ipKey, now)
+	if n == nil {
+		n = t.addrs.add(ipKey, now)
 	}
 	if len(n.names) < t.cfg.SprayAccounts && !slices.Contains(n.names, acct) {
 		n.names = append(n.names, acct)
 		if len(n.names) == t.cfg.SprayAccounts {
 			events = append(events, EventSpraying)
 		}
+	}
+	// An address that sprays loses the room a shared NAT gets: its delays
+	// start with its next failure.
+	free := t.cfg.IPFreeFailures
+	if len(n.names) >= t.cfg.SprayAccounts {
+		free = min(free, t.cfg.SprayAccounts)
+	}
+	n = t.fail(&t.addrs, ipKey, now, free, t.cfg.IPLockoutFailures)
+	if n.failures == t.cfg.IPLockoutFailures {
+		events = append(events, EventAddressLockout)
 	}
 	d := Decision{Events: events}
 	for _, r := range []*record{a, n} {

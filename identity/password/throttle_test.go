@@ -121,6 +121,29 @@ func TestThrottleSprayingAndAddressLimits(t *testing.T) {
 	}
 }
 
+// Once an address is seen spraying, its next failure is delayed, though it
+// is far below the failures a shared address is otherwise allowed.
+func TestThrottleSprayingSlowsTheAddress(t *testing.T) {
+	th, _ := newTestThrottle(ThrottleConfig{SprayAccounts: 4, IPFreeFailures: 20})
+	for i := range 4 {
+		if d := th.Failure(fmt.Sprintf("user%d", i), "192.0.2.7"); !d.Allowed() {
+			t.Fatalf("failure %d before spraying is recognised: %+v, want no delay", i+1, d)
+		}
+	}
+	if !th.Check("user9", "192.0.2.7").Allowed() {
+		t.Fatal("the attempt right after the spraying event is blocked, want one more")
+	}
+	if d := th.Failure("user4", "192.0.2.7"); d.Allowed() {
+		t.Errorf("a failure after spraying: %+v, want a delay", d)
+	}
+	if th.Check("a-real-account", "192.0.2.7").Allowed() {
+		t.Error("the spraying address may try another account at once")
+	}
+	if !th.Check("a-real-account", "192.0.2.8").Allowed() {
+		t.Error("another address is blocked")
+	}
+}
+
 func TestThrottleUnknownAccountsLikeKnown(t *testing.T) {
 	th, _ := newTestThrottle(ThrottleConfig{})
 	var known, unknown []Decision

@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/web"
 )
 
@@ -134,4 +137,74 @@ func TestSignInErrors(t *testing.T) {
 	wantStatus(t, r, http.StatusForbidden)
 	r = c.do(request{method: "POST", path: "/sign-in", form: url.Values{"email": {"ada@example.com"}, "password": {"correct horse"}}})
 	wantStatus(t, r, http.StatusForbidden)
+}
+
+// TestSessionFixation: on the real identity service, a session cookie the
+// browser brings to sign-in (one an attacker planted) is neither adopted
+// nor kept: sign-in sets a new token minted by the server, and the planted
+// value opens nothing (ASVS 3.2.1).
+func TestSessionFixation(t *testing.T) {
+	c := newRealConsole(t)
+	ten, err := c.vault.CreateTenant(context.Background(), c.admin, "Fixation Corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.person(t, ten.ID, "vic@fixation.example", rempart.RoleReader)
+	hc := c.srv.Client()
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	planted := &http.Cookie{Name: "__Host-rempart-session", Value: "rs_planted0000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
+	get := func(path string, cks ...*http.Cookie) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, c.srv.URL+path, nil)
+		for _, ck := range cks {
+			req.AddCookie(ck)
+		}
+		res, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	page := get("/sign-in", planted)
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	m := csrfRE.FindSubmatch(body)
+	var signin *http.Cookie
+	for _, ck := range page.Cookies() {
+		if ck.Name == "__Host-rempart-signin" {
+			signin = ck
+		}
+	}
+	if m == nil || signin == nil {
+		t.Fatalf("sign-in page: token %v, cookie %v", m != nil, signin)
+	}
+	form := url.Values{"email": {"vic@fixation.example"}, "password": {consolePassword}, "csrf": {string(m[1])}}
+	req, _ := http.NewRequest(http.MethodPost, c.srv.URL+"/sign-in", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.srv.URL)
+	req.AddCookie(planted)
+	req.AddCookie(signin)
+	res, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: status %d, want 303", res.StatusCode)
+	}
+	var fresh *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == "__Host-rempart-session" {
+			fresh = ck
+		}
+	}
+	if fresh == nil || fresh.Value == planted.Value || !strings.HasPrefix(fresh.Value, "rs_") {
+		t.Fatalf("session cookie after sign-in: %+v, want a new server-minted token", fresh)
+	}
+	if r := get("/", fresh); r.StatusCode != http.StatusOK {
+		t.Errorf("home with the new session: %d, want 200", r.StatusCode)
+	}
+	if r := get("/", planted); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("home with the planted cookie: %d, want a redirect to sign-in", r.StatusCode)
+	}
 }

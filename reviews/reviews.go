@@ -121,14 +121,15 @@ type Notifier interface {
 	RemindReviewers(ctx context.Context, c rempart.Campaign, pending int) error
 }
 
-// NoMFA is the MFA status while no second factor can be enrolled: every user
-// has none, and campaigns say so.
+// NoMFA is the MFA status when none is given (tests): every user is
+// reported without a second factor and flagged no_mfa, the cautious answer.
+// rempart serve gives the real one (cmd/rempart/reviews.go).
 type NoMFA struct{}
 
-// MFAEnrolled reports false: no factor exists to be enrolled.
+// MFAEnrolled reports false.
 func (NoMFA) MFAEnrolled(context.Context, string) (bool, error) { return false, nil }
 
-// NoGrants lists no grants: until grants exist, no principal holds one.
+// NoGrants lists no grants; the default when none is given (tests).
 type NoGrants struct{}
 
 // ActiveGrants returns none.

@@ -32,12 +32,8 @@ func TestSSO(t *testing.T) {
 	dialects(t, func(t *testing.T, open func(t *testing.T) *db.DB) {
 		ctx := context.Background()
 		d := open(t)
-		root, err := keys.CreateLocalFile(t.TempDir() + "/root.key")
-		if err != nil {
-			t.Fatal(err)
-		}
 		clock := testclock.New(time.Now())
-		id := identity.New(d, clock, identity.Config{MFAKey: bytes.Repeat([]byte{7}, 32), SSO: identity.SSOConfig{OIDC: &oidc.Client{}, Secrets: keys.Sealer{Keyring: keys.NewKeyring(root, 10)}, RedirectURL: ssoRedirect, LoopbackHTTP: true}})
+		id := identity.New(d, clock, identity.Config{MFAKey: bytes.Repeat([]byte{7}, 32), SSO: identity.SSOConfig{OIDC: &oidc.Client{}, Secrets: testSealer(t), RedirectURL: ssoRedirect, LoopbackHTTP: true}})
 		ten := newTenant(t, d, "Bad Wolf").TenantID()
 		admin := rempart.Caller{Principal: rempart.Principal{ID: "sa_admin", TenantID: ten, Role: rempart.RoleAdmin}}
 		staff := rempart.Caller{Principal: rempart.Principal{ID: "sa_staff", Role: rempart.RoleSystemAdmin}}
@@ -260,4 +256,14 @@ func TestSSO(t *testing.T) {
 			t.Fatalf("link after deletion: %v", err)
 		}
 	})
+}
+
+// testSealer seals single sign-on client secrets under a fixed test key.
+func testSealer(t *testing.T) keys.Sealer {
+	t.Helper()
+	s, err := keys.NewSealer(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/identity/oidc"
 	"github.com/rempart/rempart/internal/oidctest"
-	"github.com/rempart/rempart/keys"
 )
 
 // TestSSOProvidersAPI configures a staff provider through the API against a
@@ -57,7 +56,7 @@ func TestSSOProvidersAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := (keys.Sealer{Keyring: st.keyring}).Open(ctx, row.SealedSecret, []byte("rempart sso client secret v1\x00"+p.ID)); err != nil || string(got) != secret {
+	if got, err := st.sealer.Open(ctx, row.SealedSecret, []byte("rempart sso client secret v1\x00"+p.ID)); err != nil || string(got) != secret {
 		t.Fatalf("the secret after an update without one: %q, %v", got, err)
 	}
 	list, err := c.SSOProviders(ctx, "")

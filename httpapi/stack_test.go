@@ -44,6 +44,7 @@ type stack struct {
 	totp    map[string][]byte
 	log     *audit.Log
 	keyring *keys.Keyring
+	sealer  keys.Sealer // single sign-on client secrets
 	jobs    *jobs.Runner
 	backups *backup.Service
 	api     *httpapi.Server
@@ -80,6 +81,9 @@ func newStackWith(t *testing.T, idCfg identity.Config) *stack {
 	s := &stack{t: t, db: d, clock: clock, dir: dir, totp: map[string][]byte{}}
 	s.log = audit.NewLog(d, signer)
 	s.keyring = keys.NewKeyring(root, 100)
+	if s.sealer, err = keys.NewSealer(bytes.Repeat([]byte{9}, 32)); err != nil {
+		t.Fatal(err)
+	}
 	objects, err := blobs.Open(ctx, filepath.Join(dir, "attachments"))
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +93,7 @@ func newStackWith(t *testing.T, idCfg identity.Config) *stack {
 		Attachments: vault.AttachmentLimits{MaxBytes: stackMaxAttachment}, Grants: d})
 	s.grants = grants.New(d, clock)
 	if idCfg.SSO.OIDC != nil && idCfg.SSO.Secrets == nil {
-		idCfg.SSO.Secrets = keys.Sealer{Keyring: s.keyring}
+		idCfg.SSO.Secrets = s.sealer
 	}
 	idCfg.MFAKey = bytes.Repeat([]byte{7}, 32)
 	s.identity = identity.New(d, clock, idCfg)

@@ -1,6 +1,7 @@
 package identity_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/url"
@@ -47,12 +48,8 @@ func TestSSOChecksTheIDToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	root, err := keys.CreateLocalFile(filepath.Join(dir, "root.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	op := &fakeOIDC{}
-	id := identity.New(d, testclock.New(time.Now()), identity.Config{SSO: identity.SSOConfig{OIDC: op, Secrets: keys.Sealer{Keyring: keys.NewKeyring(root, 10)},
+	id := identity.New(d, testclock.New(time.Now()), identity.Config{SSO: identity.SSOConfig{OIDC: op, Secrets: testSealer(t),
 		RedirectURL: "https://rempart.example/sso/callback"}})
 	staff := rempart.Caller{Principal: rempart.Principal{ID: "sa_staff", Role: rempart.RoleSystemAdmin}}
 	const issuer = "https://login.example.com"
@@ -123,4 +120,14 @@ func TestLocalPath(t *testing.T) {
 			t.Errorf("LocalPath(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// testSealer seals single sign-on client secrets under a fixed test key.
+func testSealer(t *testing.T) keys.Sealer {
+	t.Helper()
+	s, err := keys.NewSealer(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

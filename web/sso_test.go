@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"html"
 	"io"
@@ -61,12 +62,8 @@ func newSSOConsole(t *testing.T) *ssoConsole {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	root, err := keys.CreateLocalFile(filepath.Join(dir, "root.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	id := identity.New(d, rempart.SystemClock{}, identity.Config{SSO: identity.SSOConfig{OIDC: &oidc.Client{},
-		Secrets: keys.Sealer{Keyring: keys.NewKeyring(root, 10)}, RedirectURL: redirect, LoopbackHTTP: true}})
+		Secrets: testSealer(t), RedirectURL: redirect, LoopbackHTTP: true}})
 	ten := rempart.Tenant{ID: rempart.NewID("ten"), Name: "Bad Wolf", Status: rempart.TenantActive}
 	if _, err := d.CreateTenant(ctx, rempart.AuditEntry{Action: "tenant.create", Outcome: rempart.OutcomeSuccess, TenantID: ten.ID}, ten,
 		keys.WrappedKeys{TenantID: ten.ID, DataKeyID: rempart.NewID("dk"), RootKeyID: "test", WrappedKEK: []byte("k"), WrappedDEK: []byte("d")}); err != nil {
@@ -285,4 +282,14 @@ func (c *ssoConsole) lastDenial() string {
 		}
 	}
 	return "; no denial audited"
+}
+
+// testSealer seals single sign-on client secrets under a fixed test key.
+func testSealer(t *testing.T) keys.Sealer {
+	t.Helper()
+	s, err := keys.NewSealer(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

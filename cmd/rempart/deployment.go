@@ -59,7 +59,10 @@ type deployment struct {
 	// ConsoleKey derives the console's CSRF tokens; every node shares it.
 	ConsoleKey []byte
 	// MFAKey seals TOTP secrets and sign-in challenges (IAM-4).
-	MFAKey      []byte
+	MFAKey []byte
+	// SecretsKey seals the deployment's other secrets kept in the
+	// database, such as single sign-on client secrets (IAM-5).
+	SecretsKey  []byte
 	BackupStore *blobs.Store
 	Attachments *blobs.Store
 	Backups     *backup.Service
@@ -131,6 +134,17 @@ func openDeployment(ctx context.Context, so *storageOptions) (_ *deployment, err
 	if d.MFAKey, err = hex.DecodeString(mkey); err != nil || len(d.MFAKey) != 32 {
 		return nil, errors.New("mfa_key: not a 32-byte key")
 	}
+	sealKey, err := d.secret(ctx, "secrets_key", "rempart/secrets-key/v1", "key.secrets_key.create", func() (string, error) {
+		k := make([]byte, 32)
+		_, err := rand.Read(k)
+		return hex.EncodeToString(k), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if d.SecretsKey, err = hex.DecodeString(sealKey); err != nil || len(d.SecretsKey) != 32 {
+		return nil, errors.New("secrets_key: not a 32-byte key")
+	}
 	if d.BackupStore, err = blobs.Open(ctx, so.path(so.backupLocation, "backups")); err != nil {
 		return nil, fmt.Errorf("backup location: %w", err)
 	}
@@ -177,6 +191,7 @@ var deploymentSecrets = []keys.Secret{
 	{Name: "backup_signer", Label: "rempart/backup-signer/v1"},
 	{Name: "console_key", Label: "rempart/console-key/v1"},
 	{Name: "mfa_key", Label: "rempart/mfa-key/v1"},
+	{Name: "secrets_key", Label: "rempart/secrets-key/v1"},
 }
 
 // openRootKey opens the active root key version, creating the first one only

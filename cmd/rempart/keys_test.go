@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -88,6 +89,19 @@ func TestKeyRotationsOverTheAPI(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "root.key")); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("first root key file after rotation: %v, want destroyed", err)
+	}
+	// Every deployment secret was re-wrapped: each still opens, under the
+	// new root alone, to what the server runs with (ENC-3).
+	for _, sec := range deploymentSecrets {
+		got, err := m.Deployment.secret(context.Background(), sec.Name, sec.Label, "x", func() (string, error) {
+			return "", fmt.Errorf("%s was made anew after the rotation", sec.Name)
+		})
+		if err != nil {
+			t.Fatalf("deployment secret %s after the root rotation: %v", sec.Name, err)
+		}
+		if sec.Name == "secrets_key" && got != hex.EncodeToString(m.Deployment.SecretsKey) {
+			t.Fatalf("secrets_key after the rotation differs from the one in use")
+		}
 	}
 
 	tenantAdmin.must(202, "POST", "/api/v1/tenants/"+ten.ID+"/keys/rotate", "", &j)

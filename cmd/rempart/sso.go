@@ -20,5 +20,9 @@ func (m *Main) ssoConfig() (identity.SSOConfig, error) {
 		return identity.SSOConfig{}, fmt.Errorf("public-url must be an https URL without path, such as https://rempart.example.com")
 	}
 	m.ssoCallback = "https://" + u.Host + "/sso/callback"
-	return identity.SSOConfig{OIDC: &oidc.Client{}, Secrets: keys.Sealer{Keyring: m.Keyring}, RedirectURL: m.ssoCallback}, nil
+	sealer, err := keys.NewSealer(m.Deployment.SecretsKey)
+	if err != nil {
+		return identity.SSOConfig{}, err
+	}
+	return identity.SSOConfig{OIDC: &oidc.Client{}, Secrets: sealer, RedirectURL: m.ssoCallback}, nil
 }

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 // TestSSOConfig: single sign-on is off without public-url, on with an https
 // origin (its callback under it), and refused with anything else (IAM-5).
@@ -15,7 +18,7 @@ func TestSSOConfig(t *testing.T) {
 		"https://rempart.example.com?a=b":  "error",
 		"rempart.example.com":              "error",
 	} {
-		m := &Main{publicURL: &in}
+		m := &Main{publicURL: &in, Deployment: &deployment{SecretsKey: bytes.Repeat([]byte{9}, 32)}}
 		cfg, err := m.ssoConfig()
 		switch {
 		case want == "error" && err == nil:

@@ -464,6 +464,14 @@ func (s *Service) StartSignIn(ctx context.Context, c rempart.Caller, in rempart.
 	if err != nil {
 		return rempart.SessionCreated{}, "", err
 	}
+	return s.consoleSession(ctx, c, e, u.User, "auth.sign_in.password")
+}
+
+// consoleSession is where a console sign-in goes once the person is known,
+// by password or single sign-on: a session if they have no second factor,
+// else a pending challenge for CompleteSignIn, the step recorded as action
+// (IAM-4).
+func (s *Service) consoleSession(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, u rempart.User, action string) (rempart.SessionCreated, string, error) {
 	fs, err := s.confirmedFactors(ctx, u.ID)
 	if err != nil {
 		return rempart.SessionCreated{}, "", err
@@ -472,13 +480,13 @@ func (s *Service) StartSignIn(ctx context.Context, c rempart.Caller, in rempart.
 		if s.mfa == nil {
 			return rempart.SessionCreated{}, "", s.deny(ctx, e, errNoMFAKey)
 		}
-		e.Action, e.Reason = "auth.sign_in.password", "second factor due"
+		e.Action, e.Reason = action, "second factor due"
 		if _, err := s.store.Audit(ctx, e); err != nil {
 			return rempart.SessionCreated{}, "", err
 		}
 		return rempart.SessionCreated{}, s.newChallenge(u.ID), nil
 	}
-	sc, err := s.openSession(ctx, c, e, u.User, rempart.SessionConsole)
+	sc, err := s.openSession(ctx, c, e, u, rempart.SessionConsole)
 	return sc, "", err
 }
 

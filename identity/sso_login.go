@@ -276,24 +276,9 @@ func (s *Service) ssoUser(ctx context.Context, e *rempart.AuditEntry, p SSOProvi
 // session: checks that apply to every such session belong here.
 func (s *Service) openSSOSession(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, u rempart.User) (rempart.SessionCreated, string, error) {
 	e.PrincipalID, e.TenantID = u.ID, u.TenantID
-	fs, err := s.confirmedFactors(ctx, u.ID)
-	if err != nil {
-		return rempart.SessionCreated{}, "", err
-	}
-	if len(fs) > 0 {
-		// The provider said who this is; the second factor is still due,
-		// as after a password (IAM-4).
-		if s.mfa == nil {
-			return rempart.SessionCreated{}, "", s.deny(ctx, e, errNoMFAKey)
-		}
-		e.Action, e.Reason = "auth.sso.identified", "second factor due"
-		if _, err := s.store.Audit(ctx, e); err != nil {
-			return rempart.SessionCreated{}, "", err
-		}
-		return rempart.SessionCreated{}, s.newChallenge(u.ID), nil
-	}
-	sess, err := s.openSession(ctx, c, e, u, rempart.SessionConsole)
-	return sess, "", err
+	// The provider said who this is; a second factor is still due, as
+	// after a password (IAM-4).
+	return s.consoleSession(ctx, c, e, u, "auth.sso.identified")
 }
 
 // mapRole returns the role the claims give under p's mapping, or "".

@@ -76,19 +76,10 @@ func (s *server) showCode(w http.ResponseWriter, r *http.Request, status int, al
 // signInCode is the second step of a sign-in: the code for the pending
 // challenge (not a session: it grants nothing but this check).
 func (s *server) signInCode(w http.ResponseWriter, r *http.Request) {
-	ck, err := r.Cookie(signInCookie)
-	if err != nil {
-		s.showSignIn(w, r, http.StatusForbidden, "The sign-in form has expired. Please try again.", "", "")
+	if !s.signInFormOK(w, r) {
 		return
 	}
-	if err := checkCSRF(r, s.csrfToken("sign-in", ck.Value)); err != nil {
-		s.showSignIn(w, r, http.StatusForbidden, rempart.ErrorMessage(err), "", "")
-		return
-	}
-	next := r.PostFormValue("next")
-	if !localPath(next) {
-		next = ""
-	}
+	next := postedNext(r)
 	challenge, code := r.PostFormValue("challenge"), strings.TrimSpace(r.PostFormValue("code"))
 	if s.cfg.MFA == nil || challenge == "" {
 		s.showSignIn(w, r, http.StatusBadRequest, "Start again with your email and password.", "", next)
@@ -290,19 +281,10 @@ func (s *server) verifyMFA(w http.ResponseWriter, r *http.Request, v *visit) err
 
 // signInWebAuthn is the second step of a sign-in with a security key.
 func (s *server) signInWebAuthn(w http.ResponseWriter, r *http.Request) {
-	ck, err := r.Cookie(signInCookie)
-	if err != nil {
-		s.showSignIn(w, r, http.StatusForbidden, "The sign-in form has expired. Please try again.", "", "")
+	if !s.signInFormOK(w, r) {
 		return
 	}
-	if err := checkCSRF(r, s.csrfToken("sign-in", ck.Value)); err != nil {
-		s.showSignIn(w, r, http.StatusForbidden, rempart.ErrorMessage(err), "", "")
-		return
-	}
-	next := r.PostFormValue("next")
-	if !localPath(next) {
-		next = ""
-	}
+	next := postedNext(r)
 	challenge, response := r.PostFormValue("challenge"), r.PostFormValue("response")
 	if s.cfg.MFA == nil || challenge == "" || response == "" || len(response) > maxWebAuthnResponse {
 		s.showSignIn(w, r, http.StatusBadRequest, "Start again with your email and password.", "", next)

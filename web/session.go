@@ -110,23 +110,39 @@ func (s *server) showSignIn(w http.ResponseWriter, r *http.Request, status int, 
 	s.render(w, r, status, "sign-in", p)
 }
 
-// signIn checks the form and opens a session. The password and code are
-// never written back into the form.
-func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
+// signInFormOK checks a post of a sign-in form: its CSRF token, bound to
+// the sign-in cookie. On failure it answers with the sign-in page and
+// reports false.
+func (s *server) signInFormOK(w http.ResponseWriter, r *http.Request) bool {
 	ck, err := r.Cookie(signInCookie)
 	if err != nil {
 		s.showSignIn(w, r, http.StatusForbidden, "The sign-in form has expired. Please try again.", "", "")
-		return
+		return false
 	}
 	if err := checkCSRF(r, s.csrfToken("sign-in", ck.Value)); err != nil {
 		s.showSignIn(w, r, http.StatusForbidden, rempart.ErrorMessage(err), "", "")
+		return false
+	}
+	return true
+}
+
+// postedNext is the form's page to go to after signing in, if it is a
+// local path (no open redirect).
+func postedNext(r *http.Request) string {
+	if next := r.PostFormValue("next"); localPath(next) {
+		return next
+	}
+	return ""
+}
+
+// signIn checks the form and opens a session. The password and code are
+// never written back into the form.
+func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
+	if !s.signInFormOK(w, r) {
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	next := r.PostFormValue("next")
-	if !localPath(next) {
-		next = ""
-	}
+	next := postedNext(r)
 	if email == "" || r.PostFormValue("password") == "" {
 		s.showSignIn(w, r, http.StatusBadRequest, "Enter your email address and password.", email, next)
 		return

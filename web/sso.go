@@ -65,20 +65,11 @@ func (s *server) ssoStart(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	ck, err := r.Cookie(signInCookie)
-	if err != nil {
-		s.showSignIn(w, r, http.StatusForbidden, "The sign-in form has expired. Please try again.", "", "")
-		return
-	}
-	if err := checkCSRF(r, s.csrfToken("sign-in", ck.Value)); err != nil {
-		s.showSignIn(w, r, http.StatusForbidden, rempart.ErrorMessage(err), "", "")
+	if !s.signInFormOK(w, r) {
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	next := r.PostFormValue("next")
-	if !localPath(next) {
-		next = ""
-	}
+	next := postedNext(r)
 	if email == "" {
 		s.showSignIn(w, r, http.StatusBadRequest, "Enter your email address to sign in with single sign-on.", "", next)
 		return

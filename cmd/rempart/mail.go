@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/notify"
 )
 
@@ -34,7 +33,7 @@ func addMailOptions(o *options, publicURL *string) *mailOptions {
 
 // mailer returns the invitation mailer the settings describe, or nil when
 // no relay is set.
-func (mo *mailOptions) mailer() (identity.InvitationMailer, error) {
+func (mo *mailOptions) mailer() (*notify.Invitations, error) {
 	if *mo.host == "" {
 		if *mo.user != "" || *mo.password != "" {
 			return nil, errors.New("smtp-user and smtp-password need smtp-host")

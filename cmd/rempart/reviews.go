@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/db"
 	"github.com/rempart/rempart/grants"
 	"github.com/rempart/rempart/jobs"
+	"github.com/rempart/rempart/notify"
 	"github.com/rempart/rempart/reviews"
 )
 
@@ -25,11 +27,16 @@ const (
 // setupReviews makes the access governance service and schedules its jobs:
 // one job per day each, which the jobs' unique period keys give to one node.
 // Each item's MFA status and grants come from the second factors (IAM-4)
-// and the grants (IAM-7) of the same database; a reminder is the audited
-// record the service writes (no mail yet).
+// and the grants (IAM-7) of the same database. A reminder is the audited
+// record the service writes and, with an SMTP relay, a mail to each
+// reviewer: the tenant's admins, or the staff's system admins.
 func (m *Main) setupReviews(clock interface{ Now() time.Time }) {
 	facts := reviewFacts{m.DB}
-	m.Reviews = reviews.New(m.DB, clock, reviews.Config{MFA: facts, Grants: facts})
+	cfg := reviews.Config{MFA: facts, Grants: facts}
+	if m.mailer != nil {
+		cfg.Notify = &notify.ReviewReminders{Mailer: m.mailer.Mailer, ConsoleURL: m.mailer.ConsoleURL, Reviewers: facts.Reviewers}
+	}
+	m.Reviews = reviews.New(m.DB, clock, cfg)
 	m.Jobs.Handle(jobReviewQuarterly, func(ctx context.Context, run *jobs.Run) error {
 		n, err := m.Reviews.Quarterly(ctx)
 		if err == nil {
@@ -77,6 +84,26 @@ func (f reviewFacts) ActiveGrants(ctx context.Context, principalID string, at ti
 	for _, g := range gs {
 		if g.ActiveAt(at) {
 			out = append(out, fmt.Sprintf("%s %s on %s until %s", g.ID, g.Scope, g.TenantID, g.ExpiresAt.UTC().Format(time.RFC3339)))
+		}
+	}
+	return out, nil
+}
+
+// Reviewers returns the addresses of the active people who decide a
+// campaign of tenant: its admins, or for staff ("") the system admins.
+func (f reviewFacts) Reviewers(ctx context.Context, tenant string) ([]string, error) {
+	users, err := f.d.Users(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	role := rempart.RoleAdmin
+	if tenant == "" {
+		role = rempart.RoleSystemAdmin
+	}
+	var out []string
+	for _, u := range users {
+		if u.Status == rempart.UserActive && u.Role == role {
+			out = append(out, u.Email)
 		}
 	}
 	return out, nil

@@ -114,4 +114,32 @@ func TestReviewFacts(t *testing.T) {
 	if gs, err := facts.ActiveGrants(ctx, sam.ID, time.Now().Add(2*time.Hour)); err != nil || len(gs) != 0 {
 		t.Fatalf("after its expiry: %q, %v; want none", gs, err)
 	}
+
+	// Reminders go to the active system admins for staff, to the tenant's
+	// active admins for a tenant: never to support, a reader or a
+	// suspended admin.
+	join := func(tenant, email, role string) rempart.User {
+		t.Helper()
+		inv, err := m.Identity.Invite(ctx, admin, tenant, rempart.InvitationCreate{Email: email, Role: role})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := m.Identity.AcceptInvitation(ctx, rempart.Caller{}, rempart.InvitationAccept{Token: inv.Token, Name: email, Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	join("", "ada@example.com", rempart.RoleSystemAdmin)
+	gone := join("", "bob@example.com", rempart.RoleSystemAdmin)
+	join(ten.ID, "tom@acme.example", rempart.RoleAdmin)
+	join(ten.ID, "rita@acme.example", rempart.RoleReader)
+	if err := m.Identity.SetUserStatus(ctx, admin, "", gone.ID, rempart.UserSuspended); err != nil {
+		t.Fatal(err)
+	}
+	for tenant, want := range map[string]string{"": "ada@example.com", ten.ID: "tom@acme.example"} {
+		if got, err := facts.Reviewers(ctx, tenant); err != nil || strings.Join(got, ",") != want {
+			t.Errorf("reviewers of %q: got %q, %v; want %s", tenant, got, err, want)
+		}
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/rempart/rempart/internal/blobstore"
 	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/keys"
+	"github.com/rempart/rempart/notify"
 	"github.com/rempart/rempart/reviews"
 	"github.com/rempart/rempart/vault"
 )
@@ -40,6 +41,7 @@ type Main struct {
 	opts    *options
 	storage *storageOptions
 	mail    *mailOptions
+	mailer  *notify.Invitations // nil without an SMTP relay
 
 	listen, httpListen, internalListen                  *string
 	tlsCert, tlsKey, hostnames, trustedProxies          *string
@@ -187,9 +189,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	mailer, err := m.mail.mailer()
-	if err != nil {
+	if m.mailer, err = m.mail.mailer(); err != nil {
 		return err
+	}
+	var mailer identity.InvitationMailer // nil, not a nil *notify.Invitations, without a relay
+	if m.mailer != nil {
+		mailer = m.mailer
 	}
 	if m.Deployment, err = openDeployment(ctx, m.storage); err != nil {
 		return err

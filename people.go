@@ -133,3 +133,22 @@ type PasswordChange struct {
 	Current string `json:"current"`
 	New     string `json:"new"`
 }
+
+// TenantPasswordPolicy is a tenant's overrides of the deployment's password
+// policy (IAM-3); an absent field inherits the deployment's value. The result
+// never goes below the floors: 10 characters, 30 days of expiry unless 0
+// (never), a history of 5.
+type TenantPasswordPolicy struct {
+	MinLength  *int `json:"min_length,omitempty"`
+	MaxAgeDays *int `json:"max_age_days,omitempty"` // 0: passwords of the tenant never expire
+	History    *int `json:"history,omitempty"`
+}
+
+// PasswordPolicyInfo is a tenant's overrides and the policy in effect for
+// its users.
+type PasswordPolicyInfo struct {
+	Overrides  TenantPasswordPolicy `json:"overrides"`
+	MinLength  int                  `json:"min_length"`
+	MaxAgeDays int                  `json:"max_age_days"` // 0: never expire
+	History    int                  `json:"history"`
+}

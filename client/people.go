@@ -121,3 +121,22 @@ func (c *Client) RevokeAccess(ctx context.Context, tenant, id string, in rempart
 func (c *Client) ReactivateUser(ctx context.Context, tenant, id string) error {
 	return c.call(ctx, request{method: http.MethodPost, segs: peopleSegs(tenant, "users", id, "reactivate"), want: http.StatusNoContent}, nil)
 }
+
+// PasswordPolicy returns a tenant's password policy overrides and the
+// policy in effect for its users (IAM-3).
+func (c *Client) PasswordPolicy(ctx context.Context, tenant string) (rempart.PasswordPolicyInfo, error) {
+	var out rempart.PasswordPolicyInfo
+	err := c.call(ctx, request{method: http.MethodGet, segs: []string{"tenants", tenant, "password-policy"}, want: http.StatusOK}, &out)
+	return out, err
+}
+
+// SetPasswordPolicy replaces a tenant's password policy overrides.
+func (c *Client) SetPasswordPolicy(ctx context.Context, tenant string, in rempart.TenantPasswordPolicy) (rempart.PasswordPolicyInfo, error) {
+	var out rempart.PasswordPolicyInfo
+	b, err := jsonBody(in)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{method: http.MethodPut, segs: []string{"tenants", tenant, "password-policy"}, body: b, want: http.StatusOK}, &out)
+	return out, err
+}

@@ -378,6 +378,15 @@ func TestRoutes(t *testing.T) {
 			method: "POST", path: "/api/v1/tenants/ten_1/users/usr_1/revoke-access", body: `{"kind":"offboard","reason":"left the company"}`,
 		},
 		{
+			name: "password policy", answer: jsonAnswer(200, `{"overrides":{"max_age_days":0},"min_length":10,"max_age_days":0,"history":5}`),
+			call: func(c *client.Client) (any, error) {
+				zero := 0
+				return c.SetPasswordPolicy(ctx, "ten_1", rempart.TenantPasswordPolicy{MaxAgeDays: &zero})
+			},
+			want:   rempart.PasswordPolicyInfo{Overrides: rempart.TenantPasswordPolicy{MaxAgeDays: new(0)}, MinLength: 10, History: 5},
+			method: "PUT", path: "/api/v1/tenants/ten_1/password-policy", body: `{"max_age_days":0}`,
+		},
+		{
 			name: "reactivate staff user", answer: answer{Status: 204},
 			call:   func(c *client.Client) (any, error) { return nil, c.ReactivateUser(ctx, "", "usr_1") },
 			method: "POST", path: "/api/v1/staff/users/usr_1/reactivate",

@@ -178,6 +178,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"SSOProviderList":      rempart.SSOProviderList{},
 		"InvitationCreate":     rempart.InvitationCreate{},
 		"RevocationRequest":    rempart.RevocationRequest{},
+		"TenantPasswordPolicy": rempart.TenantPasswordPolicy{},
+		"PasswordPolicyInfo":   rempart.PasswordPolicyInfo{},
 		"Revocation":           rempart.Revocation{},
 		"InvitationList":       rempart.InvitationList{},
 		"InvitationCreated":    rempart.InvitationCreated{},

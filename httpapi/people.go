@@ -138,3 +138,23 @@ func (s *Server) setUserStatus(w http.ResponseWriter, r *http.Request, c rempart
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+func (s *Server) getPasswordPolicy(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	out, err := s.identity.PasswordPolicy(r.Context(), c, r.PathValue("tenant"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) putPasswordPolicy(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.TenantPasswordPolicy
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	out, err := s.identity.SetPasswordPolicy(r.Context(), c, r.PathValue("tenant"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}

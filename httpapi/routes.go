@@ -34,6 +34,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/v1/mfa/verify", s.authed, s.verifyMFA)
 	s.handle("GET "+t+"/mfa-policy", s.authed, s.getMFAPolicy)
 	s.handle("PUT "+t+"/mfa-policy", s.authed, s.putMFAPolicy)
+	s.handle("GET "+t+"/password-policy", s.authed, s.getPasswordPolicy)
+	s.handle("PUT "+t+"/password-policy", s.authed, s.putPasswordPolicy)
 	for _, p := range []string{"/api/v1/staff", t} {
 		s.handle("GET "+p+"/invitations", s.authed, s.listInvitations)
 		s.handle("POST "+p+"/invitations", s.authed, s.createInvitation)

@@ -163,6 +163,8 @@ func (w *world) routes() []route {
 		{"DELETE", "/api/v1/tenants/{T}/invitations/inv_0000000000", "", "", cAccounts, 404},
 		{"GET", "/api/v1/tenants/{T}/users", "", "", cAccounts, 200},
 		{"POST", "/api/v1/tenants/{T}/users/usr_0000000000/suspend", "", "", cAccounts, 404},
+		{"GET", "/api/v1/tenants/{T}/password-policy", "", "", cAccounts, 200},
+		{"PUT", "/api/v1/tenants/{T}/password-policy", `{"max_age_days":0}`, "application/json", cAccounts, 200},
 		{"POST", "/api/v1/tenants/{T}/users/usr_0000000000/revoke-access", `{"kind":"offboard","reason":"left the company"}`, "application/json", cAccounts, 404},
 		{"POST", "/api/v1/tenants/{T}/users/usr_0000000000/reactivate", "", "", cAccounts, 404},
 		{"GET", "/api/v1/tenants/{T}/sso/providers", "", "", cAccounts, 200},

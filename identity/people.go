@@ -209,7 +209,11 @@ func (s *Service) AcceptInvitation(ctx context.Context, c rempart.Caller, in rem
 	if name == "" || utf8.RuneCountInString(name) > 100 || strings.ContainsAny(name, "\r\n\t") {
 		return rempart.User{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "name must be 1 to 100 characters on one line."))
 	}
-	if _, err := s.checker.Check(ctx, in.Password, password.Account{Email: inv.Email, Name: name}, nil); err != nil {
+	checker, pol, err := s.checkerFor(ctx, inv.TenantID)
+	if err != nil {
+		return rempart.User{}, err
+	}
+	if _, err := checker.Check(ctx, in.Password, password.Account{Email: inv.Email, Name: name}, nil); err != nil {
 		return rempart.User{}, s.deny(ctx, e, err)
 	}
 	hash, err := s.cfg.Hasher.Hash(ctx, in.Password)
@@ -227,13 +231,13 @@ func (s *Service) AcceptInvitation(ctx context.Context, c rempart.Caller, in rem
 		}
 		return rempart.User{}, err
 	}
-	return s.withExpiry(u.User), nil
+	return withExpiry(u.User, pol), nil
 }
 
-// withExpiry fills in when the user's password expires.
-func (s *Service) withExpiry(u rempart.User) rempart.User {
+// withExpiry fills in when the user's password expires under pol.
+func withExpiry(u rempart.User, pol password.Policy) rempart.User {
 	if u.PasswordChangedAt != nil {
-		if t, ok := s.cfg.PasswordPolicy.ExpiresAt(*u.PasswordChangedAt); ok {
+		if t, ok := pol.ExpiresAt(*u.PasswordChangedAt); ok {
 			u.PasswordExpiresAt = &t
 		}
 	}
@@ -250,8 +254,12 @@ func (s *Service) Users(ctx context.Context, c rempart.Caller, tenant string) ([
 	if err != nil {
 		return nil, err
 	}
+	pol, err := s.policyFor(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out {
-		out[i] = s.withExpiry(out[i])
+		out[i] = withExpiry(out[i], pol)
 	}
 	_, err = s.store.Audit(ctx, e)
 	return out, err

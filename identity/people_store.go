@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/identity/password"
 )
 
 // UserRow is a user as stored.
@@ -66,6 +67,10 @@ type PeopleStore interface {
 	// grants not yet over, and with clearPassword its password (IAM-8). It
 	// counts what it revoked into e's reason. ENOTFOUND as SetUserStatus.
 	RevokeAccess(ctx context.Context, e rempart.AuditEntry, tenant, id string, clearPassword bool) (rempart.Revocation, error)
+	// TenantPasswordPolicy returns a tenant's overrides of the password
+	// policy (none when unset); SetTenantPasswordPolicy replaces them.
+	TenantPasswordPolicy(ctx context.Context, tenant string) (password.TenantPolicy, error)
+	SetTenantPasswordPolicy(ctx context.Context, e rempart.AuditEntry, tenant string, tp password.TenantPolicy) error
 	// SetPassword replaces a user's password hash as of at, keeps it in the
 	// history (trimmed to keep entries), and revokes every session of the
 	// user.

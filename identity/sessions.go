@@ -66,7 +66,11 @@ func (s *Service) signInPassword(ctx context.Context, c rempart.Caller, in rempa
 		return UserRow{}, e, err
 	}
 	now := s.clock.Now()
-	if u.PasswordChangedAt != nil && s.cfg.PasswordPolicy.Expired(*u.PasswordChangedAt, now) {
+	pol, err := s.policyFor(ctx, u.TenantID)
+	if err != nil {
+		return UserRow{}, e, err
+	}
+	if u.PasswordChangedAt != nil && pol.Expired(*u.PasswordChangedAt, now) {
 		e.Reason = "password expired"
 		return UserRow{}, e, s.deny(ctx, e, rempart.Errorf(rempart.EFORBIDDEN, "Your password has expired. Choose a new one (POST /api/v1/password) and sign in again."))
 	}
@@ -211,8 +215,11 @@ func (s *Service) Me(ctx context.Context, c rempart.Caller) (rempart.User, error
 	if err != nil {
 		return rempart.User{}, err
 	}
-	_, err = s.store.Audit(ctx, e)
-	return s.withExpiry(u.User), err
+	if _, err = s.store.Audit(ctx, e); err != nil {
+		return rempart.User{}, err
+	}
+	pol, err := s.policyFor(ctx, u.TenantID)
+	return withExpiry(u.User, pol), err
 }
 
 // Sessions lists the caller's own sessions, marking the one in use (IAM-6).
@@ -256,18 +263,22 @@ func (s *Service) ChangePassword(ctx context.Context, c rempart.Caller, in rempa
 	if err != nil {
 		return err
 	}
-	prev, err := s.store.PasswordHistory(ctx, u.ID, s.cfg.PasswordPolicy.History)
+	checker, pol, err := s.checkerFor(ctx, u.TenantID)
 	if err != nil {
 		return err
 	}
-	if _, err := s.checker.Check(ctx, in.New, password.Account{Email: u.Email, Name: u.Name}, prev); err != nil {
+	prev, err := s.store.PasswordHistory(ctx, u.ID, pol.History)
+	if err != nil {
+		return err
+	}
+	if _, err := checker.Check(ctx, in.New, password.Account{Email: u.Email, Name: u.Name}, prev); err != nil {
 		return s.deny(ctx, e, err)
 	}
 	hash, err := s.cfg.Hasher.Hash(ctx, in.New)
 	if err != nil {
 		return err
 	}
-	return s.store.SetPassword(ctx, e, u.ID, hash, s.clock.Now(), s.cfg.PasswordPolicy.History)
+	return s.store.SetPassword(ctx, e, u.ID, hash, s.clock.Now(), pol.History)
 }
 
 // checkPassword verifies a person's email and password, expired or not, and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rempart/rempart"
@@ -13,9 +14,21 @@ import (
 // Query selects audit entries: Index >= Start, at most Limit, optionally of
 // one action.
 type Query struct {
-	Start  uint64
-	Limit  int
-	Action string
+	Start     uint64
+	Limit     int
+	Action    string
+	Principal string // who acted: a user, a service account or system:<task>
+}
+
+// CheckPrincipal validates a principal filter: empty, or an ID such as
+// usr_…, sa_… or system:jobs.
+func CheckPrincipal(p string) error {
+	if len(p) > 64 || strings.ContainsFunc(p, func(r rune) bool {
+		return !(r == '_' || r == ':' || r == '.' || r == '-' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9')
+	}) {
+		return rempart.Errorf(rempart.EINVALID, "A principal is an ID such as usr_… or sa_….")
+	}
+	return nil
 }
 
 // Store is what the log service reads from storage. Appending is not here: it
@@ -113,7 +126,7 @@ func page(entries []rempart.AuditEntry, limit int) rempart.AuditList {
 
 // TenantEntries returns a tenant's own audit trail (AUD-4). Reading it is
 // itself recorded.
-func (l *Log) TenantEntries(ctx context.Context, c rempart.Caller, tenant string, start uint64, limit int, action string) (rempart.AuditList, error) {
+func (l *Log) TenantEntries(ctx context.Context, c rempart.Caller, tenant string, start uint64, limit int, action, principal string) (rempart.AuditList, error) {
 	e := entry(c, tenant, "audit.read", "tenants/"+tenant+"/audit")
 	t, err := l.store.Tenant(ctx, tenant)
 	if err != nil {
@@ -126,7 +139,7 @@ func (l *Log) TenantEntries(ctx context.Context, c rempart.Caller, tenant string
 	if err != nil {
 		return rempart.AuditList{}, l.deny(ctx, e, err)
 	}
-	entries, err := l.store.TenantAudit(ctx, scope, Query{Start: start, Limit: limit, Action: action})
+	entries, err := l.store.TenantAudit(ctx, scope, Query{Start: start, Limit: limit, Action: action, Principal: principal})
 	if err != nil {
 		return rempart.AuditList{}, err
 	}
@@ -137,12 +150,12 @@ func (l *Log) TenantEntries(ctx context.Context, c rempart.Caller, tenant string
 }
 
 // Entries returns entries of the whole log, for system principals.
-func (l *Log) Entries(ctx context.Context, c rempart.Caller, start uint64, limit int, action string) (rempart.AuditList, error) {
+func (l *Log) Entries(ctx context.Context, c rempart.Caller, start uint64, limit int, action, principal string) (rempart.AuditList, error) {
 	e := entry(c, "", "audit.read", "audit/entries")
 	if err := guard.AuthorizeSystem(c, guard.AuditLog); err != nil {
 		return rempart.AuditList{}, l.deny(ctx, e, err)
 	}
-	entries, err := l.store.AuditLog(ctx, Query{Start: start, Limit: limit, Action: action})
+	entries, err := l.store.AuditLog(ctx, Query{Start: start, Limit: limit, Action: action, Principal: principal})
 	if err != nil {
 		return rempart.AuditList{}, err
 	}

@@ -18,6 +18,8 @@ type AuditOptions struct {
 	Cursor string // NextCursor of the previous page; wins over Start
 	Limit  int    // 1..1000
 	Action string // only entries of this action, such as "record.read"
+	// Principal keeps only entries of this principal (usr_…, sa_…).
+	Principal string
 }
 
 func (o AuditOptions) query() url.Values {
@@ -33,6 +35,9 @@ func (o AuditOptions) query() url.Values {
 	}
 	if o.Action != "" {
 		q.Set("action", o.Action)
+	}
+	if o.Principal != "" {
+		q.Set("principal", o.Principal)
 	}
 	return q
 }

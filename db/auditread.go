@@ -25,6 +25,10 @@ func (d *DB) auditEntries(ctx context.Context, tenant string, q audit.Query) ([]
 		query += ` AND action = ?`
 		args = append(args, q.Action)
 	}
+	if q.Principal != "" {
+		query += ` AND principal_id = ?`
+		args = append(args, q.Principal)
+	}
 	query += ` ORDER BY idx LIMIT ?`
 	args = append(args, q.Limit)
 	rows, err := d.reader(ctx).Query(query, args...)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/audit"
 	"github.com/rempart/rempart/vault"
 )
 
@@ -274,12 +275,22 @@ func auditQuery(r *http.Request) (start uint64, limit int, action string, err er
 	return start, int(l), action, err
 }
 
+// auditPrincipal is the principal filter of an audit query.
+func auditPrincipal(r *http.Request) (string, error) {
+	p := r.URL.Query().Get("principal")
+	return p, audit.CheckPrincipal(p)
+}
+
 func (s *Server) tenantAudit(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
 	start, limit, action, err := auditQuery(r)
 	if err != nil {
 		return err
 	}
-	out, err := s.audit.TenantEntries(r.Context(), c, r.PathValue("tenant"), start, limit, action)
+	principal, err := auditPrincipal(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.audit.TenantEntries(r.Context(), c, r.PathValue("tenant"), start, limit, action, principal)
 	if err != nil {
 		return err
 	}
@@ -291,7 +302,11 @@ func (s *Server) auditEntries(w http.ResponseWriter, r *http.Request, c rempart.
 	if err != nil {
 		return err
 	}
-	out, err := s.audit.Entries(r.Context(), c, start, limit, action)
+	principal, err := auditPrincipal(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.audit.Entries(r.Context(), c, start, limit, action, principal)
 	if err != nil {
 		return err
 	}

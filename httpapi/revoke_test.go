@@ -112,6 +112,28 @@ func TestRevokeAccess(t *testing.T) {
 		t.Errorf("offboarding entry: %+v", e)
 	}
 
+	// What sam did, for the investigation: the whole log filtered by
+	// principal holds only sam's entries, the grant's read among them.
+	list, err := root.AuditEntries(ctx, client.AuditOptions{Principal: sam.ID, Limit: 1000})
+	if err != nil || len(list.Entries) == 0 {
+		t.Fatalf("sam's entries: %+v, %v", list, err)
+	}
+	reads := 0
+	for _, e := range list.Entries {
+		if e.PrincipalID != sam.ID {
+			t.Fatalf("an entry of %s in sam's: %+v", e.PrincipalID, e)
+		}
+		if e.Action == "record.read" && e.GrantID == g.ID {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("sam's reads under the grant: %d, want 1", reads)
+	}
+	if _, err := root.AuditEntries(ctx, client.AuditOptions{Principal: "' OR 1=1"}); code(err) != rempart.EINVALID {
+		t.Errorf("a malformed principal filter: got %v, want invalid", err)
+	}
+
 	// A suspected compromise of a tenant user, by the tenant's admin: the
 	// password stays (the person resets it with an administrator).
 	r, err = tenantAdmin.RevokeAccess(ctx, acme, bob.ID, rempart.RevocationRequest{Kind: rempart.RevokeCompromise, Reason: "token seen in a public paste"})
@@ -123,5 +145,15 @@ func TestRevokeAccess(t *testing.T) {
 	}
 	if _, err := tenantAdmin.Me(ctx); err != nil {
 		t.Errorf("the tenant admin after revoking bob: %v", err)
+	}
+	// The tenant's admin reads bob's part of the tenant's trail.
+	bobs, err := tenantAdmin.TenantAudit(ctx, acme, client.AuditOptions{Principal: bob.ID, Limit: 1000})
+	if err != nil || len(bobs.Entries) == 0 {
+		t.Fatalf("bob's entries in the tenant's trail: %+v, %v", bobs, err)
+	}
+	for _, e := range bobs.Entries {
+		if e.PrincipalID != bob.ID || e.TenantID != acme {
+			t.Fatalf("an entry that is not bob's in acme: %+v", e)
+		}
 	}
 }

@@ -24,8 +24,8 @@ import (
 
 // AuditService is the audit log as the API offers it (AUD-2, AUD-4).
 type AuditService interface {
-	TenantEntries(ctx context.Context, c rempart.Caller, tenant string, start uint64, limit int, action string) (rempart.AuditList, error)
-	Entries(ctx context.Context, c rempart.Caller, start uint64, limit int, action string) (rempart.AuditList, error)
+	TenantEntries(ctx context.Context, c rempart.Caller, tenant string, start uint64, limit int, action, principal string) (rempart.AuditList, error)
+	Entries(ctx context.Context, c rempart.Caller, start uint64, limit int, action, principal string) (rempart.AuditList, error)
 	Checkpoint(ctx context.Context, c rempart.Caller) (rempart.Checkpoint, error)
 	InclusionProof(ctx context.Context, c rempart.Caller, index, size uint64) (rempart.Proof, error)
 	ConsistencyProof(ctx context.Context, c rempart.Caller, from, to uint64) (rempart.Proof, error)

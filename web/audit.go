@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/audit"
 )
 
 // auditPageSize is how many entries one page of the audit log shows.
@@ -15,6 +16,7 @@ const auditPageSize = 50
 type auditPage struct {
 	view
 	Action, Tenant string // the filters
+	Principal      string
 	Tenants        []rempart.Tenant
 	Entries        []rempart.AuditEntry
 	Next, First    string // links to the next and first pages; "" when none
@@ -25,28 +27,31 @@ type auditPage struct {
 func (s *server) audit(w http.ResponseWriter, r *http.Request, v *visit) error {
 	ctx := r.Context()
 	q := r.URL.Query()
-	p := auditPage{view: s.view(r, v, "Audit log", "audit"), Action: q.Get("action"), Tenant: q.Get("tenant")}
+	p := auditPage{view: s.view(r, v, "Audit log", "audit"), Action: q.Get("action"), Tenant: q.Get("tenant"), Principal: q.Get("principal")}
 	sys := v.caller.Principal.Role == rempart.RoleSystemAdmin
 	if !sys {
 		p.Tenant = v.caller.Principal.TenantID
 	}
 	start, err := auditFilters(q, p.Action, p.Tenant)
+	if err == nil {
+		err = audit.CheckPrincipal(p.Principal)
+	}
 	if err == nil && sys {
 		p.Tenants, err = s.cfg.Tenants.Tenants(ctx, v.caller)
 	}
 	if err == nil {
 		var list rempart.AuditList
 		if p.Tenant != "" {
-			list, err = s.cfg.Audit.TenantEntries(ctx, v.caller, p.Tenant, start, auditPageSize, p.Action)
+			list, err = s.cfg.Audit.TenantEntries(ctx, v.caller, p.Tenant, start, auditPageSize, p.Action, p.Principal)
 		} else {
-			list, err = s.cfg.Audit.Entries(ctx, v.caller, start, auditPageSize, p.Action)
+			list, err = s.cfg.Audit.Entries(ctx, v.caller, start, auditPageSize, p.Action, p.Principal)
 		}
 		p.Entries = list.Entries
 		if list.NextCursor != "" {
-			p.Next = auditLink(p.Action, q.Get("tenant"), list.NextCursor)
+			p.Next = auditLink(p.Action, q.Get("tenant"), p.Principal, list.NextCursor)
 		}
 		if start > 0 {
-			p.First = auditLink(p.Action, q.Get("tenant"), "")
+			p.First = auditLink(p.Action, q.Get("tenant"), p.Principal, "")
 		}
 	}
 	if err != nil {
@@ -81,10 +86,13 @@ func auditFilters(q url.Values, action, tenant string) (uint64, error) {
 	return start, nil
 }
 
-func auditLink(action, tenant, start string) string {
+func auditLink(action, tenant, principal, start string) string {
 	q := url.Values{}
 	if action != "" {
 		q.Set("action", action)
+	}
+	if principal != "" {
+		q.Set("principal", principal)
 	}
 	if tenant != "" {
 		q.Set("tenant", tenant)

@@ -315,16 +315,16 @@ func auditEntries(tenant string, start uint64, limit int) rempart.AuditList {
 	return out
 }
 
-func (f *fakeAudit) TenantEntries(ctx context.Context, c rempart.Caller, tenant string, start uint64, limit int, action string) (rempart.AuditList, error) {
-	f.record(fmt.Sprintf("tenant %s start=%d limit=%d action=%s", tenant, start, limit, action))
+func (f *fakeAudit) TenantEntries(ctx context.Context, c rempart.Caller, tenant string, start uint64, limit int, action, principal string) (rempart.AuditList, error) {
+	f.record(fmt.Sprintf("tenant %s start=%d limit=%d action=%s principal=%s", tenant, start, limit, action, principal))
 	if err := mayManage(c, tenant); err != nil {
 		return rempart.AuditList{}, err
 	}
 	return auditEntries(tenant, start, limit), nil
 }
 
-func (f *fakeAudit) Entries(ctx context.Context, c rempart.Caller, start uint64, limit int, action string) (rempart.AuditList, error) {
-	f.record(fmt.Sprintf("all start=%d limit=%d action=%s", start, limit, action))
+func (f *fakeAudit) Entries(ctx context.Context, c rempart.Caller, start uint64, limit int, action, principal string) (rempart.AuditList, error) {
+	f.record(fmt.Sprintf("all start=%d limit=%d action=%s principal=%s", start, limit, action, principal))
 	if err := system(c); err != nil {
 		return rempart.AuditList{}, err
 	}

@@ -123,19 +123,22 @@ func TestServiceAccountsAndKeys(t *testing.T) {
 	wantBody(t, c.get(base+"/sa_2", "tok-tenant"), []string{"revoked 2026-03-01"}, nil)
 }
 
-// The audit page filters by action, and by tenant for the system
-// administrator only: a tenant admin always reads their own tenant's trail.
+// The audit page filters by action and principal, and by tenant for the
+// system administrator only: a tenant admin always reads their own tenant's
+// trail.
 func TestAuditFilters(t *testing.T) {
 	c := newConsole(t)
 	cases := []struct {
 		session, query, call string
 	}{
-		{"tok-admin", "", "all start=0 limit=50 action="},
-		{"tok-admin", "?action=tenant.read", "all start=0 limit=50 action=tenant.read"},
-		{"tok-admin", "?tenant=ten_globex&action=record.read", "tenant ten_globex start=0 limit=50 action=record.read"},
-		{"tok-admin", "?start=50", "all start=50 limit=50 action="},
-		{"tok-tenant", "", "tenant ten_acme start=0 limit=50 action="},
-		{"tok-tenant", "?tenant=ten_globex", "tenant ten_acme start=0 limit=50 action="},
+		{"tok-admin", "", "all start=0 limit=50 action= principal="},
+		{"tok-admin", "?action=tenant.read", "all start=0 limit=50 action=tenant.read principal="},
+		{"tok-admin", "?tenant=ten_globex&action=record.read", "tenant ten_globex start=0 limit=50 action=record.read principal="},
+		{"tok-admin", "?start=50", "all start=50 limit=50 action= principal="},
+		{"tok-tenant", "", "tenant ten_acme start=0 limit=50 action= principal="},
+		{"tok-tenant", "?tenant=ten_globex", "tenant ten_acme start=0 limit=50 action= principal="},
+		{"tok-admin", "?principal=usr_ada", "all start=0 limit=50 action= principal=usr_ada"},
+		{"tok-tenant", "?principal=sa_crm&action=record.read", "tenant ten_acme start=0 limit=50 action=record.read principal=sa_crm"},
 	}
 	for _, tc := range cases {
 		r := c.get("/audit"+tc.query, tc.session)
@@ -153,7 +156,9 @@ func TestAuditFilters(t *testing.T) {
 	r = c.get("/audit", "tok-tenant")
 	wantBody(t, r, nil, []string{`name="tenant"`})
 
-	for _, q := range []string{"?action=DROP%20TABLE", "?start=-1", "?tenant=../x"} {
+	r = c.get("/audit?principal=usr_ada", "tok-admin")
+	wantBody(t, r, []string{`href="/audit?principal=usr_ada&amp;start=50"`, `value="usr_ada"`}, nil)
+	for _, q := range []string{"?action=DROP%20TABLE", "?start=-1", "?tenant=../x", "?principal=%27%20OR%201%3D1"} {
 		r := c.get("/audit"+q, "tok-admin")
 		wantStatus(t, r, http.StatusBadRequest)
 		wantBody(t, r, []string{`role="alert"`, `name="action"`}, nil)

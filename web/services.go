@@ -68,8 +68,8 @@ type AccountService interface {
 
 // AuditService is the audit log (audit.Log).
 type AuditService interface {
-	TenantEntries(ctx context.Context, c rempart.Caller, tenant string, start uint64, limit int, action string) (rempart.AuditList, error)
-	Entries(ctx context.Context, c rempart.Caller, start uint64, limit int, action string) (rempart.AuditList, error)
+	TenantEntries(ctx context.Context, c rempart.Caller, tenant string, start uint64, limit int, action, principal string) (rempart.AuditList, error)
+	Entries(ctx context.Context, c rempart.Caller, start uint64, limit int, action, principal string) (rempart.AuditList, error)
 }
 
 // KeyService is the deployment's key inventory and root rotation

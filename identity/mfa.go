@@ -231,6 +231,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, c rempart.Caller, id string, 
 	if err := s.store.ConfirmFactor(ctx, e, c.Principal.ID, f.ID, step, hashes, session, s.clock.Now()); err != nil {
 		return rempart.FactorConfirmed{}, err
 	}
+	s.notify(ctx, c, c.Principal.ID, "An authenticator app (\""+f.Name+"\") was added to your account as a second factor.")
 	return out, nil
 }
 
@@ -260,7 +261,11 @@ func (s *Service) DeleteFactor(ctx context.Context, c rempart.Caller, id string)
 			return s.deny(ctx, e, rempart.Errorf(rempart.EFORBIDDEN, "A second factor is mandatory for your account: enrol another one before removing this one."))
 		}
 	}
-	return s.store.DeleteFactor(ctx, e, c.Principal.ID, id)
+	if err := s.store.DeleteFactor(ctx, e, c.Principal.ID, id); err != nil {
+		return err
+	}
+	s.notify(ctx, c, c.Principal.ID, "A second factor was removed from your account.")
+	return nil
 }
 
 // RegenerateRecoveryCodes replaces the caller's recovery codes with ten new
@@ -284,7 +289,11 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, c rempart.Caller)
 	if err != nil {
 		return rempart.RecoveryCodes{}, err
 	}
-	return rempart.RecoveryCodes{Codes: codes}, s.store.SetRecoveryCodes(ctx, e, c.Principal.ID, hashes)
+	if err := s.store.SetRecoveryCodes(ctx, e, c.Principal.ID, hashes); err != nil {
+		return rempart.RecoveryCodes{}, err
+	}
+	s.notify(ctx, c, c.Principal.ID, "New recovery codes were made for your account; the old ones no longer work.")
+	return rempart.RecoveryCodes{Codes: codes}, nil
 }
 
 // VerifyMFA is step-up: the caller's session proves a second factor again

@@ -63,6 +63,10 @@ type Config struct {
 	// WebAuthn is the relying party of security keys; see webauthn.go.
 	WebAuthn WebAuthnConfig
 
+	// Notices, when set, tells people by mail when their password or
+	// second factors change; see notices.go.
+	Notices AccountNotifier
+
 	// SSO is single sign-on (IAM-5); see sso.go. Without it, configuring a
 	// provider or signing in through one is refused.
 	SSO SSOConfig

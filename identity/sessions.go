@@ -278,7 +278,11 @@ func (s *Service) ChangePassword(ctx context.Context, c rempart.Caller, in rempa
 	if err != nil {
 		return err
 	}
-	return s.store.SetPassword(ctx, e, u.ID, hash, s.clock.Now(), pol.History)
+	if err := s.store.SetPassword(ctx, e, u.ID, hash, s.clock.Now(), pol.History); err != nil {
+		return err
+	}
+	s.notify(ctx, c, u.ID, "Your password was changed, and every session of yours ended.")
+	return nil
 }
 
 // checkPassword verifies a person's email and password, expired or not, and

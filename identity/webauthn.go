@@ -227,6 +227,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, c rempart.Call
 	if err := s.store.ConfirmFactor(ctx, e, c.Principal.ID, id, 0, hashes, session, now); err != nil {
 		return rempart.FactorConfirmed{}, err
 	}
+	s.notify(ctx, c, c.Principal.ID, "A security key (\""+f.Name+"\") was added to your account as a second factor.")
 	return out, nil
 }
 

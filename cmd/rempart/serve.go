@@ -193,8 +193,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	var mailer identity.InvitationMailer // nil, not a nil *notify.Invitations, without a relay
+	var notices identity.AccountNotifier
 	if m.mailer != nil {
-		mailer = m.mailer
+		mailer, notices = m.mailer, &notify.AccountNotices{Mailer: m.mailer.Mailer}
 	}
 	if m.Deployment, err = openDeployment(ctx, m.storage); err != nil {
 		return err
@@ -252,7 +253,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy,
 		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"],
-		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: rp, Mailer: mailer, SSO: sso})
+		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: rp, Mailer: mailer, Notices: notices, SSO: sso})
 	m.setupReviews(clock)
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Grants: m.Grants, Reviews: m.Reviews}

@@ -502,23 +502,33 @@ func (s *Service) consoleSession(ctx context.Context, c rempart.Caller, e rempar
 // CompleteSignIn is the console's second step: a valid code for the user a
 // challenge names opens a session.
 func (s *Service) CompleteSignIn(ctx context.Context, c rempart.Caller, token, code string) (rempart.SessionCreated, error) {
+	u, e, err := s.pendingSignIn(ctx, c, token)
+	if err != nil {
+		return rempart.SessionCreated{}, err
+	}
+	if err := s.checkSecondFactor(ctx, c, &e, u, code); err != nil {
+		return rempart.SessionCreated{}, err
+	}
+	return s.openSession(ctx, c, e, u.User, rempart.SessionConsole, s.clock.Now())
+}
+
+// pendingSignIn is the active user a sign-in challenge names, with the
+// auth.sign_in entry of the second step; a bad or expired challenge, or a
+// user gone or suspended since the first step, is denied and audited.
+func (s *Service) pendingSignIn(ctx context.Context, c rempart.Caller, token string) (UserRow, rempart.AuditEntry, error) {
 	e := entry(c, "", "auth.sign_in", "")
 	userID, ok := s.openChallenge(token)
 	if !ok {
 		e.Reason = "bad or expired sign-in challenge"
-		return rempart.SessionCreated{}, s.deny(ctx, e, errBadChallenge)
+		return UserRow{}, e, s.deny(ctx, e, errBadChallenge)
 	}
 	u, err := s.store.User(ctx, userID)
 	if err != nil || u.Status != rempart.UserActive {
 		e.PrincipalID, e.Reason = userID, "user gone or not active"
-		return rempart.SessionCreated{}, s.deny(ctx, e, errBadChallenge)
+		return UserRow{}, e, s.deny(ctx, e, errBadChallenge)
 	}
-	e.Resource = "users/" + u.ID
-	if err := s.checkSecondFactor(ctx, c, &e, u, code); err != nil {
-		return rempart.SessionCreated{}, err
-	}
-	now := s.clock.Now()
-	return s.openSession(ctx, c, e, u.User, rempart.SessionConsole, now)
+	e.PrincipalID, e.TenantID, e.Resource = u.ID, u.TenantID, "users/"+u.ID
+	return u, e, nil
 }
 
 // MFAPolicy returns whether a tenant requires MFA of its users.

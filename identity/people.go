@@ -69,7 +69,7 @@ func normalEmail(s string) (string, error) {
 	return s, nil
 }
 
-// staffOrTenant authorises the caller to manage the people of tenant ("" for
+// authorizePeople authorises the caller to manage the people of tenant ("" for
 // staff).
 func (s *Service) authorizePeople(ctx context.Context, c rempart.Caller, tenant string, e rempart.AuditEntry) error {
 	if tenant == "" {

@@ -304,9 +304,16 @@ func mapRole(p rempart.SSOProvider, claims map[string]any) string {
 	return p.DefaultRole
 }
 
+// clip makes text from outside (a provider's answer, a claim) fit an audit
+// reason: valid UTF-8, at most n bytes, never cut inside a character, so
+// that a stray byte cannot make the refusal itself fail to be recorded.
 func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/audit"
@@ -98,6 +100,22 @@ func TestSSOChecksTheIDToken(t *testing.T) {
 			t.Errorf("%s: audited %+v, want reason %q", tc.name, es[len(es)-1], tc.reason)
 		}
 	}
+	// A provider's error, from the callback's query, is recorded as valid
+	// UTF-8 whatever bytes it holds and wherever it is cut.
+	st, err := id.StartSSO(ctx, rempart.Caller{}, "ada@example.com", "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(st.URL)
+	if _, err := id.SSOCallback(ctx, rempart.Caller{}, u.Query().Get("state"), "", st.Binding, "\xff"+strings.Repeat("é", 40)); rempart.ErrorCode(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("provider error: %v, want the generic refusal", err)
+	}
+	if es, err := d.AuditLog(ctx, audit.Query{Action: "auth.sso", Limit: 1000}); err != nil || len(es) == 0 {
+		t.Fatalf("audit: %v", err)
+	} else if r := es[len(es)-1].Reason; !utf8.ValidString(r) || !strings.HasPrefix(r, "provider answered error \uFFFDé") || len(r) > len("provider answered error ")+64 {
+		t.Errorf("provider error audited as %q, want it valid UTF-8 and clipped", r)
+	}
+
 	// The first mapped value of the claim wins over the default role.
 	in, err := try(nil, nil)
 	if err != nil || in.ReturnTo != "/audit" {

@@ -260,18 +260,10 @@ func (s *Service) BeginWebAuthnLogin(ctx context.Context, challenge string) (opt
 // CompleteSignInWebAuthn is the console's second step with a security key:
 // the browser's answer to BeginWebAuthnLogin's options opens the session.
 func (s *Service) CompleteSignInWebAuthn(ctx context.Context, c rempart.Caller, challenge, state string, response []byte) (rempart.SessionCreated, error) {
-	e := entry(c, "", "auth.sign_in", "")
-	userID, ok := s.openChallenge(challenge)
-	if !ok {
-		e.Reason = "bad or expired sign-in challenge"
-		return rempart.SessionCreated{}, s.deny(ctx, e, errBadChallenge)
+	u, e, err := s.pendingSignIn(ctx, c, challenge)
+	if err != nil {
+		return rempart.SessionCreated{}, err
 	}
-	u, err := s.store.User(ctx, userID)
-	if err != nil || u.Status != rempart.UserActive {
-		e.PrincipalID, e.Reason = userID, "user gone or not active"
-		return rempart.SessionCreated{}, s.deny(ctx, e, errBadChallenge)
-	}
-	e.PrincipalID, e.TenantID, e.Resource = u.ID, u.TenantID, "users/"+u.ID
 	if d := s.cfg.Throttle.Check(mfaThrottleKey(u.ID), c.IP); !d.Allowed() {
 		e.Reason = "second factor throttled"
 		return rempart.SessionCreated{}, s.deny(ctx, e, d.Err())

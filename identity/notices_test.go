@@ -1,0 +1,87 @@
+package identity_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/db"
+	"github.com/rempart/rempart/identity"
+	"github.com/rempart/rempart/identity/totp"
+	"github.com/rempart/rempart/internal/testclock"
+)
+
+type notices []identity.AccountNotice
+
+func (n *notices) NotifyAccount(_ context.Context, a identity.AccountNotice) error {
+	*n = append(*n, a)
+	return nil
+}
+
+// TestFactorChangesNoticed: adding a second factor, making new recovery
+// codes and removing a factor each tell the person, with where the change
+// came from (ASVS 2.5.5, IAM-4).
+func TestFactorChangesNoticed(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, db.Config{DSN: "sqlite:" + filepath.Join(t.TempDir(), "r.db"), Clock: rempart.SystemClock{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	clock := testclock.New(time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC))
+	var sent notices
+	id := identity.New(d, clock, identity.Config{MFAKey: bytes.Repeat([]byte{7}, 32), Notices: &sent})
+	admin := rempart.Caller{Principal: rempart.Principal{ID: "sa_admin", Role: rempart.RoleSystemAdmin}}
+	inv, err := id.Invite(ctx, admin, "", rempart.InvitationCreate{Email: "ops@example.com", Role: rempart.RoleSystemAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := id.AcceptInvitation(ctx, rempart.Caller{}, rempart.InvitationAccept{Token: inv.Token, Name: "P", Password: "First-passw0rd-ok"}); err != nil {
+		t.Fatal(err)
+	}
+	sc, _, err := id.StartSignIn(ctx, rempart.Caller{}, rempart.SignIn{Email: "ops@example.com", Password: "First-passw0rd-ok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := id.AuthenticateSession(ctx, rempart.Caller{IP: "192.0.2.44"}, sc.Token, rempart.SessionConsole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrol := func(name string) string {
+		t.Helper()
+		en, err := id.StartTOTP(ctx, me, rempart.TOTPStart{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret, err := totp.DecodeSecret(en.Secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := id.ConfirmTOTP(ctx, me, en.ID, rempart.MFACode{Code: totp.Code(secret, clock.Now())}); err != nil {
+			t.Fatal(err)
+		}
+		return en.ID
+	}
+	phone := enrol("phone")
+	enrol("tablet")
+	me.RecentMFA = true
+	if _, err := id.RegenerateRecoveryCodes(ctx, me); err != nil {
+		t.Fatal(err)
+	}
+	if err := id.DeleteFactor(ctx, me, phone); err != nil {
+		t.Fatal(err)
+	}
+	wants := []string{`An authenticator app ("phone") was added`, `An authenticator app ("tablet") was added`, "New recovery codes were made", "A second factor was removed"}
+	if len(sent) != len(wants) {
+		t.Fatalf("notices %+v, want %d", sent, len(wants))
+	}
+	for i, w := range wants {
+		if n := sent[i]; n.To != "ops@example.com" || n.IP != "192.0.2.44" || !strings.HasPrefix(n.What, w) || !n.At.Equal(clock.Now()) {
+			t.Errorf("notice %d: %+v, want %q to ops@example.com from 192.0.2.44", i, n, w)
+		}
+	}
+}

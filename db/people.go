@@ -91,20 +91,8 @@ func (d *DB) RevokeInvitation(ctx context.Context, e rempart.AuditEntry, tenant,
 
 // Invitations lists a tenant's ("" staff's) invitations, newest first.
 func (d *DB) Invitations(ctx context.Context, tenant string) ([]rempart.Invitation, error) {
-	rows, err := d.reader(ctx).Query(`SELECT `+invitationColumns+` FROM invitations WHERE `+tenantIs(tenant)+` ORDER BY created_at DESC, id`, tenantArgs(tenant)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []rempart.Invitation{}
-	for rows.Next() {
-		inv, err := scanInvitation(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, inv)
-	}
-	return out, rows.Err()
+	return scanAll(func(r rowScanner) (rempart.Invitation, error) { return scanInvitation(r) })(
+		d.reader(ctx).Query(`SELECT `+invitationColumns+` FROM invitations WHERE `+tenantIs(tenant)+` ORDER BY created_at DESC, id`, tenantArgs(tenant)...))
 }
 
 // tenantIs filters on a tenant, or on staff (no tenant) for "".
@@ -300,19 +288,7 @@ func (d *DB) TouchSession(ctx context.Context, id string, t time.Time) error {
 func (d *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]rempart.Session, error) {
 	rows, err := d.reader(ctx).Query(`SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at + s.idle_timeout > ?
 		ORDER BY s.created_at DESC, s.id`, userID, ts(now), ts(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []rempart.Session{}
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return scanAll(func(r rowScanner) (rempart.Session, error) { return scanSession(r) })(rows, err)
 }
 
 // RevokeSession revokes one of a user's sessions.

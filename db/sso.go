@@ -138,20 +138,7 @@ func (d *DB) SSOProvider(ctx context.Context, id string) (identity.SSOProviderRo
 
 // SSOProviders lists a tenant's ("" staff's) providers, oldest first.
 func (d *DB) SSOProviders(ctx context.Context, tenant string) ([]identity.SSOProviderRow, error) {
-	rows, err := d.reader(ctx).Query(`SELECT `+ssoProviderColumns+` FROM sso_providers WHERE `+tenantIs(tenant)+` ORDER BY created_at, id`, tenantArgs(tenant)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []identity.SSOProviderRow{}
-	for rows.Next() {
-		p, err := scanSSOProvider(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanAll(scanSSOProvider)(d.reader(ctx).Query(`SELECT `+ssoProviderColumns+` FROM sso_providers WHERE `+tenantIs(tenant)+` ORDER BY created_at, id`, tenantArgs(tenant)...))
 }
 
 // SSOProviderByDomain returns the provider that claims an email domain.

@@ -96,11 +96,15 @@ func (d *DB) Invitations(ctx context.Context, tenant string) ([]rempart.Invitati
 }
 
 // tenantIs filters on a tenant, or on staff (no tenant) for "".
-func tenantIs(tenant string) string {
+func tenantIs(tenant string) string { return scopeIs("tenant_id", tenant) }
+
+// scopeIs filters a table's tenant column (col) on a tenant, or on staff
+// (no tenant) for ""; tenantArgs gives its arguments.
+func scopeIs(col, tenant string) string {
 	if tenant == "" {
-		return `tenant_id IS NULL`
+		return col + ` IS NULL`
 	}
-	return `tenant_id = ?`
+	return col + ` = ?`
 }
 
 func tenantArgs(tenant string) []any {
@@ -155,11 +159,7 @@ func (d *DB) User(ctx context.Context, id string) (identity.UserRow, error) {
 
 // Users lists a tenant's ("" staff's) live users, oldest first.
 func (d *DB) Users(ctx context.Context, tenant string) ([]rempart.User, error) {
-	where := `u.tenant_id = ?`
-	if tenant == "" {
-		where = `u.tenant_id IS NULL`
-	}
-	rows, err := d.reader(ctx).Query(`SELECT `+userColumns+userFrom+` WHERE `+where+` AND p.deleted_at IS NULL ORDER BY u.created_at, u.id`, tenantArgs(tenant)...)
+	rows, err := d.reader(ctx).Query(`SELECT `+userColumns+userFrom+` WHERE `+scopeIs("u.tenant_id", tenant)+` AND p.deleted_at IS NULL ORDER BY u.created_at, u.id`, tenantArgs(tenant)...)
 	if err != nil {
 		return nil, err
 	}

@@ -15,14 +15,6 @@ import (
 // service authorises every call before it gets here; tenant is "" for the
 // staff scope.
 
-// scopeIs filters a table's tenant_id column (col) on a scope.
-func scopeIs(col, tenant string) string {
-	if tenant == "" {
-		return col + ` IS NULL`
-	}
-	return col + ` = ?`
-}
-
 const reviewAccountQuery = `SELECT p.id, p.name, p.tenant_id, p.role, p.created_at, u.email, u.status, u.last_login_at,
 	CASE WHEN EXISTS (SELECT 1 FROM api_keys k WHERE k.principal_id = p.id AND k.revoked_at IS NULL AND k.expires_at > ?) THEN 1 ELSE 0 END
 	FROM principals p LEFT JOIN users u ON u.id = p.id WHERE p.deleted_at IS NULL AND `

@@ -351,3 +351,16 @@ func scanAll[T any](scan func(rowScanner) (T, error)) func(*sql.Rows, error) ([]
 		return out, rows.Err()
 	}
 }
+
+// execOne runs a statement that must change a row, and returns none when it
+// changed none: what was to change is gone, or was changed before.
+func (tx *Tx) execOne(none error, query string, args ...any) error {
+	res, err := tx.Exec(query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return none
+	}
+	return nil
+}

@@ -76,15 +76,8 @@ func (d *DB) Invitation(ctx context.Context, id string) (identity.InvitationRow,
 func (d *DB) RevokeInvitation(ctx context.Context, e rempart.AuditEntry, tenant, id string) error {
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE invitations SET revoked_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND `+tenantIs(tenant),
+		return tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "No pending invitation with this ID."), `UPDATE invitations SET revoked_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND `+tenantIs(tenant),
 			append([]any{now, id}, tenantArgs(tenant)...)...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "No pending invitation with this ID.")
-		}
-		return nil
 	})
 	return err
 }
@@ -118,12 +111,9 @@ func tenantArgs(tenant string) []any {
 func (d *DB) AcceptInvitation(ctx context.Context, e rempart.AuditEntry, invitationID string, u identity.UserRow) error {
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?`, now, invitationID, now)
+		err := tx.execOne(rempart.Errorf(rempart.EUNAUTHORIZED, "The invitation link is invalid, expired or already used."), `UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?`, now, invitationID, now)
 		if err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.EUNAUTHORIZED, "The invitation link is invalid, expired or already used.")
 		}
 		var n int
 		if err := tx.QueryRow(`SELECT COUNT(*) FROM users WHERE email = ?`, u.Email).Scan(&n); err != nil {
@@ -180,12 +170,9 @@ func (d *DB) Users(ctx context.Context, tenant string) ([]rempart.User, error) {
 func (d *DB) SetUserStatus(ctx context.Context, e rempart.AuditEntry, tenant, id, status string) error {
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE users SET status = ? WHERE id = ? AND `+tenantIs(tenant), append([]any{status, id}, tenantArgs(tenant)...)...)
+		err := tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "User not found."), `UPDATE users SET status = ? WHERE id = ? AND `+tenantIs(tenant), append([]any{status, id}, tenantArgs(tenant)...)...)
 		if err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "User not found.")
 		}
 		if status == rempart.UserActive {
 			return nil
@@ -295,14 +282,7 @@ func (d *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]
 func (d *DB) RevokeSession(ctx context.Context, e rempart.AuditEntry, userID, id, why string) error {
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, now, why, id, userID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "Session not found.")
-		}
-		return nil
+		return tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "Session not found."), `UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, now, why, id, userID)
 	})
 	return err
 }

@@ -327,3 +327,40 @@ func (t *Tx) raw() interface {
 // reader returns a Tx-like handle over the read pool, for queries that need
 // no transaction.
 func (d *DB) reader(ctx context.Context) *Tx { return &Tx{db: d, ctx: ctx, pool: d.read} }
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner = interface{ Scan(...any) error }
+
+// scanAll turns a one-row scanner into a reader of a whole query's rows,
+// closing them; the query's own error is returned as is, and no rows give
+// an empty (not nil) list.
+func scanAll[T any](scan func(rowScanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
+	return func(rows *sql.Rows, err error) ([]T, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := []T{}
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+}
+
+// execOne runs a statement that must change a row, and returns none when it
+// changed none: what was to change is gone, or was changed before.
+func (tx *Tx) execOne(none error, query string, args ...any) error {
+	res, err := tx.Exec(query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return none
+	}
+	return nil
+}

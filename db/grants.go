@@ -66,20 +66,7 @@ func (d *DB) Grants(ctx context.Context, q grants.Query) ([]rempart.Grant, error
 	if q.Limit <= 0 || q.Limit > grants.MaxList {
 		q.Limit = grants.MaxList
 	}
-	rows, err := d.reader(ctx).Query(query+` ORDER BY created_at DESC, id LIMIT ?`, append(args, q.Limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []rempart.Grant{}
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	return scanAll(scanGrant)(d.reader(ctx).Query(query+` ORDER BY created_at DESC, id LIMIT ?`, append(args, q.Limit)...))
 }
 
 // UpdateGrant changes a grant in the write transaction. Only the decision

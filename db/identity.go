@@ -82,14 +82,7 @@ func (d *DB) CreateAPIKey(ctx context.Context, s guard.Scope, e rempart.AuditEnt
 func (d *DB) RevokeAPIKey(ctx context.Context, s guard.Scope, e rempart.AuditEntry, principalID, keyID string) error {
 	tenant := mustScope(s)
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE api_keys SET revoked_at = ? WHERE id = ? AND principal_id = ? AND tenant_id = ? AND revoked_at IS NULL`, ts(d.clock.Now()), keyID, principalID, tenant)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "Key not found or already revoked.")
-		}
-		return nil
+		return tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "Key not found or already revoked."), `UPDATE api_keys SET revoked_at = ? WHERE id = ? AND principal_id = ? AND tenant_id = ? AND revoked_at IS NULL`, ts(d.clock.Now()), keyID, principalID, tenant)
 	})
 	return err
 }
@@ -152,12 +145,9 @@ func (d *DB) DeleteServiceAccount(ctx context.Context, s guard.Scope, e rempart.
 	tenant := mustScope(s)
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE principals SET deleted_at = ? WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, now, id, tenant)
+		err := tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "Service account not found."), `UPDATE principals SET deleted_at = ? WHERE id = ? AND tenant_id = ? AND deleted_at IS NULL`, now, id, tenant)
 		if err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "Service account not found.")
 		}
 		_, err = tx.Exec(`UPDATE api_keys SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL`, now, id)
 		return err

@@ -69,13 +69,10 @@ func (d *DB) CreateFactor(ctx context.Context, e rempart.AuditEntry, f identity.
 // first enrolment and the session's proof of a second factor.
 func (d *DB) ConfirmFactor(ctx context.Context, e rempart.AuditEntry, userID, id string, step int64, codes [][]byte, session string, at time.Time) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE mfa_factors SET confirmed_at = ?, last_step = ?, last_used_at = ? WHERE id = ? AND user_id = ? AND confirmed_at IS NULL`,
+		err := tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "No enrolment in progress with this ID."), `UPDATE mfa_factors SET confirmed_at = ?, last_step = ?, last_used_at = ? WHERE id = ? AND user_id = ? AND confirmed_at IS NULL`,
 			ts(at), step, ts(at), id, userID)
 		if err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "No enrolment in progress with this ID.")
 		}
 		if codes != nil {
 			if err := setRecoveryCodes(tx, userID, codes); err != nil {
@@ -107,15 +104,8 @@ var errCodeUsed = rempart.Errorf(rempart.EUNAUTHORIZED, "The code is not valid."
 // UseTOTP advances a confirmed factor's last step, only forward.
 func (d *DB) UseTOTP(ctx context.Context, e rempart.AuditEntry, userID, id string, step int64, at time.Time) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE mfa_factors SET last_step = ?, last_used_at = ? WHERE id = ? AND user_id = ? AND confirmed_at IS NOT NULL AND last_step < ?`,
+		return tx.execOne(errCodeUsed, `UPDATE mfa_factors SET last_step = ?, last_used_at = ? WHERE id = ? AND user_id = ? AND confirmed_at IS NOT NULL AND last_step < ?`,
 			step, ts(at), id, userID, step)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errCodeUsed
-		}
-		return nil
 	})
 	return err
 }
@@ -124,12 +114,9 @@ func (d *DB) UseTOTP(ctx context.Context, e rempart.AuditEntry, userID, id strin
 // confirmed one.
 func (d *DB) DeleteFactor(ctx context.Context, e rempart.AuditEntry, userID, id string) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`DELETE FROM mfa_factors WHERE id = ? AND user_id = ?`, id, userID)
+		err := tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "Second factor not found."), `DELETE FROM mfa_factors WHERE id = ? AND user_id = ?`, id, userID)
 		if err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "Second factor not found.")
 		}
 		var left int
 		if err := tx.QueryRow(`SELECT COUNT(*) FROM mfa_factors WHERE user_id = ? AND confirmed_at IS NOT NULL`, userID).Scan(&left); err != nil {
@@ -164,14 +151,7 @@ func (d *DB) RecoveryCodes(ctx context.Context, userID string) ([]identity.Recov
 // UseRecoveryCode deletes a recovery code; a second use finds none.
 func (d *DB) UseRecoveryCode(ctx context.Context, e rempart.AuditEntry, userID, id string) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`DELETE FROM mfa_recovery_codes WHERE id = ? AND user_id = ?`, id, userID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errCodeUsed
-		}
-		return nil
+		return tx.execOne(errCodeUsed, `DELETE FROM mfa_recovery_codes WHERE id = ? AND user_id = ?`, id, userID)
 	})
 	return err
 }
@@ -185,14 +165,7 @@ func (d *DB) SetRecoveryCodes(ctx context.Context, e rempart.AuditEntry, userID 
 // SetSessionMFA records a session's proof of a second factor.
 func (d *DB) SetSessionMFA(ctx context.Context, e rempart.AuditEntry, userID, id string, at time.Time) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE sessions SET mfa_at = ?, enrol_only = 0 WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, ts(at), id, userID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "Session not found.")
-		}
-		return nil
+		return tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "Session not found."), `UPDATE sessions SET mfa_at = ?, enrol_only = 0 WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, ts(at), id, userID)
 	})
 	return err
 }
@@ -224,15 +197,8 @@ func (d *DB) SetMFARequired(ctx context.Context, e rempart.AuditEntry, tenant st
 // does not grow (but for keys that keep none, always 0) is refused.
 func (d *DB) UseWebAuthn(ctx context.Context, e rempart.AuditEntry, userID, id string, count uint32, at time.Time) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE mfa_factors SET sign_count = ?, last_used_at = ? WHERE id = ? AND user_id = ? AND confirmed_at IS NOT NULL AND (sign_count < ? OR (sign_count = 0 AND ? = 0))`,
+		return tx.execOne(errCodeUsed, `UPDATE mfa_factors SET sign_count = ?, last_used_at = ? WHERE id = ? AND user_id = ? AND confirmed_at IS NOT NULL AND (sign_count < ? OR (sign_count = 0 AND ? = 0))`,
 			int64(count), ts(at), id, userID, int64(count), int64(count))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errCodeUsed
-		}
-		return nil
 	})
 	return err
 }

@@ -76,43 +76,28 @@ func (d *DB) Invitation(ctx context.Context, id string) (identity.InvitationRow,
 func (d *DB) RevokeInvitation(ctx context.Context, e rempart.AuditEntry, tenant, id string) error {
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE invitations SET revoked_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND `+tenantIs(tenant),
+		return tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "No pending invitation with this ID."), `UPDATE invitations SET revoked_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND `+tenantIs(tenant),
 			append([]any{now, id}, tenantArgs(tenant)...)...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "No pending invitation with this ID.")
-		}
-		return nil
 	})
 	return err
 }
 
 // Invitations lists a tenant's ("" staff's) invitations, newest first.
 func (d *DB) Invitations(ctx context.Context, tenant string) ([]rempart.Invitation, error) {
-	rows, err := d.reader(ctx).Query(`SELECT `+invitationColumns+` FROM invitations WHERE `+tenantIs(tenant)+` ORDER BY created_at DESC, id`, tenantArgs(tenant)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []rempart.Invitation{}
-	for rows.Next() {
-		inv, err := scanInvitation(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, inv)
-	}
-	return out, rows.Err()
+	return scanAll(func(r rowScanner) (rempart.Invitation, error) { return scanInvitation(r) })(
+		d.reader(ctx).Query(`SELECT `+invitationColumns+` FROM invitations WHERE `+tenantIs(tenant)+` ORDER BY created_at DESC, id`, tenantArgs(tenant)...))
 }
 
 // tenantIs filters on a tenant, or on staff (no tenant) for "".
-func tenantIs(tenant string) string {
+func tenantIs(tenant string) string { return scopeIs("tenant_id", tenant) }
+
+// scopeIs filters a table's tenant column (col) on a tenant, or on staff
+// (no tenant) for ""; tenantArgs gives its arguments.
+func scopeIs(col, tenant string) string {
 	if tenant == "" {
-		return `tenant_id IS NULL`
+		return col + ` IS NULL`
 	}
-	return `tenant_id = ?`
+	return col + ` = ?`
 }
 
 func tenantArgs(tenant string) []any {
@@ -126,12 +111,9 @@ func tenantArgs(tenant string) []any {
 func (d *DB) AcceptInvitation(ctx context.Context, e rempart.AuditEntry, invitationID string, u identity.UserRow) error {
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?`, now, invitationID, now)
+		err := tx.execOne(rempart.Errorf(rempart.EUNAUTHORIZED, "The invitation link is invalid, expired or already used."), `UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?`, now, invitationID, now)
 		if err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.EUNAUTHORIZED, "The invitation link is invalid, expired or already used.")
 		}
 		var n int
 		if err := tx.QueryRow(`SELECT COUNT(*) FROM users WHERE email = ?`, u.Email).Scan(&n); err != nil {
@@ -167,11 +149,7 @@ func (d *DB) User(ctx context.Context, id string) (identity.UserRow, error) {
 
 // Users lists a tenant's ("" staff's) live users, oldest first.
 func (d *DB) Users(ctx context.Context, tenant string) ([]rempart.User, error) {
-	where := `u.tenant_id = ?`
-	if tenant == "" {
-		where = `u.tenant_id IS NULL`
-	}
-	rows, err := d.reader(ctx).Query(`SELECT `+userColumns+userFrom+` WHERE `+where+` AND p.deleted_at IS NULL ORDER BY u.created_at, u.id`, tenantArgs(tenant)...)
+	rows, err := d.reader(ctx).Query(`SELECT `+userColumns+userFrom+` WHERE `+scopeIs("u.tenant_id", tenant)+` AND p.deleted_at IS NULL ORDER BY u.created_at, u.id`, tenantArgs(tenant)...)
 	if err != nil {
 		return nil, err
 	}
@@ -192,12 +170,9 @@ func (d *DB) Users(ctx context.Context, tenant string) ([]rempart.User, error) {
 func (d *DB) SetUserStatus(ctx context.Context, e rempart.AuditEntry, tenant, id, status string) error {
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE users SET status = ? WHERE id = ? AND `+tenantIs(tenant), append([]any{status, id}, tenantArgs(tenant)...)...)
+		err := tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "User not found."), `UPDATE users SET status = ? WHERE id = ? AND `+tenantIs(tenant), append([]any{status, id}, tenantArgs(tenant)...)...)
 		if err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "User not found.")
 		}
 		if status == rempart.UserActive {
 			return nil
@@ -300,33 +275,14 @@ func (d *DB) TouchSession(ctx context.Context, id string, t time.Time) error {
 func (d *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([]rempart.Session, error) {
 	rows, err := d.reader(ctx).Query(`SELECT `+sessionColumns+` FROM sessions s WHERE s.user_id = ? AND s.revoked_at IS NULL AND s.expires_at > ? AND s.last_seen_at + s.idle_timeout > ?
 		ORDER BY s.created_at DESC, s.id`, userID, ts(now), ts(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []rempart.Session{}
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return scanAll(func(r rowScanner) (rempart.Session, error) { return scanSession(r) })(rows, err)
 }
 
 // RevokeSession revokes one of a user's sessions.
 func (d *DB) RevokeSession(ctx context.Context, e rempart.AuditEntry, userID, id, why string) error {
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, now, why, id, userID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "Session not found.")
-		}
-		return nil
+		return tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "Session not found."), `UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, now, why, id, userID)
 	})
 	return err
 }

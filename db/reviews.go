@@ -15,14 +15,6 @@ import (
 // service authorises every call before it gets here; tenant is "" for the
 // staff scope.
 
-// scopeIs filters a table's tenant_id column (col) on a scope.
-func scopeIs(col, tenant string) string {
-	if tenant == "" {
-		return col + ` IS NULL`
-	}
-	return col + ` = ?`
-}
-
 const reviewAccountQuery = `SELECT p.id, p.name, p.tenant_id, p.role, p.created_at, u.email, u.status, u.last_login_at,
 	CASE WHEN EXISTS (SELECT 1 FROM api_keys k WHERE k.principal_id = p.id AND k.revoked_at IS NULL AND k.expires_at > ?) THEN 1 ELSE 0 END
 	FROM principals p LEFT JOIN users u ON u.id = p.id WHERE p.deleted_at IS NULL AND `
@@ -52,20 +44,7 @@ func scanReviewAccount(row interface{ Scan(...any) error }) (reviews.Account, er
 // ReviewAccounts lists a scope's live users and service accounts.
 func (d *DB) ReviewAccounts(ctx context.Context, tenant string) ([]reviews.Account, error) {
 	args := append([]any{ts(d.clock.Now())}, tenantArgs(tenant)...)
-	rows, err := d.reader(ctx).Query(reviewAccountQuery+scopeIs("p.tenant_id", tenant)+` ORDER BY p.created_at, p.id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []reviews.Account{}
-	for rows.Next() {
-		a, err := scanReviewAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return scanAll(scanReviewAccount)(d.reader(ctx).Query(reviewAccountQuery+scopeIs("p.tenant_id", tenant)+` ORDER BY p.created_at, p.id`, args...))
 }
 
 // ReviewAccount returns one live account of a scope.
@@ -110,21 +89,8 @@ func (d *DB) RoleChange(ctx context.Context, tenant, id string) (rempart.RoleCha
 
 // RoleChanges lists a scope's requests, newest first.
 func (d *DB) RoleChanges(ctx context.Context, tenant string, limit int) ([]rempart.RoleChange, error) {
-	rows, err := d.reader(ctx).Query(`SELECT `+roleChangeColumns+` FROM role_changes WHERE `+scopeIs("tenant_id", tenant)+` ORDER BY requested_at DESC, id LIMIT ?`,
-		append(tenantArgs(tenant), limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []rempart.RoleChange{}
-	for rows.Next() {
-		rc, err := scanRoleChange(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rc)
-	}
-	return out, rows.Err()
+	return scanAll(scanRoleChange)(d.reader(ctx).Query(`SELECT `+roleChangeColumns+` FROM role_changes WHERE `+scopeIs("tenant_id", tenant)+` ORDER BY requested_at DESC, id LIMIT ?`,
+		append(tenantArgs(tenant), limit)...))
 }
 
 // DecideRoleChange approves or rejects a pending request; an approval sets
@@ -215,21 +181,7 @@ func scanCampaign(row interface{ Scan(...any) error }) (rempart.Campaign, error)
 	return c, err
 }
 
-func campaignList(rows *sql.Rows, err error) ([]rempart.Campaign, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []rempart.Campaign{}
-	for rows.Next() {
-		c, err := scanCampaign(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
+var campaignList = scanAll(scanCampaign)
 
 // HasPeriodCampaign reports whether a scope has a period's campaign.
 func (d *DB) HasPeriodCampaign(ctx context.Context, tenant, period string) (bool, error) {
@@ -265,19 +217,8 @@ func (d *DB) Campaign(ctx context.Context, tenant, id string) (rempart.CampaignD
 	if len(out.Reminders) == 0 {
 		out.Reminders = nil
 	}
-	rows, err := r.Query(`SELECT `+itemColumns+` FROM review_items WHERE campaign_id = ? ORDER BY created_at, principal_id`, id)
-	if err != nil {
-		return out, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return out, err
-		}
-		out.Items = append(out.Items, it)
-	}
-	return out, rows.Err()
+	out.Items, err = scanAll(scanItem)(r.Query(`SELECT `+itemColumns+` FROM review_items WHERE campaign_id = ? ORDER BY created_at, principal_id`, id))
+	return out, err
 }
 
 const itemColumns = `principal_id, kind, name, email, role, status, grants, created_at, last_login_at, mfa, flags,

@@ -97,13 +97,10 @@ func (d *DB) UpdateSSOProvider(ctx context.Context, e rempart.AuditEntry, p iden
 		return err
 	}
 	_, err = d.Write(ctx, e, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE sso_providers SET name = ?, issuer = ?, client_id = ?, client_secret = ?, settings = ?, enabled = ?, updated_at = ? WHERE id = ? AND `+tenantIs(p.TenantID),
+		err := tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "Single sign-on provider not found."), `UPDATE sso_providers SET name = ?, issuer = ?, client_id = ?, client_secret = ?, settings = ?, enabled = ?, updated_at = ? WHERE id = ? AND `+tenantIs(p.TenantID),
 			append([]any{p.Name, p.Issuer, p.ClientID, p.SealedSecret, settings, boolInt(p.Enabled), ts(p.UpdatedAt), p.ID}, tenantArgs(p.TenantID)...)...)
 		if err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "Single sign-on provider not found.")
 		}
 		return claimDomains(tx, p)
 	})
@@ -119,14 +116,7 @@ func (d *DB) DeleteSSOProvider(ctx context.Context, e rempart.AuditEntry, tenant
 				return err
 			}
 		}
-		res, err := tx.Exec(`DELETE FROM sso_providers WHERE id = ? AND `+tenantIs(tenant), append([]any{id}, tenantArgs(tenant)...)...)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "Single sign-on provider not found.")
-		}
-		return nil
+		return tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "Single sign-on provider not found."), `DELETE FROM sso_providers WHERE id = ? AND `+tenantIs(tenant), append([]any{id}, tenantArgs(tenant)...)...)
 	})
 	return err
 }
@@ -138,20 +128,7 @@ func (d *DB) SSOProvider(ctx context.Context, id string) (identity.SSOProviderRo
 
 // SSOProviders lists a tenant's ("" staff's) providers, oldest first.
 func (d *DB) SSOProviders(ctx context.Context, tenant string) ([]identity.SSOProviderRow, error) {
-	rows, err := d.reader(ctx).Query(`SELECT `+ssoProviderColumns+` FROM sso_providers WHERE `+tenantIs(tenant)+` ORDER BY created_at, id`, tenantArgs(tenant)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []identity.SSOProviderRow{}
-	for rows.Next() {
-		p, err := scanSSOProvider(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanAll(scanSSOProvider)(d.reader(ctx).Query(`SELECT `+ssoProviderColumns+` FROM sso_providers WHERE `+tenantIs(tenant)+` ORDER BY created_at, id`, tenantArgs(tenant)...))
 }
 
 // SSOProviderByDomain returns the provider that claims an email domain.
@@ -190,14 +167,7 @@ func (d *DB) SSOLogin(ctx context.Context, stateHash []byte) (identity.SSOLoginR
 // UseSSOLogin marks a sign-in used, once.
 func (d *DB) UseSSOLogin(ctx context.Context, stateHash []byte, now time.Time) error {
 	return d.writeQuiet(ctx, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE sso_logins SET used_at = ? WHERE state_hash = ? AND used_at IS NULL AND expires_at > ?`, ts(now), stateHash, ts(now))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.EUNAUTHORIZED, "The sign-in was used already or has expired.")
-		}
-		return nil
+		return tx.execOne(rempart.Errorf(rempart.EUNAUTHORIZED, "The sign-in was used already or has expired."), `UPDATE sso_logins SET used_at = ? WHERE state_hash = ? AND used_at IS NULL AND expires_at > ?`, ts(now), stateHash, ts(now))
 	})
 }
 

@@ -28,6 +28,12 @@ func TestGolden(t *testing.T) {
 		{"audit-tenant.html", "/audit?action=tenant.read", "tok-tenant", nil},
 		{"not-found.html", "/tenants/ten_globex/keys", "tok-tenant", nil},
 		{"security.html", "/account/security", "tok-admin", nil},
+		{"accounts.html", "/tenants/ten_acme/service-accounts", "tok-tenant", nil},
+		{"account.html", "/tenants/ten_acme/service-accounts/sa_crm", "tok-tenant", nil},
+		{"keys.html", "/keys", "tok-admin", nil},
+		{"tenant-keys.html", "/tenants/ten_acme/keys", "tok-tenant", nil},
+		{"tenant-delete.html", "/tenants/ten_acme/delete", "tok-admin", nil},
+		{"jobs.html", "/jobs", "tok-admin", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {

@@ -190,9 +190,16 @@ func (s *server) confirmTOTP(w http.ResponseWriter, r *http.Request, v *visit) e
 		}
 		return err
 	}
+	return s.factorAdded(w, r, v, out, "Authenticator app added.")
+}
+
+// factorAdded ends an enrolment: the visit is no longer enrol-only, and the
+// first factor's recovery codes are shown once; later factors go back to the
+// security page.
+func (s *server) factorAdded(w http.ResponseWriter, r *http.Request, v *visit, out rempart.FactorConfirmed, notice string) error {
 	v.caller.EnrolOnly = false
 	if len(out.RecoveryCodes) > 0 {
-		return s.renderSecurity(w, r, v, http.StatusOK, securityPage{view: view{Notice: "Authenticator app added."}, RecoveryCodes: out.RecoveryCodes})
+		return s.renderSecurity(w, r, v, http.StatusOK, securityPage{view: view{Notice: notice}, RecoveryCodes: out.RecoveryCodes})
 	}
 	http.Redirect(w, r, securityPath+"?done=factor-added", http.StatusSeeOther)
 	return nil
@@ -333,12 +340,7 @@ func (s *server) finishWebAuthn(w http.ResponseWriter, r *http.Request, v *visit
 		}
 		return err
 	}
-	v.caller.EnrolOnly = false
-	if len(out.RecoveryCodes) > 0 {
-		return s.renderSecurity(w, r, v, http.StatusOK, securityPage{view: view{Notice: "Security key added."}, RecoveryCodes: out.RecoveryCodes})
-	}
-	http.Redirect(w, r, securityPath+"?done=factor-added", http.StatusSeeOther)
-	return nil
+	return s.factorAdded(w, r, v, out, "Security key added.")
 }
 
 // setTenantPolicy lets a tenant admin require a second factor of the

@@ -290,25 +290,3 @@ func (s *server) signOutOthers(w http.ResponseWriter, r *http.Request, v *visit)
 // Person reports whether the signed-in principal is a person (who has an
 // account page), not a service account.
 func (v view) Person() bool { return v.People && v.Me != nil && strings.HasPrefix(v.Me.ID, "usr_") }
-
-func (s *server) peopleRoutes() {
-	const (
-		t     = "/tenants/{tenant}/people"
-		staff = "/staff"
-	)
-	s.mux.HandleFunc("GET /join", s.joinForm)
-	s.mux.HandleFunc("POST /join", s.join)
-	for _, p := range []string{t, staff} {
-		s.mux.Handle("GET "+p, s.authed(s.people))
-		s.mux.Handle("POST "+p+"/invitations", s.authed(s.invite))
-		s.mux.Handle("POST "+p+"/invitations/{invitation}/withdraw", s.authed(s.withdrawInvitation))
-		s.mux.Handle("POST "+p+"/users/{user}/suspend", s.authed(s.suspendUser))
-		s.mux.Handle("POST "+p+"/users/{user}/reactivate", s.authed(s.reactivateUser))
-		s.mux.Handle("GET "+p+"/users/{user}/revoke-access", s.authed(s.confirmRevokeAccess))
-		s.mux.Handle("POST "+p+"/users/{user}/revoke-access", s.authed(s.revokeAccess))
-	}
-	s.mux.Handle("GET /me", s.authed(s.me))
-	s.mux.Handle("POST /me/password", s.authed(s.changePassword))
-	s.mux.Handle("POST /me/sessions/{session}/revoke", s.authed(s.revokeSession))
-	s.mux.Handle("POST /me/sessions/revoke-others", s.authed(s.signOutOthers))
-}

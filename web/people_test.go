@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -302,8 +301,6 @@ func TestPeopleInvite(t *testing.T) {
 	}
 }
 
-var joinCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
 // Joining: the page sends no Referer and loads the script that reads the
 // fragment; the form needs its CSRF token; the token and password are
 // never echoed; success signs the new user in.
@@ -319,7 +316,7 @@ func TestJoin(t *testing.T) {
 	if js := c.get("/assets/join.js", ""); js.StatusCode != http.StatusOK || !strings.Contains(js.body, "location.hash") {
 		t.Errorf("join.js: %d", js.StatusCode)
 	}
-	csrf := joinCSRF.FindStringSubmatch(r.body)[1]
+	csrf := csrfRE.FindStringSubmatch(r.body)[1]
 	post := func(form url.Values) response {
 		return c.do(request{method: http.MethodPost, path: "/join", form: form, cookies: []*http.Cookie{signinCookie}})
 	}

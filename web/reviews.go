@@ -40,20 +40,6 @@ func init() {
 	}
 }
 
-// reviewRoutes registers the pages of one scope prefix; routes.go calls it
-// for /staff and /tenants/{tenant}.
-func (s *server) reviewRoutes(p string) {
-	s.mux.Handle("GET "+p+"/role-changes", s.authed(s.roleChanges))
-	s.mux.Handle("POST "+p+"/role-changes", s.authed(s.requestRoleChange))
-	s.mux.Handle("POST "+p+"/role-changes/{change}/approve", s.authed(s.approveRoleChange))
-	s.mux.Handle("POST "+p+"/role-changes/{change}/reject", s.authed(s.rejectRoleChange))
-	s.mux.Handle("GET "+p+"/access-reviews", s.authed(s.campaigns))
-	s.mux.Handle("POST "+p+"/access-reviews", s.authed(s.createCampaign))
-	s.mux.Handle("GET "+p+"/access-reviews/{campaign}", s.authed(s.campaign))
-	s.mux.Handle("POST "+p+"/access-reviews/{campaign}/items/{principal}", s.authed(s.decide))
-	s.mux.Handle("GET "+p+"/access-reviews/{campaign}/export", s.authed(s.exportCampaign))
-}
-
 // scope is the scope of a review page: its tenant ("" staff), its path
 // prefix and a name to show.
 type scope struct {

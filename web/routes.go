@@ -73,10 +73,34 @@ func (s *server) routes() {
 	s.mux.Handle("POST "+t+"/grants/{grant}/deny", s.authed(s.tenantGrantStep(GrantService.TenantDeny, "grant-denied")))
 	s.mux.Handle("POST "+t+"/grants/{grant}/revoke", s.authed(s.tenantGrantStep(GrantService.TenantRevoke, "grant-revoked")))
 	s.mux.Handle("POST "+t+"/grant-settings", s.authed(s.setGrantSettings))
-	s.reviewRoutes("/staff")
-	s.reviewRoutes(t)
+	for _, p := range []string{"/staff", t} {
+		s.mux.Handle("GET "+p+"/role-changes", s.authed(s.roleChanges))
+		s.mux.Handle("POST "+p+"/role-changes", s.authed(s.requestRoleChange))
+		s.mux.Handle("POST "+p+"/role-changes/{change}/approve", s.authed(s.approveRoleChange))
+		s.mux.Handle("POST "+p+"/role-changes/{change}/reject", s.authed(s.rejectRoleChange))
+		s.mux.Handle("GET "+p+"/access-reviews", s.authed(s.campaigns))
+		s.mux.Handle("POST "+p+"/access-reviews", s.authed(s.createCampaign))
+		s.mux.Handle("GET "+p+"/access-reviews/{campaign}", s.authed(s.campaign))
+		s.mux.Handle("POST "+p+"/access-reviews/{campaign}/items/{principal}", s.authed(s.decide))
+		s.mux.Handle("GET "+p+"/access-reviews/{campaign}/export", s.authed(s.exportCampaign))
+	}
+	// People pages exist only when the console is given the people service.
 	if s.cfg.People != nil {
-		s.peopleRoutes()
+		s.mux.HandleFunc("GET /join", s.joinForm)
+		s.mux.HandleFunc("POST /join", s.join)
+		for _, p := range []string{t + "/people", "/staff"} {
+			s.mux.Handle("GET "+p, s.authed(s.people))
+			s.mux.Handle("POST "+p+"/invitations", s.authed(s.invite))
+			s.mux.Handle("POST "+p+"/invitations/{invitation}/withdraw", s.authed(s.withdrawInvitation))
+			s.mux.Handle("POST "+p+"/users/{user}/suspend", s.authed(s.suspendUser))
+			s.mux.Handle("POST "+p+"/users/{user}/reactivate", s.authed(s.reactivateUser))
+			s.mux.Handle("GET "+p+"/users/{user}/revoke-access", s.authed(s.confirmRevokeAccess))
+			s.mux.Handle("POST "+p+"/users/{user}/revoke-access", s.authed(s.revokeAccess))
+		}
+		s.mux.Handle("GET /me", s.authed(s.me))
+		s.mux.Handle("POST /me/password", s.authed(s.changePassword))
+		s.mux.Handle("POST /me/sessions/{session}/revoke", s.authed(s.revokeSession))
+		s.mux.Handle("POST /me/sessions/revoke-others", s.authed(s.signOutOthers))
 	}
 	for _, p := range []string{"/staff/sso", t + "/sso"} {
 		s.mux.Handle("GET "+p, s.authed(s.ssoProviders))

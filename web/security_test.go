@@ -181,3 +181,36 @@ func TestRateLimited(t *testing.T) {
 		t.Fatalf("429: Retry-After %q, CSP %q", r.Header.Get("Retry-After"), r.Header.Get("Content-Security-Policy"))
 	}
 }
+
+// Every signed-in change the console offers (routes.go) is refused without
+// the session's CSRF token, before its handler runs: a route left out of
+// authed, or not registered, fails here.
+func TestCSRFEveryChange(t *testing.T) {
+	c := newPeopleConsole(t)
+	const t1 = "/tenants/ten_acme"
+	var paths []string
+	for _, p := range []string{"/staff", t1} {
+		paths = append(paths, p+"/role-changes", p+"/role-changes/rc_1/approve", p+"/role-changes/rc_1/reject",
+			p+"/access-reviews", p+"/access-reviews/arc_1/items/usr_1", p+"/sso", p+"/sso/sso_1/delete")
+	}
+	for _, p := range []string{t1 + "/people", "/staff"} {
+		paths = append(paths, p+"/invitations", p+"/invitations/inv_1/withdraw", p+"/users/usr_1/suspend",
+			p+"/users/usr_1/reactivate", p+"/users/usr_1/revoke-access")
+	}
+	for _, g := range []string{"/grants", t1 + "/grants"} {
+		paths = append(paths, g+"/grt_1/approve", g+"/grt_1/deny", g+"/grt_1/revoke")
+	}
+	paths = append(paths, "/sign-out", "/tenants", t1+"/suspend", t1+"/resume", t1+"/delete",
+		t1+"/service-accounts", t1+"/service-accounts/sa_crm/keys", t1+"/service-accounts/sa_crm/keys/key_1/revoke",
+		"/keys/root/rotate", t1+"/keys/rotate", "/backups", "/backups/bck_1/verify", "/restore-tests",
+		"/grants", t1+"/grant-settings", "/me/password", "/me/sessions/ses_1/revoke", "/me/sessions/revoke-others",
+		"/mfa/verify", "/account/security/totp", "/account/security/totp/mfa_1/confirm", "/account/security/webauthn",
+		"/account/security/webauthn/finish", "/account/security/factors/mfa_1/delete", "/account/security/recovery-codes",
+		"/account/security/tenant-policy")
+	for _, path := range paths {
+		r := c.do(request{method: "POST", path: path, session: "tok-admin", form: url.Values{"name": {"x"}}})
+		if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "did not come from this console") {
+			t.Errorf("POST %s without a CSRF token: %d", path, r.StatusCode)
+		}
+	}
+}

@@ -81,12 +81,17 @@ func plural(n int, what string) string {
 //     suspended user, or a service account none of whose keys works.
 func (s *Service) item(ctx context.Context, a Account, now time.Time) (rempart.ReviewItem, error) {
 	it := rempart.ReviewItem{PrincipalID: a.Principal.ID, Kind: a.Kind, Name: a.Principal.Name, Email: a.Email, Role: a.Principal.Role,
-		Status: a.Status, CreatedAt: a.CreatedAt, LastLoginAt: a.LastLoginAt, MFA: rempart.MFANotApplicable, Flags: []string{}}
-	grants, err := s.cfg.Grants.ActiveGrants(ctx, a.Principal.ID, now)
-	if err != nil {
-		return it, err
+		Status: a.Status, CreatedAt: a.CreatedAt, LastLoginAt: a.LastLoginAt, MFA: rempart.MFANotApplicable, Grants: []string{}, Flags: []string{}}
+	// Only the vendor's staff request grants (IAM-7): a tenant's accounts
+	// hold none, so a tenant's snapshot does not ask for them account by
+	// account.
+	if a.Principal.TenantID == "" {
+		grants, err := s.cfg.Grants.ActiveGrants(ctx, a.Principal.ID, now)
+		if err != nil {
+			return it, err
+		}
+		it.Grants = append(it.Grants, grants...)
 	}
-	it.Grants = append([]string{}, grants...)
 	if a.Kind == rempart.ReviewUser {
 		enrolled, err := s.cfg.MFA.MFAEnrolled(ctx, a.Principal.ID)
 		if err != nil {

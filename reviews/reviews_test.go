@@ -2,6 +2,7 @@ package reviews
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -150,5 +151,31 @@ func TestQuarter(t *testing.T) {
 		if got := quarter(tm); got != want {
 			t.Errorf("quarter(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// noGrantsAsked fails any question about a principal's grants.
+type noGrantsAsked struct{}
+
+func (noGrantsAsked) ActiveGrants(_ context.Context, id string, _ time.Time) ([]string, error) {
+	return nil, errors.New("grants of " + id + " asked")
+}
+
+// TestItemTenantAccountHoldsNoGrants: grants are the staff's (IAM-7), so a
+// tenant's account is snapshotted without asking for them, while a staff
+// account still is.
+func TestItemTenantAccountHoldsNoGrants(t *testing.T) {
+	s := New(nil, nil, Config{MFA: enrolled{}, Grants: noGrantsAsked{}})
+	tenantUser := Account{Principal: rempart.Principal{ID: "usr_t", TenantID: "ten_a", Role: rempart.RoleWriter}, Kind: rempart.ReviewUser, Status: rempart.UserActive, CreatedAt: t0}
+	it, err := s.item(context.Background(), tenantUser, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.Grants == nil || len(it.Grants) != 0 {
+		t.Errorf("tenant account's grants: %#v, want an empty list", it.Grants)
+	}
+	staff := Account{Principal: rempart.Principal{ID: "usr_s", Role: rempart.RoleEngineer}, Kind: rempart.ReviewUser, Status: rempart.UserActive, CreatedAt: t0}
+	if _, err := s.item(context.Background(), staff, t0); err == nil {
+		t.Error("a staff account's grants were not asked for")
 	}
 }

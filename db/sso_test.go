@@ -67,6 +67,19 @@ func TestSSO(t *testing.T) {
 		}
 		dup := in
 		dup.RoleMap, dup.DefaultRole = nil, rempart.RoleAuditor
+		// A staff provider can make staff accounts: changing one from a
+		// console session needs a second factor proven in the last minutes,
+		// like every staff change (IAM-4, IAM-5).
+		stale := rempart.Caller{Principal: staff.Principal, CredentialID: "ses_stale"}
+		if _, err := id.CreateSSOProvider(ctx, stale, "", dup); rempart.ErrorCode(err) != rempart.EMFAREQUIRED {
+			t.Fatalf("a staff provider from a session without a recent second factor: got %v, want mfa_required", err)
+		}
+		if err := id.DeleteSSOProvider(ctx, stale, "", "sso_any"); rempart.ErrorCode(err) != rempart.EMFAREQUIRED {
+			t.Fatalf("deleting a staff provider without a recent second factor: got %v, want mfa_required", err)
+		}
+		if _, err := id.UpdateSSOProvider(ctx, stale, "", "sso_any", dup); rempart.ErrorCode(err) != rempart.EMFAREQUIRED {
+			t.Fatalf("updating a staff provider without a recent second factor: got %v, want mfa_required", err)
+		}
 		if _, err := id.CreateSSOProvider(ctx, staff, "", dup); rempart.ErrorCode(err) != rempart.ECONFLICT {
 			t.Fatalf("a second provider for a claimed domain: got %v, want conflict", err)
 		}

@@ -130,7 +130,7 @@ func ssoPath(tenant, id string) string {
 func (s *Service) CreateSSOProvider(ctx context.Context, c rempart.Caller, tenant string, in rempart.SSOProviderInput) (rempart.SSOProvider, error) {
 	id := rempart.NewID("sso")
 	e := entry(c, tenant, "sso.provider.create", ssoPath(tenant, id))
-	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
+	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return rempart.SSOProvider{}, err
 	}
 	row, err := s.providerRow(ctx, tenant, id, in, nil, &e)
@@ -150,7 +150,7 @@ func (s *Service) CreateSSOProvider(ctx context.Context, c rempart.Caller, tenan
 // keeps the stored one.
 func (s *Service) UpdateSSOProvider(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.SSOProviderInput) (rempart.SSOProvider, error) {
 	e := entry(c, tenant, "sso.provider.update", ssoPath(tenant, id))
-	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
+	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return rempart.SSOProvider{}, err
 	}
 	old, err := s.tenantProvider(ctx, tenant, id, e)
@@ -247,7 +247,7 @@ func (s *Service) SSOProviders(ctx context.Context, c rempart.Caller, tenant str
 // their accounts.
 func (s *Service) DeleteSSOProvider(ctx context.Context, c rempart.Caller, tenant, id string) error {
 	e := entry(c, tenant, "sso.provider.delete", ssoPath(tenant, id))
-	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
+	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return err
 	}
 	if _, err := s.tenantProvider(ctx, tenant, id, e); err != nil {

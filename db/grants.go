@@ -95,21 +95,16 @@ func (d *DB) UpdateGrant(ctx context.Context, e rempart.AuditEntry, id string, f
 // are neither revoked nor past their expiry at now (vault.GrantLookup);
 // guard makes the final decision. One indexed query, made only for staff.
 func (d *DB) ActiveGrants(ctx context.Context, principalID, tenantID string, now time.Time) ([]rempart.Grant, error) {
-	rows, err := d.reader(ctx).Query(`SELECT `+grantColumns+` FROM grants WHERE requester_id = ? AND tenant_id = ? AND expires_at > ? AND revoked_at IS NULL AND denied_at IS NULL`,
-		principalID, tenantID, ts(now))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []rempart.Grant
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	return scanAll(scanGrant)(d.reader(ctx).Query(`SELECT `+grantColumns+` FROM grants WHERE requester_id = ? AND tenant_id = ? AND expires_at > ? AND revoked_at IS NULL AND denied_at IS NULL`,
+		principalID, tenantID, ts(now)))
+}
+
+// ActiveGrantsOnAnyTenant returns the principal's grants active at now on
+// every tenant, for access reviews (IAM-9), however many older ones there
+// are.
+func (d *DB) ActiveGrantsOnAnyTenant(ctx context.Context, principalID string, now time.Time) ([]rempart.Grant, error) {
+	return scanAll(scanGrant)(d.reader(ctx).Query(`SELECT `+grantColumns+` FROM grants WHERE requester_id = ? AND expires_at > ? AND revoked_at IS NULL AND denied_at IS NULL ORDER BY created_at`,
+		principalID, ts(now)))
 }
 
 // GrantSettings returns a tenant's rule for grants.

@@ -202,3 +202,14 @@ func (d *DB) UseWebAuthn(ctx context.Context, e rempart.AuditEntry, userID, id s
 	})
 	return err
 }
+
+// HasConfirmedFactor reports whether the user has a confirmed second factor
+// (IAM-4), without reading any factor's sealed secret.
+func (d *DB) HasConfirmedFactor(ctx context.Context, userID string) (bool, error) {
+	var one int
+	err := d.reader(ctx).QueryRow(`SELECT 1 FROM mfa_factors WHERE user_id = ? AND confirmed_at IS NOT NULL LIMIT 1`, userID).Scan(&one)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, err
+}

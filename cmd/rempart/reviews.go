@@ -7,7 +7,6 @@ import (
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/db"
-	"github.com/rempart/rempart/grants"
 	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/notify"
 	"github.com/rempart/rempart/reviews"
@@ -61,28 +60,19 @@ type reviewFacts struct{ d *db.DB }
 
 // MFAEnrolled reports whether the user has a confirmed second factor.
 func (f reviewFacts) MFAEnrolled(ctx context.Context, userID string) (bool, error) {
-	fs, err := f.d.Factors(ctx, userID)
-	if err != nil {
-		return false, err
-	}
-	for _, x := range fs {
-		if x.Confirmed {
-			return true, nil
-		}
-	}
-	return false, nil
+	return f.d.HasConfirmedFactor(ctx, userID)
 }
 
 // ActiveGrants describes the principal's grants active at at, such as
 // "grt_… read on ten_… until 2026-11-24T18:00:00Z".
 func (f reviewFacts) ActiveGrants(ctx context.Context, principalID string, at time.Time) ([]string, error) {
-	gs, err := f.d.Grants(ctx, grants.Query{RequesterID: principalID, Limit: grants.MaxList})
+	gs, err := f.d.ActiveGrantsOnAnyTenant(ctx, principalID, at)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
 	for _, g := range gs {
-		if g.ActiveAt(at) {
+		if g.ActiveAt(at) { // approved, begun, and not revoked
 			out = append(out, fmt.Sprintf("%s %s on %s until %s", g.ID, g.Scope, g.TenantID, g.ExpiresAt.UTC().Format(time.RFC3339)))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/grants"
 	"github.com/rempart/rempart/identity/totp"
 	"github.com/rempart/rempart/jobs"
 )
@@ -110,6 +111,15 @@ func TestReviewFacts(t *testing.T) {
 	gs, err := facts.ActiveGrants(ctx, sam.ID, time.Now())
 	if err != nil || len(gs) != 1 || !strings.HasPrefix(gs[0], g.ID+" read on "+ten.ID+" until ") {
 		t.Fatalf("an approved grant: %q, %v", gs, err)
+	}
+	// However many requests came after it, the active grant is listed.
+	for i := range grants.MaxList {
+		if _, err := m.Grants.Request(ctx, support, rempart.GrantCreate{TenantID: ten.ID, Reason: fmt.Sprintf("ticket %d: another look", i), Scope: rempart.GrantRead, DurationMinutes: 60}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if gs, err := facts.ActiveGrants(ctx, sam.ID, time.Now()); err != nil || len(gs) != 1 || !strings.HasPrefix(gs[0], g.ID+" ") {
+		t.Fatalf("the approved grant behind %d newer requests: %q, %v", grants.MaxList, gs, err)
 	}
 	if gs, err := facts.ActiveGrants(ctx, sam.ID, time.Now().Add(2*time.Hour)); err != nil || len(gs) != 0 {
 		t.Fatalf("after its expiry: %q, %v; want none", gs, err)

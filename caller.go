@@ -41,3 +41,11 @@ type Caller struct {
 
 // Anonymous reports whether the caller presented no valid credential.
 func (c Caller) Anonymous() bool { return c.Principal.ID == "" }
+
+// Entry starts the audit entry of an action c takes: who, with which
+// credential, from where, in which request; a success until the action
+// says otherwise (AUD-1).
+func (c Caller) Entry(tenantID, action, resource string) AuditEntry {
+	return AuditEntry{TenantID: tenantID, PrincipalID: c.Principal.ID, CredentialID: c.CredentialID, Action: action, Resource: resource,
+		Outcome: OutcomeSuccess, IP: c.IP, UserAgent: c.UserAgent, RequestID: c.RequestID}
+}

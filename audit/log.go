@@ -103,11 +103,6 @@ func (l *Log) Run(ctx context.Context, interval time.Duration, onError func(erro
 	}
 }
 
-func entry(c rempart.Caller, tenant, action, resource string) rempart.AuditEntry {
-	return rempart.AuditEntry{TenantID: tenant, PrincipalID: c.Principal.ID, CredentialID: c.CredentialID, Action: action, Resource: resource,
-		Outcome: rempart.OutcomeSuccess, IP: c.IP, UserAgent: c.UserAgent, RequestID: c.RequestID}
-}
-
 func (l *Log) deny(ctx context.Context, e rempart.AuditEntry, err error) error {
 	e.Outcome, e.Reason = rempart.OutcomeDenied, rempart.ErrorCode(err)
 	if _, aerr := l.store.Audit(ctx, e); aerr != nil {
@@ -127,7 +122,7 @@ func page(entries []rempart.AuditEntry, limit int) rempart.AuditList {
 // TenantEntries returns a tenant's own audit trail (AUD-4). Reading it is
 // itself recorded.
 func (l *Log) TenantEntries(ctx context.Context, c rempart.Caller, tenant string, start uint64, limit int, action, principal string) (rempart.AuditList, error) {
-	e := entry(c, tenant, "audit.read", "tenants/"+tenant+"/audit")
+	e := c.Entry(tenant, "audit.read", "tenants/"+tenant+"/audit")
 	t, err := l.store.Tenant(ctx, tenant)
 	if err != nil {
 		if rempart.ErrorCode(err) == rempart.ENOTFOUND {
@@ -151,7 +146,7 @@ func (l *Log) TenantEntries(ctx context.Context, c rempart.Caller, tenant string
 
 // Entries returns entries of the whole log, for system principals.
 func (l *Log) Entries(ctx context.Context, c rempart.Caller, start uint64, limit int, action, principal string) (rempart.AuditList, error) {
-	e := entry(c, "", "audit.read", "audit/entries")
+	e := c.Entry("", "audit.read", "audit/entries")
 	if err := guard.AuthorizeSystem(c, guard.AuditLog); err != nil {
 		return rempart.AuditList{}, l.deny(ctx, e, err)
 	}
@@ -169,7 +164,7 @@ func (l *Log) Entries(ctx context.Context, c rempart.Caller, start uint64, limit
 // log grew.
 func (l *Log) Checkpoint(ctx context.Context, c rempart.Caller) (rempart.Checkpoint, error) {
 	if err := guard.AuthorizeSystem(c, guard.AuditProof); err != nil {
-		return rempart.Checkpoint{}, l.deny(ctx, entry(c, "", "audit.checkpoint", "audit/checkpoint"), err)
+		return rempart.Checkpoint{}, l.deny(ctx, c.Entry("", "audit.checkpoint", "audit/checkpoint"), err)
 	}
 	return l.SignCheckpoint(ctx)
 }
@@ -188,7 +183,7 @@ func (l *Log) checkSize(ctx context.Context, size uint64) error {
 // InclusionProof proves that entry index is in the tree of the given size.
 func (l *Log) InclusionProof(ctx context.Context, c rempart.Caller, index, size uint64) (rempart.Proof, error) {
 	if err := guard.AuthorizeSystem(c, guard.AuditProof); err != nil {
-		return rempart.Proof{}, l.deny(ctx, entry(c, "", "audit.proof", "audit/proofs/inclusion"), err)
+		return rempart.Proof{}, l.deny(ctx, c.Entry("", "audit.proof", "audit/proofs/inclusion"), err)
 	}
 	if err := l.checkSize(ctx, size); err != nil {
 		return rempart.Proof{}, err
@@ -212,7 +207,7 @@ func (l *Log) InclusionProof(ctx context.Context, c rempart.Caller, index, size 
 // of size to.
 func (l *Log) ConsistencyProof(ctx context.Context, c rempart.Caller, from, to uint64) (rempart.Proof, error) {
 	if err := guard.AuthorizeSystem(c, guard.AuditProof); err != nil {
-		return rempart.Proof{}, l.deny(ctx, entry(c, "", "audit.proof", "audit/proofs/consistency"), err)
+		return rempart.Proof{}, l.deny(ctx, c.Entry("", "audit.proof", "audit/proofs/consistency"), err)
 	}
 	if err := l.checkSize(ctx, to); err != nil {
 		return rempart.Proof{}, err
@@ -230,7 +225,7 @@ func (l *Log) ConsistencyProof(ctx context.Context, c rempart.Caller, from, to u
 // Export writes the whole log for the offline verifier, for system
 // principals. A checkpoint is signed first so that the export ends on one.
 func (l *Log) Export(ctx context.Context, c rempart.Caller, w io.Writer) error {
-	e := entry(c, "", "audit.export", "audit/export")
+	e := c.Entry("", "audit.export", "audit/export")
 	if err := guard.AuthorizeSystem(c, guard.AuditLog); err != nil {
 		return l.deny(ctx, e, err)
 	}

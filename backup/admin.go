@@ -32,7 +32,7 @@ func (s *Service) SetEnqueuer(e Enqueuer) { s.jobs = e }
 // authorize checks that c may manage backups (system administrators only);
 // a refusal is audited.
 func (s *Service) authorize(ctx context.Context, c rempart.Caller, action, resource string) (rempart.AuditEntry, error) {
-	e := entry(c, action, resource)
+	e := c.Entry("", action, resource)
 	if err := guard.AuthorizeSystem(c, guard.BackupsManage); err != nil {
 		e.Outcome, e.Reason = rempart.OutcomeDenied, rempart.ErrorCode(err)
 		if _, aerr := s.store.Audit(ctx, e); aerr != nil {

@@ -28,7 +28,7 @@ func (s *Service) TestRestore(ctx context.Context, open OpenTarget, cleanup func
 	}
 	t.DurationMilli = time.Since(start).Milliseconds()
 	system := rempart.Caller{Principal: rempart.Principal{ID: "system:restore-test"}}
-	e := entry(system, "backup.restore_test", "restore-tests/"+t.ID)
+	e := system.Entry("", "backup.restore_test", "restore-tests/"+t.ID)
 	e.Reason = t.BackupID
 	if err != nil {
 		t.Outcome, t.Error = rempart.OutcomeFailure, truncate(err.Error(), 1000)
@@ -38,7 +38,7 @@ func (s *Service) TestRestore(ctx context.Context, open OpenTarget, cleanup func
 		return t, fmt.Errorf("record restore test: %w", rerr)
 	}
 	if err != nil {
-		alert := entry(system, "security.restore_test_failed", "restore-tests/"+t.ID)
+		alert := system.Entry("", "security.restore_test_failed", "restore-tests/"+t.ID)
 		alert.Outcome, alert.Reason = rempart.OutcomeFailure, e.Reason
 		if _, aerr := s.store.Audit(context.WithoutCancel(ctx), alert); aerr != nil {
 			return t, aerr

@@ -77,11 +77,6 @@ func dataKeyFor(id string, raw []byte) (keys.DataKey, error) {
 	return keys.DataKey{ID: id, AEAD: aead}, nil
 }
 
-func entry(c rempart.Caller, action, resource string) rempart.AuditEntry {
-	return rempart.AuditEntry{PrincipalID: c.Principal.ID, CredentialID: c.CredentialID, IP: c.IP, UserAgent: c.UserAgent, RequestID: c.RequestID,
-		Action: action, Resource: resource, Outcome: rempart.OutcomeSuccess}
-}
-
 // CreateOptions tune a backup.
 type CreateOptions struct {
 	// Started, if set, is told the backup's ID once it is recorded, before
@@ -117,7 +112,7 @@ func (s *Service) Create(ctx context.Context, c rempart.Caller, opts CreateOptio
 		return Manifest{}, err
 	}
 	rec := Record{ID: id, Status: StatusRunning, RootKeyID: rootID, WrappedKey: wrapped, CreatedAt: start}
-	if err := s.store.BackupStarted(ctx, entry(c, "backup.start", "backups/"+id), rec); err != nil {
+	if err := s.store.BackupStarted(ctx, c.Entry("", "backup.start", "backups/"+id), rec); err != nil {
 		return Manifest{}, err
 	}
 	var m Manifest
@@ -129,7 +124,7 @@ func (s *Service) Create(ctx context.Context, c rempart.Caller, opts CreateOptio
 	}
 	now := s.clock.Now()
 	rec.FinishedAt = &now
-	e := entry(c, "backup.create", "backups/"+id)
+	e := c.Entry("", "backup.create", "backups/"+id)
 	if err != nil {
 		s.objects.Delete(context.WithoutCancel(ctx), dataKey(id)) // a partial data object is garbage
 		rec.Status, rec.Error = StatusFailed, truncate(err.Error(), 500)
@@ -359,7 +354,7 @@ func (s *Service) Abandon(ctx context.Context, c rempart.Caller, id string) erro
 		}
 		now := s.clock.Now()
 		r.Status, r.Error, r.FinishedAt = StatusFailed, "interrupted: its process stopped", &now
-		e := entry(c, "backup.create", "backups/"+id)
+		e := c.Entry("", "backup.create", "backups/"+id)
 		e.Outcome, e.Reason = rempart.OutcomeFailure, "interrupted"
 		return s.store.BackupFinished(ctx, e, r)
 	}
@@ -390,7 +385,7 @@ func (s *Service) Prune(ctx context.Context, c rempart.Caller, retention time.Du
 			}
 		}
 		r.Status = StatusDeleted
-		e := entry(c, "backup.delete", "backups/"+r.ID)
+		e := c.Entry("", "backup.delete", "backups/"+r.ID)
 		e.Reason = "retention " + retention.String()
 		if err := s.store.BackupFinished(ctx, e, r); err != nil {
 			return n, err

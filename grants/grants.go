@@ -63,11 +63,6 @@ type Service struct {
 // New returns the grants service.
 func New(store Store, clock rempart.Clock) *Service { return &Service{store: store, clock: clock} }
 
-func entry(c rempart.Caller, tenantID, action, resource string) rempart.AuditEntry {
-	return rempart.AuditEntry{TenantID: tenantID, PrincipalID: c.Principal.ID, CredentialID: c.CredentialID, Action: action, Resource: resource,
-		Outcome: rempart.OutcomeSuccess, IP: c.IP, UserAgent: c.UserAgent, RequestID: c.RequestID}
-}
-
 func (s *Service) deny(ctx context.Context, e rempart.AuditEntry, err error) error {
 	e.Outcome = rempart.OutcomeDenied
 	switch rempart.ErrorCode(err) {
@@ -101,7 +96,7 @@ func (s *Service) Request(ctx context.Context, c rempart.Caller, in rempart.Gran
 	// The entry goes to the tenant's trail only once the caller is known to
 	// be staff who may ask and the tenant exists: nobody else files entries
 	// into a tenant's trail by naming it.
-	e := entry(c, "", "grant.request", resource(id))
+	e := c.Entry("", "grant.request", resource(id))
 	if err := guard.AuthorizeSystem(c, guard.GrantsRequest); err != nil || !staff(c) {
 		if err == nil {
 			err = rempart.Errorf(rempart.EFORBIDDEN, "Only staff ask for access grants.")
@@ -148,7 +143,7 @@ func (s *Service) Request(ctx context.Context, c rempart.Caller, in rempart.Gran
 // (security admins, auditors), one's own to those who ask for them.
 // tenant, if set, narrows the list.
 func (s *Service) List(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.Grant, error) {
-	e := entry(c, "", "grant.list", "grants")
+	e := c.Entry("", "grant.list", "grants")
 	q := Query{TenantID: tenant, Limit: MaxList}
 	if err := guard.AuthorizeSystem(c, guard.GrantsRead); err != nil {
 		if guard.AuthorizeSystem(c, guard.GrantsRequest) != nil || !staff(c) {
@@ -178,7 +173,7 @@ func (s *Service) list(ctx context.Context, e rempart.AuditEntry, q Query) ([]re
 
 // Get returns one grant to staff who may see it (see List).
 func (s *Service) Get(ctx context.Context, c rempart.Caller, id string) (rempart.Grant, error) {
-	e := entry(c, "", "grant.read", resource(id))
+	e := c.Entry("", "grant.read", resource(id))
 	g, err := s.staffGrant(ctx, c, id, &e, guard.GrantsRead)
 	if err != nil {
 		return g, err
@@ -214,7 +209,7 @@ func (s *Service) staffGrant(ctx context.Context, c rempart.Caller, id string, e
 // Approve is a security admin's approval (never the requester's). The grant
 // becomes active now if the tenant's approval is not needed or already in.
 func (s *Service) Approve(ctx context.Context, c rempart.Caller, id string) (rempart.Grant, error) {
-	e := entry(c, "", "grant.approve", resource(id))
+	e := c.Entry("", "grant.approve", resource(id))
 	if _, err := s.staffGrant(ctx, c, id, &e, guard.GrantsApprove); err != nil {
 		return rempart.Grant{}, err
 	}
@@ -271,7 +266,7 @@ func (s *Service) update(ctx context.Context, e rempart.AuditEntry, id string, f
 
 // Deny refuses a pending grant (a security admin).
 func (s *Service) Deny(ctx context.Context, c rempart.Caller, id string) (rempart.Grant, error) {
-	e := entry(c, "", "grant.deny", resource(id))
+	e := c.Entry("", "grant.deny", resource(id))
 	if _, err := s.staffGrant(ctx, c, id, &e, guard.GrantsApprove); err != nil {
 		return rempart.Grant{}, err
 	}
@@ -287,7 +282,7 @@ func (s *Service) Deny(ctx context.Context, c rempart.Caller, id string) (rempar
 // Revoke ends a pending or active grant at once: its requester or a
 // security admin.
 func (s *Service) Revoke(ctx context.Context, c rempart.Caller, id string) (rempart.Grant, error) {
-	e := entry(c, "", "grant.revoke", resource(id))
+	e := c.Entry("", "grant.revoke", resource(id))
 	if _, err := s.staffGrant(ctx, c, id, &e, guard.GrantsApprove); err != nil {
 		return rempart.Grant{}, err
 	}

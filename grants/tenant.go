@@ -39,7 +39,7 @@ func tenantResource(tenant, id string) string {
 
 // TenantGrants lists every grant on the tenant, newest first.
 func (s *Service) TenantGrants(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.Grant, error) {
-	e := entry(c, tenant, "grant.list", tenantResource(tenant, ""))
+	e := c.Entry(tenant, "grant.list", tenantResource(tenant, ""))
 	scope, err := s.authorize(ctx, c, tenant, e)
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func (s *Service) tenantGrant(ctx context.Context, c rempart.Caller, tenant, id 
 // TenantGrant returns a grant on the tenant with every access made under
 // it, from the audit trail.
 func (s *Service) TenantGrant(ctx context.Context, c rempart.Caller, tenant, id string) (rempart.GrantDetail, error) {
-	e := entry(c, tenant, "grant.read", tenantResource(tenant, id))
+	e := c.Entry(tenant, "grant.read", tenantResource(tenant, id))
 	scope, g, err := s.tenantGrant(ctx, c, tenant, id, e)
 	if err != nil {
 		return rempart.GrantDetail{}, err
@@ -88,7 +88,7 @@ func (s *Service) TenantGrant(ctx context.Context, c rempart.Caller, tenant, id 
 // TenantApprove is a tenant admin's approval of a grant that needs it. The
 // grant becomes active now if the staff approval is already in.
 func (s *Service) TenantApprove(ctx context.Context, c rempart.Caller, tenant, id string) (rempart.Grant, error) {
-	e := entry(c, tenant, "grant.tenant_approve", tenantResource(tenant, id))
+	e := c.Entry(tenant, "grant.tenant_approve", tenantResource(tenant, id))
 	if _, _, err := s.tenantGrant(ctx, c, tenant, id, e); err != nil {
 		return rempart.Grant{}, err
 	}
@@ -107,7 +107,7 @@ func (s *Service) TenantApprove(ctx context.Context, c rempart.Caller, tenant, i
 
 // TenantDeny refuses a pending grant on the tenant.
 func (s *Service) TenantDeny(ctx context.Context, c rempart.Caller, tenant, id string) (rempart.Grant, error) {
-	e := entry(c, tenant, "grant.tenant_deny", tenantResource(tenant, id))
+	e := c.Entry(tenant, "grant.tenant_deny", tenantResource(tenant, id))
 	if _, _, err := s.tenantGrant(ctx, c, tenant, id, e); err != nil {
 		return rempart.Grant{}, err
 	}
@@ -119,7 +119,7 @@ func (s *Service) TenantDeny(ctx context.Context, c rempart.Caller, tenant, id s
 
 // TenantRevoke ends a pending or active grant on the tenant at once.
 func (s *Service) TenantRevoke(ctx context.Context, c rempart.Caller, tenant, id string) (rempart.Grant, error) {
-	e := entry(c, tenant, "grant.revoke", tenantResource(tenant, id))
+	e := c.Entry(tenant, "grant.revoke", tenantResource(tenant, id))
 	if _, _, err := s.tenantGrant(ctx, c, tenant, id, e); err != nil {
 		return rempart.Grant{}, err
 	}
@@ -128,7 +128,7 @@ func (s *Service) TenantRevoke(ctx context.Context, c rempart.Caller, tenant, id
 
 // Settings returns the tenant's rule for grants.
 func (s *Service) Settings(ctx context.Context, c rempart.Caller, tenant string) (rempart.GrantSettings, error) {
-	e := entry(c, tenant, "grant.settings.read", "tenants/"+tenant+"/grant-settings")
+	e := c.Entry(tenant, "grant.settings.read", "tenants/"+tenant+"/grant-settings")
 	scope, err := s.authorize(ctx, c, tenant, e)
 	if err != nil {
 		return rempart.GrantSettings{}, err
@@ -146,7 +146,7 @@ func (s *Service) Settings(ctx context.Context, c rempart.Caller, tenant string)
 // SetSettings sets whether a tenant admin must approve every new grant on
 // the tenant; grants already requested keep the rule they were asked under.
 func (s *Service) SetSettings(ctx context.Context, c rempart.Caller, tenant string, in rempart.GrantSettings) (rempart.GrantSettings, error) {
-	e := entry(c, tenant, "grant.settings.set", "tenants/"+tenant+"/grant-settings")
+	e := c.Entry(tenant, "grant.settings.set", "tenants/"+tenant+"/grant-settings")
 	scope, err := s.authorize(ctx, c, tenant, e)
 	if err != nil {
 		return rempart.GrantSettings{}, err

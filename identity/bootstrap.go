@@ -29,7 +29,7 @@ func (s *Service) EnsureBootstrap(ctx context.Context) (string, error) {
 // administrator and its API key. The token works once.
 func (s *Service) Bootstrap(ctx context.Context, c rempart.Caller, token string) (rempart.Bootstrapped, error) {
 	admin := rempart.ServiceAccount{ID: rempart.NewID("sa"), Name: "admin", Role: rempart.RoleSystemAdmin, CreatedAt: s.clock.Now()}
-	e := entry(c, "", "bootstrap.redeem", "principals/"+admin.ID)
+	e := c.Entry("", "bootstrap.redeem", "principals/"+admin.ID)
 	secret, ok := strings.CutPrefix(token, bootstrapPrefix)
 	if !ok || len(secret) != 52 {
 		return rempart.Bootstrapped{}, s.deny(ctx, e, errBadCredential)

@@ -31,7 +31,7 @@ type InvitationMail struct {
 // that nobody received stays valid, and the inviter is told to try again.
 // The inviter never sees the token: only the invitee can use it.
 func (s *Service) mailInvitation(ctx context.Context, c rempart.Caller, inv rempart.Invitation, token string) (rempart.InvitationCreated, error) {
-	e := entry(c, inv.TenantID, "invitation.mail", peoplePath(inv.TenantID)+"/invitations/"+inv.ID)
+	e := c.Entry(inv.TenantID, "invitation.mail", peoplePath(inv.TenantID)+"/invitations/"+inv.ID)
 	m := InvitationMail{To: inv.Email, Token: token, Role: inv.Role, TenantID: inv.TenantID, ExpiresAt: inv.ExpiresAt}
 	if inv.TenantID != "" {
 		t, err := s.store.Tenant(ctx, inv.TenantID)

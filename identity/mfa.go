@@ -516,7 +516,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, c rempart.Caller, token, c
 // auth.sign_in entry of the second step; a bad or expired challenge, or a
 // user gone or suspended since the first step, is denied and audited.
 func (s *Service) pendingSignIn(ctx context.Context, c rempart.Caller, token string) (UserRow, rempart.AuditEntry, error) {
-	e := entry(c, "", "auth.sign_in", "")
+	e := c.Entry("", "auth.sign_in", "")
 	userID, ok := s.openChallenge(token)
 	if !ok {
 		e.Reason = "bad or expired sign-in challenge"
@@ -533,7 +533,7 @@ func (s *Service) pendingSignIn(ctx context.Context, c rempart.Caller, token str
 
 // MFAPolicy returns whether a tenant requires MFA of its users.
 func (s *Service) MFAPolicy(ctx context.Context, c rempart.Caller, tenant string) (rempart.MFAPolicy, error) {
-	e := entry(c, tenant, "tenant.mfa_policy.read", "tenants/"+tenant+"/mfa-policy")
+	e := c.Entry(tenant, "tenant.mfa_policy.read", "tenants/"+tenant+"/mfa-policy")
 	if _, err := s.authorize(ctx, c, tenant, e); err != nil {
 		return rempart.MFAPolicy{}, err
 	}
@@ -549,7 +549,7 @@ func (s *Service) MFAPolicy(ctx context.Context, c rempart.Caller, tenant string
 // on, a user of the tenant without a factor signs in to an enrolment-only
 // session. Sessions already open keep running until they end.
 func (s *Service) SetMFAPolicy(ctx context.Context, c rempart.Caller, tenant string, p rempart.MFAPolicy) error {
-	e := entry(c, tenant, "tenant.mfa_policy.update", "tenants/"+tenant+"/mfa-policy")
+	e := c.Entry(tenant, "tenant.mfa_policy.update", "tenants/"+tenant+"/mfa-policy")
 	if _, err := s.authorize(ctx, c, tenant, e); err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func (s *Service) notify(ctx context.Context, c rempart.Caller, userID, what str
 	if s.cfg.Notices == nil {
 		return
 	}
-	e := entry(c, c.Principal.TenantID, "account.notice", "users/"+userID)
+	e := c.Entry(c.Principal.TenantID, "account.notice", "users/"+userID)
 	u, err := s.store.User(ctx, userID)
 	if err == nil {
 		e.TenantID = u.TenantID

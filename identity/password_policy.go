@@ -48,7 +48,7 @@ func policyInfo(tp password.TenantPolicy, p password.Policy) rempart.PasswordPol
 // PasswordPolicy returns a tenant's password policy overrides and the
 // policy in effect for its users.
 func (s *Service) PasswordPolicy(ctx context.Context, c rempart.Caller, tenant string) (rempart.PasswordPolicyInfo, error) {
-	e := entry(c, tenant, "tenant.password_policy.read", "tenants/"+tenant+"/password-policy")
+	e := c.Entry(tenant, "tenant.password_policy.read", "tenants/"+tenant+"/password-policy")
 	if _, err := s.authorize(ctx, c, tenant, e); err != nil {
 		return rempart.PasswordPolicyInfo{}, err
 	}
@@ -69,7 +69,7 @@ func (s *Service) PasswordPolicy(ctx context.Context, c rempart.Caller, tenant s
 // inherit the deployment's values; the result must meet the floors. The
 // new rules apply to the next password set, and expiry at the next sign-in.
 func (s *Service) SetPasswordPolicy(ctx context.Context, c rempart.Caller, tenant string, in rempart.TenantPasswordPolicy) (rempart.PasswordPolicyInfo, error) {
-	e := entry(c, tenant, "tenant.password_policy.update", "tenants/"+tenant+"/password-policy")
+	e := c.Entry(tenant, "tenant.password_policy.update", "tenants/"+tenant+"/password-policy")
 	if _, err := s.authorize(ctx, c, tenant, e); err != nil {
 		return rempart.PasswordPolicyInfo{}, err
 	}

@@ -111,7 +111,7 @@ func peoplePath(tenant string) string {
 // one it is returned once, for the inviter to pass on.
 func (s *Service) Invite(ctx context.Context, c rempart.Caller, tenant string, in rempart.InvitationCreate) (rempart.InvitationCreated, error) {
 	id, token, secret := newToken(invitationPrefix, "inv")
-	e := entry(c, tenant, "invitation.create", peoplePath(tenant)+"/invitations/"+id)
+	e := c.Entry(tenant, "invitation.create", peoplePath(tenant)+"/invitations/"+id)
 	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return rempart.InvitationCreated{}, err
 	}
@@ -141,7 +141,7 @@ func (s *Service) Invite(ctx context.Context, c rempart.Caller, tenant string, i
 
 // Invitations lists the invitations of a tenant ("" for staff).
 func (s *Service) Invitations(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.Invitation, error) {
-	e := entry(c, tenant, "invitation.list", peoplePath(tenant)+"/invitations")
+	e := c.Entry(tenant, "invitation.list", peoplePath(tenant)+"/invitations")
 	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (s *Service) Invitations(ctx context.Context, c rempart.Caller, tenant stri
 // RevokeInvitation withdraws a pending invitation of a tenant ("" for
 // staff): its link stops working at once (IAM-8).
 func (s *Service) RevokeInvitation(ctx context.Context, c rempart.Caller, tenant, id string) error {
-	e := entry(c, tenant, "invitation.revoke", peoplePath(tenant)+"/invitations/"+id)
+	e := c.Entry(tenant, "invitation.revoke", peoplePath(tenant)+"/invitations/"+id)
 	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return err
 	}
@@ -174,7 +174,7 @@ var errBadInvitation = rempart.Errorf(rempart.EUNAUTHORIZED, "The invitation lin
 // AcceptInvitation turns an invitation into a user with the name and
 // password the invitee chose. The link works once.
 func (s *Service) AcceptInvitation(ctx context.Context, c rempart.Caller, in rempart.InvitationAccept) (rempart.User, error) {
-	e := entry(c, "", "invitation.accept", "")
+	e := c.Entry("", "invitation.accept", "")
 	id, secret, ok := parseToken(in.Token, invitationPrefix, "inv")
 	if !ok {
 		e.Reason = "malformed"
@@ -246,7 +246,7 @@ func withExpiry(u rempart.User, pol password.Policy) rempart.User {
 
 // Users lists the users of a tenant ("" for staff).
 func (s *Service) Users(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.User, error) {
-	e := entry(c, tenant, "user.list", peoplePath(tenant)+"/users")
+	e := c.Entry(tenant, "user.list", peoplePath(tenant)+"/users")
 	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
 		return nil, err
 	}
@@ -272,7 +272,7 @@ func (s *Service) SetUserStatus(ctx context.Context, c rempart.Caller, tenant, i
 	if action == "" {
 		return rempart.Errorf(rempart.EINVALID, "status must be %s or %s.", rempart.UserActive, rempart.UserSuspended)
 	}
-	e := entry(c, tenant, action, peoplePath(tenant)+"/users/"+id)
+	e := c.Entry(tenant, action, peoplePath(tenant)+"/users/"+id)
 	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return err
 	}

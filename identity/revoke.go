@@ -22,7 +22,7 @@ func (s *Service) RevokeAccess(ctx context.Context, c rempart.Caller, tenant, id
 	if action == "" {
 		return rempart.Revocation{}, rempart.Errorf(rempart.EINVALID, "kind must be %s or %s.", rempart.RevokeOffboard, rempart.RevokeCompromise)
 	}
-	e := entry(c, tenant, action, peoplePath(tenant)+"/users/"+id)
+	e := c.Entry(tenant, action, peoplePath(tenant)+"/users/"+id)
 	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return rempart.Revocation{}, err
 	}

@@ -95,11 +95,6 @@ func New(store Store, clock rempart.Clock, cfg Config) *Service {
 		checker: &password.Checker{Policy: cfg.PasswordPolicy, Hasher: cfg.Hasher, Breach: cfg.Breach}}
 }
 
-func entry(c rempart.Caller, tenantID, action, resource string) rempart.AuditEntry {
-	return rempart.AuditEntry{TenantID: tenantID, PrincipalID: c.Principal.ID, CredentialID: c.CredentialID, Action: action, Resource: resource,
-		Outcome: rempart.OutcomeSuccess, IP: c.IP, UserAgent: c.UserAgent, RequestID: c.RequestID}
-}
-
 func (s *Service) deny(ctx context.Context, e rempart.AuditEntry, err error) error {
 	e.Outcome = rempart.OutcomeDenied
 	if e.Reason == "" {
@@ -122,7 +117,7 @@ func (s *Service) Authenticate(ctx context.Context, c rempart.Caller, token stri
 	if isSessionToken(token) {
 		return s.AuthenticateSession(ctx, c, token, rempart.SessionAPI)
 	}
-	e := entry(c, "", "auth.api_key", "")
+	e := c.Entry("", "auth.api_key", "")
 	keyID, hash, ok := parseSecret(token)
 	if !ok {
 		e.Reason = "malformed"
@@ -166,7 +161,7 @@ func (s *Service) fail(ctx context.Context, e rempart.AuditEntry) error {
 
 // Unauthenticated records a request that presented no credential at all.
 func (s *Service) Unauthenticated(ctx context.Context, c rempart.Caller, resource string) error {
-	e := entry(c, "", "auth.missing", resource)
+	e := c.Entry("", "auth.missing", resource)
 	e.Reason = "no credential"
 	return s.fail(ctx, e)
 }
@@ -191,7 +186,7 @@ func (s *Service) authorize(ctx context.Context, c rempart.Caller, tenant string
 // CreateServiceAccount adds a service account with a tenant role.
 func (s *Service) CreateServiceAccount(ctx context.Context, c rempart.Caller, tenant string, in rempart.ServiceAccountCreate) (rempart.ServiceAccount, error) {
 	sa := rempart.ServiceAccount{ID: rempart.NewID("sa"), TenantID: tenant, Name: in.Name, Role: in.Role, CreatedAt: s.clock.Now()}
-	e := entry(c, tenant, "service_account.create", "tenants/"+tenant+"/service-accounts/"+sa.ID)
+	e := c.Entry(tenant, "service_account.create", "tenants/"+tenant+"/service-accounts/"+sa.ID)
 	scope, err := s.authorize(ctx, c, tenant, e)
 	if err != nil {
 		return sa, err
@@ -208,7 +203,7 @@ func (s *Service) CreateServiceAccount(ctx context.Context, c rempart.Caller, te
 
 // ServiceAccounts lists a tenant's service accounts.
 func (s *Service) ServiceAccounts(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.ServiceAccount, error) {
-	e := entry(c, tenant, "service_account.list", "tenants/"+tenant+"/service-accounts")
+	e := c.Entry(tenant, "service_account.list", "tenants/"+tenant+"/service-accounts")
 	scope, err := s.authorize(ctx, c, tenant, e)
 	if err != nil {
 		return nil, err
@@ -224,7 +219,7 @@ func (s *Service) ServiceAccounts(ctx context.Context, c rempart.Caller, tenant 
 // DeleteServiceAccount removes a service account; its keys stop working at
 // once (IAM-8).
 func (s *Service) DeleteServiceAccount(ctx context.Context, c rempart.Caller, tenant, id string) error {
-	e := entry(c, tenant, "service_account.delete", "tenants/"+tenant+"/service-accounts/"+id)
+	e := c.Entry(tenant, "service_account.delete", "tenants/"+tenant+"/service-accounts/"+id)
 	scope, err := s.authorize(ctx, c, tenant, e)
 	if err != nil {
 		return err
@@ -236,7 +231,7 @@ func (s *Service) DeleteServiceAccount(ctx context.Context, c rempart.Caller, te
 // returned once and stored only as a hash.
 func (s *Service) CreateAPIKey(ctx context.Context, c rempart.Caller, tenant, account string, in rempart.APIKeyCreate) (rempart.APIKeyCreated, error) {
 	keyID, secret, hash := newSecret()
-	e := entry(c, tenant, "api_key.create", "tenants/"+tenant+"/service-accounts/"+account+"/keys/"+keyID)
+	e := c.Entry(tenant, "api_key.create", "tenants/"+tenant+"/service-accounts/"+account+"/keys/"+keyID)
 	scope, err := s.authorize(ctx, c, tenant, e)
 	if err != nil {
 		return rempart.APIKeyCreated{}, err
@@ -263,7 +258,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, c rempart.Caller, tenant, ac
 
 // APIKeys lists a service account's keys (never their secrets).
 func (s *Service) APIKeys(ctx context.Context, c rempart.Caller, tenant, account string) ([]rempart.APIKey, error) {
-	e := entry(c, tenant, "api_key.list", "tenants/"+tenant+"/service-accounts/"+account+"/keys")
+	e := c.Entry(tenant, "api_key.list", "tenants/"+tenant+"/service-accounts/"+account+"/keys")
 	scope, err := s.authorize(ctx, c, tenant, e)
 	if err != nil {
 		return nil, err
@@ -281,7 +276,7 @@ func (s *Service) APIKeys(ctx context.Context, c rempart.Caller, tenant, account
 
 // RevokeAPIKey revokes a key; the next request with it is refused (IAM-8).
 func (s *Service) RevokeAPIKey(ctx context.Context, c rempart.Caller, tenant, account, keyID string) error {
-	e := entry(c, tenant, "api_key.revoke", "tenants/"+tenant+"/service-accounts/"+account+"/keys/"+keyID)
+	e := c.Entry(tenant, "api_key.revoke", "tenants/"+tenant+"/service-accounts/"+account+"/keys/"+keyID)
 	scope, err := s.authorize(ctx, c, tenant, e)
 	if err != nil {
 		return err

@@ -56,7 +56,7 @@ func (s *Service) SignIn(ctx context.Context, c rempart.Caller, in rempart.SignI
 // checkPassword, an expired password, and a rehash. It returns the audit
 // entry to complete.
 func (s *Service) signInPassword(ctx context.Context, c rempart.Caller, in rempart.SignIn) (UserRow, rempart.AuditEntry, error) {
-	e := entry(c, "", "auth.sign_in", "")
+	e := c.Entry("", "auth.sign_in", "")
 	if len(in.Code) > maxCode {
 		e.Reason = "malformed"
 		return UserRow{}, e, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "code is at most %d characters.", maxCode))
@@ -136,7 +136,7 @@ func isSessionToken(token string) bool { return strings.HasPrefix(token, session
 // short-lived access tokens. Every failure is audited and answers the same
 // EUNAUTHORIZED.
 func (s *Service) AuthenticateSession(ctx context.Context, c rempart.Caller, token, kind string) (rempart.Caller, error) {
-	e := entry(c, "", "auth.session", "")
+	e := c.Entry("", "auth.session", "")
 	id, secret, ok := parseToken(token, sessionPrefix, "ses")
 	if !ok {
 		e.Reason = "malformed"
@@ -198,7 +198,7 @@ var errNotAPerson = rempart.Errorf(rempart.ENOTFOUND, "This credential belongs t
 // personal starts the audit entry of a request about the caller's own
 // account, and refuses (audited) a caller that is not a person signed in.
 func (s *Service) personal(ctx context.Context, c rempart.Caller, action, resource string) (rempart.AuditEntry, error) {
-	e := entry(c, c.Principal.TenantID, action, "users/"+c.Principal.ID+resource)
+	e := c.Entry(c.Principal.TenantID, action, "users/"+c.Principal.ID+resource)
 	if !isSessionCredential(c) {
 		return e, s.deny(ctx, e, errNotAPerson)
 	}
@@ -254,7 +254,7 @@ func (s *Service) RevokeSession(ctx context.Context, c rempart.Caller, id string
 // rather than a session, so that an expired password can be changed; it is
 // throttled like a sign-in. Every session of the user ends.
 func (s *Service) ChangePassword(ctx context.Context, c rempart.Caller, in rempart.PasswordChange) error {
-	e := entry(c, "", "user.password_change", "")
+	e := c.Entry("", "user.password_change", "")
 	if len(in.New) > maxPassword {
 		return s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "The new password is longer than %d bytes.", maxPassword))
 	}

@@ -129,7 +129,7 @@ func ssoPath(tenant, id string) string {
 // first; the client secret is sealed under the root key and never returned.
 func (s *Service) CreateSSOProvider(ctx context.Context, c rempart.Caller, tenant string, in rempart.SSOProviderInput) (rempart.SSOProvider, error) {
 	id := rempart.NewID("sso")
-	e := entry(c, tenant, "sso.provider.create", ssoPath(tenant, id))
+	e := c.Entry(tenant, "sso.provider.create", ssoPath(tenant, id))
 	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return rempart.SSOProvider{}, err
 	}
@@ -149,7 +149,7 @@ func (s *Service) CreateSSOProvider(ctx context.Context, c rempart.Caller, tenan
 // UpdateSSOProvider replaces a provider's settings; an empty client secret
 // keeps the stored one.
 func (s *Service) UpdateSSOProvider(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.SSOProviderInput) (rempart.SSOProvider, error) {
-	e := entry(c, tenant, "sso.provider.update", ssoPath(tenant, id))
+	e := c.Entry(tenant, "sso.provider.update", ssoPath(tenant, id))
 	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return rempart.SSOProvider{}, err
 	}
@@ -213,7 +213,7 @@ func (s *Service) tenantProvider(ctx context.Context, tenant, id string, e rempa
 
 // SSOProvider returns one provider of a tenant ("" staff).
 func (s *Service) SSOProvider(ctx context.Context, c rempart.Caller, tenant, id string) (rempart.SSOProvider, error) {
-	e := entry(c, tenant, "sso.provider.read", ssoPath(tenant, id))
+	e := c.Entry(tenant, "sso.provider.read", ssoPath(tenant, id))
 	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
 		return rempart.SSOProvider{}, err
 	}
@@ -227,7 +227,7 @@ func (s *Service) SSOProvider(ctx context.Context, c rempart.Caller, tenant, id 
 
 // SSOProviders lists the providers of a tenant ("" staff).
 func (s *Service) SSOProviders(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.SSOProvider, error) {
-	e := entry(c, tenant, "sso.provider.list", ssoPath(tenant, ""))
+	e := c.Entry(tenant, "sso.provider.list", ssoPath(tenant, ""))
 	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func (s *Service) SSOProviders(ctx context.Context, c rempart.Caller, tenant str
 // DeleteSSOProvider removes a provider with its links; its people keep
 // their accounts.
 func (s *Service) DeleteSSOProvider(ctx context.Context, c rempart.Caller, tenant, id string) error {
-	e := entry(c, tenant, "sso.provider.delete", ssoPath(tenant, id))
+	e := c.Entry(tenant, "sso.provider.delete", ssoPath(tenant, id))
 	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func derive(purpose, binding string) string {
 // email's domain (IAM-5): authorisation code with PKCE (S256), a state and a
 // nonce. Only hashes are stored; returnTo is kept if it is a local path.
 func (s *Service) StartSSO(ctx context.Context, c rempart.Caller, email, returnTo string) (SSOStart, error) {
-	e := entry(c, "", "auth.sso.start", "")
+	e := c.Entry("", "auth.sso.start", "")
 	if !s.cfg.SSO.ready() {
 		e.Reason = "single sign-on not configured"
 		return SSOStart{}, s.deny(ctx, e, errSSO)
@@ -118,7 +118,7 @@ func (s *Service) StartSSO(ctx context.Context, c rempart.Caller, email, returnT
 // provider allows it. Every refusal is audited with its reason and answers
 // the same errSSO.
 func (s *Service) SSOCallback(ctx context.Context, c rempart.Caller, state, code, binding, providerError string) (SSOSignedIn, error) {
-	e := entry(c, "", "auth.sso", "")
+	e := c.Entry("", "auth.sso", "")
 	deny := func(reason string) (SSOSignedIn, error) {
 		e.Reason = reason
 		return SSOSignedIn{}, s.deny(ctx, e, errSSO)

@@ -16,7 +16,7 @@ import (
 // CreateCampaign opens a campaign on demand.
 func (s *Service) CreateCampaign(ctx context.Context, c rempart.Caller, tenant string, in rempart.CampaignCreate) (rempart.Campaign, error) {
 	id := rempart.NewID("arc")
-	e := entry(c, tenant, "review.create", scopePath(tenant)+"/access-reviews/"+id)
+	e := c.Entry(tenant, "review.create", scopePath(tenant)+"/access-reviews/"+id)
 	if err := s.authorize(ctx, c, tenant, e); err != nil {
 		return rempart.Campaign{}, err
 	}
@@ -123,7 +123,7 @@ func (s *Service) item(ctx context.Context, a Account, now time.Time) (rempart.R
 
 // Campaigns lists a scope's campaigns, newest first.
 func (s *Service) Campaigns(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.Campaign, error) {
-	e := entry(c, tenant, "review.list", scopePath(tenant)+"/access-reviews")
+	e := c.Entry(tenant, "review.list", scopePath(tenant)+"/access-reviews")
 	if err := s.authorize(ctx, c, tenant, e); err != nil {
 		return nil, err
 	}
@@ -137,7 +137,7 @@ func (s *Service) Campaigns(ctx context.Context, c rempart.Caller, tenant string
 
 // Campaign returns a campaign of the scope with its items.
 func (s *Service) Campaign(ctx context.Context, c rempart.Caller, tenant, id string) (rempart.CampaignDetail, error) {
-	e := entry(c, tenant, "review.read", scopePath(tenant)+"/access-reviews/"+id)
+	e := c.Entry(tenant, "review.read", scopePath(tenant)+"/access-reviews/"+id)
 	if err := s.authorize(ctx, c, tenant, e); err != nil {
 		return rempart.CampaignDetail{}, err
 	}
@@ -161,7 +161,7 @@ func (s *Service) Campaign(ctx context.Context, c rempart.Caller, tenant, id str
 // Nobody decides on their own account. The campaign closes with its last
 // decision.
 func (s *Service) Decide(ctx context.Context, c rempart.Caller, tenant, campaignID, principalID string, in rempart.ReviewDecision) (rempart.ReviewDecided, error) {
-	e := entry(c, tenant, "review.decide", scopePath(tenant)+"/access-reviews/"+campaignID+"/items/"+principalID)
+	e := c.Entry(tenant, "review.decide", scopePath(tenant)+"/access-reviews/"+campaignID+"/items/"+principalID)
 	if err := s.authorize(ctx, c, tenant, e); err != nil {
 		return rempart.ReviewDecided{}, err
 	}
@@ -247,7 +247,7 @@ func (s *Service) Quarterly(ctx context.Context) (opened int, err error) {
 			continue
 		}
 		id := rempart.NewID("arc")
-		e := entry(System, tenant, "review.create", scopePath(tenant)+"/access-reviews/"+id)
+		e := System.Entry(tenant, "review.create", scopePath(tenant)+"/access-reviews/"+id)
 		_, err := s.open(ctx, e, rempart.Campaign{ID: id, TenantID: tenant, Name: "Quarterly access review " + q, Period: q,
 			CreatedBy: System.Principal.ID, CreatedAt: now, DueAt: now.Add(s.cfg.DueIn)})
 		switch {
@@ -275,7 +275,7 @@ func (s *Service) Remind(ctx context.Context) (sent int, err error) {
 	}
 	for _, cp := range cs {
 		r := Reminder{CampaignID: cp.ID, TenantID: cp.TenantID, Day: now.UTC().Format("2006-01-02"), Pending: cp.Accounts - cp.Decided, At: now}
-		e := entry(System, cp.TenantID, "review.remind", scopePath(cp.TenantID)+"/access-reviews/"+cp.ID)
+		e := System.Entry(cp.TenantID, "review.remind", scopePath(cp.TenantID)+"/access-reviews/"+cp.ID)
 		e.Reason = "overdue since " + cp.DueAt.UTC().Format(time.RFC3339) + "; " + plural(r.Pending, "account") + " undecided"
 		ok, err := s.store.RecordReminder(ctx, e, r)
 		if err != nil {

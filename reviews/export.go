@@ -29,7 +29,7 @@ type Evidence struct {
 // with its content type and a file name. An open campaign is not evidence
 // yet: ECONFLICT.
 func (s *Service) Export(ctx context.Context, c rempart.Caller, tenant, id, format string) (body []byte, contentType, filename string, err error) {
-	e := entry(c, tenant, "review.export", scopePath(tenant)+"/access-reviews/"+id)
+	e := c.Entry(tenant, "review.export", scopePath(tenant)+"/access-reviews/"+id)
 	if err := s.authorize(ctx, c, tenant, e); err != nil {
 		return nil, "", "", err
 	}

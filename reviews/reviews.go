@@ -180,11 +180,6 @@ const maxList = 500
 // System is the caller of the scheduled campaigns and reminders.
 var System = rempart.Caller{Principal: rempart.Principal{ID: "system:reviews"}}
 
-func entry(c rempart.Caller, tenantID, action, resource string) rempart.AuditEntry {
-	return rempart.AuditEntry{TenantID: tenantID, PrincipalID: c.Principal.ID, CredentialID: c.CredentialID, Action: action, Resource: resource,
-		Outcome: rempart.OutcomeSuccess, IP: c.IP, UserAgent: c.UserAgent, RequestID: c.RequestID}
-}
-
 func (s *Service) deny(ctx context.Context, e rempart.AuditEntry, err error) error {
 	e.Outcome = rempart.OutcomeDenied
 	if e.Reason == "" {

@@ -17,7 +17,7 @@ import (
 func (s *Service) RequestRoleChange(ctx context.Context, c rempart.Caller, tenant string, in rempart.RoleChangeCreate) (rempart.RoleChange, error) {
 	rc := rempart.RoleChange{ID: rempart.NewID("rch"), TenantID: tenant, PrincipalID: in.PrincipalID, ToRole: in.Role,
 		RequestedBy: c.Principal.ID, RequestedAt: s.clock.Now(), Status: rempart.RoleChangePending}
-	e := entry(c, tenant, "role_change.request", scopePath(tenant)+"/role-changes/"+rc.ID)
+	e := c.Entry(tenant, "role_change.request", scopePath(tenant)+"/role-changes/"+rc.ID)
 	if err := s.authorize(ctx, c, tenant, e); err != nil {
 		return rempart.RoleChange{}, err
 	}
@@ -54,7 +54,7 @@ func (s *Service) fillRequest(ctx context.Context, tenant string, rc *rempart.Ro
 
 // RoleChanges lists a scope's role change requests, newest first.
 func (s *Service) RoleChanges(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.RoleChange, error) {
-	e := entry(c, tenant, "role_change.list", scopePath(tenant)+"/role-changes")
+	e := c.Entry(tenant, "role_change.list", scopePath(tenant)+"/role-changes")
 	if err := s.authorize(ctx, c, tenant, e); err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *Service) RejectRoleChange(ctx context.Context, c rempart.Caller, tenant
 
 func (s *Service) decideRoleChange(ctx context.Context, c rempart.Caller, tenant, id, status string, in rempart.RoleChangeDecision) (rempart.RoleChange, error) {
 	action := map[string]string{rempart.RoleChangeApproved: "role_change.approve", rempart.RoleChangeRejected: "role_change.reject"}[status]
-	e := entry(c, tenant, action, scopePath(tenant)+"/role-changes/"+id)
+	e := c.Entry(tenant, action, scopePath(tenant)+"/role-changes/"+id)
 	if err := s.authorize(ctx, c, tenant, e); err != nil {
 		return rempart.RoleChange{}, err
 	}
@@ -114,7 +114,7 @@ func (s *Service) decideRoleChange(ctx context.Context, c rempart.Caller, tenant
 // Accounts lists the live accounts of a scope whose role may be changed, for
 // the request form.
 func (s *Service) Accounts(ctx context.Context, c rempart.Caller, tenant string) ([]Account, error) {
-	e := entry(c, tenant, "role_change.accounts", scopePath(tenant)+"/role-changes")
+	e := c.Entry(tenant, "role_change.accounts", scopePath(tenant)+"/role-changes")
 	if err := s.authorize(ctx, c, tenant, e); err != nil {
 		return nil, err
 	}

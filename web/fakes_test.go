@@ -364,6 +364,7 @@ func tenantKeys(tenant string) rempart.TenantKeys {
 type fakeTenantKeys struct {
 	rotated  []string
 	customer map[string]string
+	stepUp   bool // changes need a recent second factor
 }
 
 func (f *fakeTenantKeys) Inventory(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error) {
@@ -403,6 +404,9 @@ func adminOf(c rempart.Caller, tenant string) error {
 func (f *fakeTenantKeys) SetCustomerKey(ctx context.Context, c rempart.Caller, tenant, uri string) (rempart.TenantKeys, error) {
 	if err := adminOf(c, tenant); err != nil {
 		return rempart.TenantKeys{}, err
+	}
+	if f.stepUp && !c.RecentMFA {
+		return rempart.TenantKeys{}, rempart.Errorf(rempart.EMFAREQUIRED, "This action needs a second factor proven in the last minutes.")
 	}
 	var wrapper string
 	switch {

@@ -78,6 +78,16 @@ func TestCustomerKeyForms(t *testing.T) {
 	wantBody(t, c.get(page, "tok-tenant"), []string{"wrapped by the deployment's root key"}, []string{`/keys/customer/delete"`})
 	// Removing a key the tenant does not have is the service's 404.
 	wantStatus(t, c.post(page+"/customer/delete", "tok-tenant", nil), http.StatusNotFound)
+
+	// When the service asks for a recent second factor, the console asks
+	// for a code and offers to repeat the change; nothing is changed.
+	c.tenantKeys.stepUp = true
+	r = c.post(page+"/customer", "tok-tenant", url.Values{"uri": {uri}, "understood": {"yes"}})
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, []string{`action="/mfa/verify"`, `name="action" value="/tenants/ten_acme/keys/customer"`}, nil)
+	if got := c.tenantKeys.customer["ten_acme"]; got != "" {
+		t.Fatalf("customer key set without the second factor: %q", got)
+	}
 }
 
 // Retention rules (GOV-5) from the tenant's retention page: the default and

@@ -126,7 +126,7 @@ func newRealConsoleWith(t *testing.T, wa identity.WebAuthnConfig, start func(htt
 		t.Fatal(err)
 	}
 	h := web.New(web.Config{Sessions: web.IdentitySessions(id), Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
-		TenantKeys: vault.NewKeys(v, runner), Backups: backups, Jobs: runner, MFA: web.IdentityMFA(id), Grants: grants.New(d, clock), Reviews: reviews.New(d, clock, reviews.Config{}), People: id})
+		TenantKeys: vault.NewKeys(v, runner), Retention: v, Backups: backups, Jobs: runner, MFA: web.IdentityMFA(id), Grants: grants.New(d, clock), Reviews: reviews.New(d, clock, reviews.Config{}), People: id})
 	srv := start(h)
 	t.Cleanup(srv.Close)
 	return &realConsole{srv: srv, vault: v, admin: admin, clock: clock, identity: id, totp: map[string][]byte{}}
@@ -241,7 +241,7 @@ func TestBrowserConsole(t *testing.T) {
 	}
 
 	// Every other page renders under the CSP too.
-	for _, p := range []string{"/", "/keys", "/backups", "/jobs", "/tenants/" + ts[0].ID + "/service-accounts", "/tenants/" + ts[0].ID + "/keys", "/tenants/" + ts[0].ID + "/delete", "/nowhere"} {
+	for _, p := range []string{"/", "/keys", "/backups", "/jobs", "/tenants/" + ts[0].ID + "/service-accounts", "/tenants/" + ts[0].ID + "/keys", "/tenants/" + ts[0].ID + "/retention", "/tenants/" + ts[0].ID + "/delete", "/nowhere"} {
 		// Polled in the page rather than through chromedp's DOM cache,
 		// which a quick succession of navigations can leave stale.
 		b.Run(chromedp.Navigate(base + p))

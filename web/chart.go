@@ -71,3 +71,60 @@ func restoreChart(tests []rempart.RestoreTest) chart {
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
+
+// retentionChart is a bar per collection rule of a tenant: how many days a
+// deleted record stays restorable, against a line at the default that
+// governs the tenant's other collections. It is empty without rules.
+type retentionChart struct {
+	Width, Height int
+	Left, Right   int // the bars' area, between the names and the figures
+	Bars          []retentionBar
+	DefaultX      string // the default's line
+	Top, Bottom   int    // the line's ends
+	LabelY        int    // the baseline of the line's label
+	DefaultLabel  string
+}
+
+type retentionBar struct {
+	Collection string
+	Days       int
+	Y, TextY   int
+	Width      string
+	Label      string // the collection, shortened to fit beside the bar
+	EndX       string // where the figure is written
+}
+
+const (
+	retentionRow   = 22
+	retentionLeft  = 150
+	retentionRight = chartW - 70
+	retentionLabel = 20 // characters of a collection's name in the chart
+)
+
+func newRetentionChart(ret rempart.Retention) retentionChart {
+	if len(ret.Rules) == 0 {
+		return retentionChart{}
+	}
+	top := max(ret.Default.RestorableDays, 1)
+	for _, r := range ret.Rules {
+		top = max(top, r.RestorableDays)
+	}
+	plotW := float64(retentionRight - retentionLeft)
+	x := func(days int) float64 { return plotW * float64(days) / float64(top) }
+	c := retentionChart{Width: chartW, Left: retentionLeft, Right: retentionRight, Top: 4}
+	for i, r := range ret.Rules {
+		y := c.Top + 4 + i*retentionRow
+		label := r.Collection
+		if len(label) > retentionLabel {
+			label = label[:retentionLabel-1] + "…"
+		}
+		c.Bars = append(c.Bars, retentionBar{Collection: r.Collection, Label: label, Days: r.RestorableDays, Y: y, TextY: y + 12,
+			Width: num(x(r.RestorableDays)), EndX: num(retentionLeft + x(r.RestorableDays) + 6)})
+	}
+	c.Bottom = c.Top + 8 + len(ret.Rules)*retentionRow
+	c.LabelY = c.Bottom + 14
+	c.Height = c.LabelY + 6
+	c.DefaultX = num(retentionLeft + x(ret.Default.RestorableDays))
+	c.DefaultLabel = "default: " + strconv.Itoa(ret.Default.RestorableDays) + " days"
+	return c
+}

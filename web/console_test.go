@@ -22,6 +22,7 @@ type console struct {
 	audit      *fakeAudit
 	keys       *fakeKeys
 	tenantKeys *fakeTenantKeys
+	retention  *fakeRetention
 	backups    *fakeBackups
 	reviews    *fakeReviews
 	mfa        *fakeMFA
@@ -30,10 +31,10 @@ type console struct {
 func newConsole(t *testing.T) *console {
 	t.Helper()
 	c := &console{t: t, sessions: newFakeSessions(), tenants: newFakeTenants(), accounts: newFakeAccounts(),
-		audit: &fakeAudit{}, keys: &fakeKeys{}, tenantKeys: &fakeTenantKeys{}, backups: &fakeBackups{}, reviews: newFakeReviews()}
+		audit: &fakeAudit{}, keys: &fakeKeys{}, tenantKeys: &fakeTenantKeys{}, retention: &fakeRetention{}, backups: &fakeBackups{}, reviews: newFakeReviews()}
 	c.mfa = &fakeMFA{sessions: c.sessions}
 	c.h = web.New(web.Config{Sessions: c.sessions, Tenants: c.tenants, Accounts: c.accounts, Audit: c.audit,
-		Keys: c.keys, TenantKeys: c.tenantKeys, Backups: c.backups, Jobs: fakeJobs{}, MFA: c.mfa, Reviews: c.reviews,
+		Keys: c.keys, TenantKeys: c.tenantKeys, Retention: c.retention, Backups: c.backups, Jobs: fakeJobs{}, MFA: c.mfa, Reviews: c.reviews,
 		CSRFKey: []byte("0123456789abcdef0123456789abcdef")})
 	return c
 }

@@ -3,7 +3,10 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -356,13 +359,23 @@ func tenantKeys(tenant string) rempart.TenantKeys {
 		DataKeys: []rempart.DataKeyInfo{{ID: "dk_1", KEKID: "kek_1", CreatedAt: epoch, Active: true, Seals: 42, Records: 40, Attachments: 2}}}
 }
 
-type fakeTenantKeys struct{ rotated []string }
+// fakeTenantKeys keeps, per tenant, the wrapper of its own key ("" for the
+// root key).
+type fakeTenantKeys struct {
+	rotated  []string
+	customer map[string]string
+	stepUp   bool // changes need a recent second factor
+}
 
 func (f *fakeTenantKeys) Inventory(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error) {
 	if err := mayManage(c, tenant); err != nil {
 		return rempart.TenantKeys{}, err
 	}
-	return tenantKeys(tenant), nil
+	k := tenantKeys(tenant)
+	if w := f.customer[tenant]; w != "" {
+		k.KEKs[0].Wrapper = w
+	}
+	return k, nil
 }
 
 func (f *fakeTenantKeys) Rotate(ctx context.Context, c rempart.Caller, tenant string) (rempart.Job, error) {
@@ -371,6 +384,155 @@ func (f *fakeTenantKeys) Rotate(ctx context.Context, c rempart.Caller, tenant st
 	}
 	f.rotated = append(f.rotated, tenant)
 	return rempart.Job{ID: "job_trot"}, nil
+}
+
+// adminOf is the vault's rule for a tenant's keys and retention: the
+// tenant's admins and system administrators; another tenant is not found,
+// another role forbidden.
+func adminOf(c rempart.Caller, tenant string) error {
+	switch {
+	case c.Principal.Role == rempart.RoleSystemAdmin:
+		return nil
+	case c.Principal.TenantID != tenant:
+		return errNoTenant
+	case c.Principal.Role != rempart.RoleAdmin:
+		return errForbidden
+	}
+	return nil
+}
+
+func (f *fakeTenantKeys) SetCustomerKey(ctx context.Context, c rempart.Caller, tenant, uri string) (rempart.TenantKeys, error) {
+	if err := adminOf(c, tenant); err != nil {
+		return rempart.TenantKeys{}, err
+	}
+	if f.stepUp && !c.RecentMFA {
+		return rempart.TenantKeys{}, rempart.Errorf(rempart.EMFAREQUIRED, "This action needs a second factor proven in the last minutes.")
+	}
+	var wrapper string
+	switch {
+	case strings.Contains(uri, "pin-value"):
+		return rempart.TenantKeys{}, rempart.Errorf(rempart.EINVALID, "The key at that URI cannot be used: A PKCS#11 URI for a tenant's key must read its PIN from a file (pin-source), not carry it.")
+	case strings.HasPrefix(uri, "pkcs11:token=acme;object=acme-cmk"):
+		wrapper = "cmk:pkcs11:acme/acme-cmk-1"
+	case strings.HasPrefix(uri, "awskms://"):
+		wrapper = "cmk:kms:" + strings.SplitN(uri, "?", 2)[0]
+	default:
+		return rempart.TenantKeys{}, rempart.Errorf(rempart.EINVALID, "The key at that URI cannot be used: it could not be opened.")
+	}
+	if f.customer == nil {
+		f.customer = map[string]string{}
+	}
+	f.customer[tenant] = wrapper
+	return f.Inventory(ctx, c, tenant)
+}
+
+func (f *fakeTenantKeys) RemoveCustomerKey(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error) {
+	if err := adminOf(c, tenant); err != nil {
+		return rempart.TenantKeys{}, err
+	}
+	if f.customer[tenant] == "" {
+		return rempart.TenantKeys{}, rempart.Errorf(rempart.ENOTFOUND, "The tenant has no key of its own.")
+	}
+	delete(f.customer, tenant)
+	return f.Inventory(ctx, c, tenant)
+}
+
+// fakeRetention keeps rules per tenant ("" : the default) with the
+// vault's checks: authorisation first, then the collection name, then the
+// values read, within 1 to 3650 days; the deployment keeps 30 days.
+type fakeRetention struct {
+	mu    sync.Mutex
+	rules map[string]map[string]rempart.RetentionRule
+}
+
+var collectionName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+
+func (f *fakeRetention) Retention(ctx context.Context, c rempart.Caller, tenant string) (rempart.Retention, error) {
+	if err := adminOf(c, tenant); err != nil {
+		return rempart.Retention{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := rempart.Retention{TenantID: tenant, Default: rempart.RetentionRule{RestorableDays: 30}, DefaultSource: "deployment",
+		Rules: []rempart.RetentionRule{}, MinDays: 1, MaxDays: 3650}
+	names := slices.Sorted(maps.Keys(f.rules[tenant]))
+	for _, n := range names {
+		r := f.rules[tenant][n]
+		if n == "" {
+			out.Default, out.DefaultSource = r, "tenant"
+			continue
+		}
+		out.Rules = append(out.Rules, r)
+	}
+	return out, nil
+}
+
+func (f *fakeRetention) set(c rempart.Caller, tenant, collection string, isDefault bool, read func(*rempart.RetentionRuleSet) error) (rempart.RetentionRule, error) {
+	if err := adminOf(c, tenant); err != nil {
+		return rempart.RetentionRule{}, err
+	}
+	if !isDefault && !collectionName.MatchString(collection) {
+		return rempart.RetentionRule{}, rempart.Errorf(rempart.EINVALID, "Collection names are 1 to 63 characters: a lowercase letter, then lowercase letters, digits, '_' or '-'.")
+	}
+	var in rempart.RetentionRuleSet
+	if err := read(&in); err != nil {
+		return rempart.RetentionRule{}, err
+	}
+	if in.RestorableDays < 1 || in.RestorableDays > 3650 || in.MaxAgeDays != 0 && (in.MaxAgeDays < 1 || in.MaxAgeDays > 3650) {
+		return rempart.RetentionRule{}, rempart.Errorf(rempart.EINVALID, "restorable_days is required: how many days a deleted record stays restorable, between 1 and 3650 (got %d).", in.RestorableDays)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.rules == nil {
+		f.rules = map[string]map[string]rempart.RetentionRule{}
+	}
+	if f.rules[tenant] == nil {
+		f.rules[tenant] = map[string]rempart.RetentionRule{}
+	}
+	at := epoch
+	r := rempart.RetentionRule{Collection: collection, RestorableDays: in.RestorableDays, MaxAgeDays: in.MaxAgeDays, UpdatedAt: &at}
+	f.rules[tenant][collection] = r
+	return r, nil
+}
+
+func (f *fakeRetention) SetRetentionDefault(ctx context.Context, c rempart.Caller, tenant string, read func(*rempart.RetentionRuleSet) error) (rempart.RetentionRule, error) {
+	return f.set(c, tenant, "", true, read)
+}
+
+func (f *fakeRetention) SetRetentionRule(ctx context.Context, c rempart.Caller, tenant, collection string, read func(*rempart.RetentionRuleSet) error) (rempart.RetentionRule, error) {
+	return f.set(c, tenant, collection, false, read)
+}
+
+func (f *fakeRetention) remove(c rempart.Caller, tenant, collection string, isDefault bool) error {
+	if err := adminOf(c, tenant); err != nil {
+		return err
+	}
+	if !isDefault && !collectionName.MatchString(collection) {
+		return rempart.Errorf(rempart.EINVALID, "Collection names are 1 to 63 characters.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.rules[tenant][collection]; !ok {
+		return rempart.Errorf(rempart.ENOTFOUND, "There is no such rule.")
+	}
+	delete(f.rules[tenant], collection)
+	return nil
+}
+
+func (f *fakeRetention) DeleteRetentionDefault(ctx context.Context, c rempart.Caller, tenant string) error {
+	return f.remove(c, tenant, "", true)
+}
+
+func (f *fakeRetention) DeleteRetentionRule(ctx context.Context, c rempart.Caller, tenant, collection string) error {
+	return f.remove(c, tenant, collection, false)
+}
+
+// rule returns a tenant's rule as stored ("" : the default).
+func (f *fakeRetention) rule(tenant, collection string) (rempart.RetentionRule, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.rules[tenant][collection]
+	return r, ok
 }
 
 type fakeBackups struct{ requested []string }

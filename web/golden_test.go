@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/rempart/rempart"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -16,6 +17,14 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // regenerate them with: go test ./web -run TestGolden -update
 func TestGolden(t *testing.T) {
 	c := newConsole(t)
+	// A tenant with its own key, and one with retention rules.
+	c.tenantKeys.customer = map[string]string{"ten_globex": "cmk:pkcs11:globex/globex-cmk-1"}
+	at := epoch
+	c.retention.rules = map[string]map[string]rempart.RetentionRule{"ten_acme": {
+		"":      {RestorableDays: 14, UpdatedAt: &at},
+		"calls": {Collection: "calls", RestorableDays: 7, MaxAgeDays: 1095, UpdatedAt: &at},
+		"notes": {Collection: "notes", RestorableDays: 90, UpdatedAt: &at},
+	}}
 	signin := &http.Cookie{Name: "__Host-rempart-signin", Value: "0123456789abcdefghjkmnpqrstvwxyz"}
 	cases := []struct {
 		file, path, session string
@@ -32,6 +41,9 @@ func TestGolden(t *testing.T) {
 		{"account.html", "/tenants/ten_acme/service-accounts/sa_crm", "tok-tenant", nil},
 		{"keys.html", "/keys", "tok-admin", nil},
 		{"tenant-keys.html", "/tenants/ten_acme/keys", "tok-tenant", nil},
+		{"tenant-keys-customer.html", "/tenants/ten_globex/keys?done=customer-key-set", "tok-admin", nil},
+		{"retention.html", "/tenants/ten_acme/retention", "tok-tenant", nil},
+		{"retention-empty.html", "/tenants/ten_globex/retention", "tok-admin", nil},
 		{"tenant-delete.html", "/tenants/ten_acme/delete", "tok-admin", nil},
 		{"jobs.html", "/jobs", "tok-admin", nil},
 	}

@@ -211,7 +211,7 @@ func newPeopleConsole(t *testing.T) *peopleConsole {
 	c := newConsole(t)
 	p := newFakePeople()
 	c.h = web.New(web.Config{Sessions: c.sessions, Tenants: c.tenants, Accounts: c.accounts, Audit: c.audit,
-		Keys: c.keys, TenantKeys: c.tenantKeys, Backups: c.backups, Jobs: fakeJobs{}, People: p,
+		Keys: c.keys, TenantKeys: c.tenantKeys, Retention: c.retention, Backups: c.backups, Jobs: fakeJobs{}, People: p,
 		CSRFKey: []byte("0123456789abcdef0123456789abcdef")})
 	return &peopleConsole{console: c, people: p}
 }

@@ -75,6 +75,7 @@ type view struct {
 	Notice    string // what the last action did
 	RequestID string
 	People    bool // the people pages are served
+	Retention bool // the retention pages are served
 }
 
 // SystemAdmin reports whether the signed-in principal administers the
@@ -88,6 +89,7 @@ func (s *server) view(r *http.Request, v *visit, title, nav string) view {
 		p := v.caller.Principal
 		out.Me, out.CSRF = &p, v.csrf
 		out.People = s.cfg.People != nil
+		out.Retention = s.cfg.Retention != nil
 	}
 	return out
 }
@@ -177,6 +179,13 @@ var notices = map[string]string{
 	"password-changed":     "Password changed. Sign in with the new one.",
 	"session-revoked":      "Session ended.",
 	"sessions-revoked":     "Every other session ended.",
+
+	"customer-key-set":          "The tenant's own key now wraps its key-encryption keys. Keep it available: revoking it makes the tenant's data unreadable.",
+	"customer-key-removed":      "The tenant's key-encryption keys are wrapped by the deployment's root key again.",
+	"retention-default-set":     "Default retention saved; it applies at once.",
+	"retention-default-deleted": "Default removed: the deployment's retention applies to collections without a rule.",
+	"retention-rule-set":        "Retention rule saved; it applies at once.",
+	"retention-rule-deleted":    "Retention rule deleted: the default applies to that collection again.",
 }
 
 // redirect answers a successful form post: 303 to a page, with a notice.

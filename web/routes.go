@@ -54,6 +54,16 @@ func (s *server) routes() {
 	s.mux.Handle("POST /keys/root/rotate", s.authed(s.rotateRoot))
 	s.mux.Handle("GET "+t+"/keys", s.authed(s.tenantKeys))
 	s.mux.Handle("POST "+t+"/keys/rotate", s.authed(s.rotateTenant))
+	s.mux.Handle("POST "+t+"/keys/customer", s.authed(s.setCustomerKey))
+	s.mux.Handle("POST "+t+"/keys/customer/delete", s.authed(s.removeCustomerKey))
+	// Retention pages exist only when the console is given the rules.
+	if s.cfg.Retention != nil {
+		s.mux.Handle("GET "+t+"/retention", s.authed(s.retention))
+		s.mux.Handle("POST "+t+"/retention/default", s.authed(s.setRetentionDefault))
+		s.mux.Handle("POST "+t+"/retention/default/delete", s.authed(s.deleteRetentionDefault))
+		s.mux.Handle("POST "+t+"/retention/rules", s.authed(s.setRetentionRule))
+		s.mux.Handle("POST "+t+"/retention/rules/{collection}/delete", s.authed(s.deleteRetentionRule))
+	}
 
 	s.mux.Handle("GET /backups", s.authed(s.backups))
 	s.mux.Handle("POST /backups", s.authed(s.createBackup))

@@ -31,6 +31,7 @@ func TestSecurityHeaders(t *testing.T) {
 		{"audit", request{path: "/audit", session: "tok-admin"}, 200, true},
 		{"keys", request{path: "/keys", session: "tok-admin"}, 200, true},
 		{"tenant keys", request{path: "/tenants/ten_acme/keys", session: "tok-tenant"}, 200, true},
+		{"retention", request{path: "/tenants/ten_acme/retention", session: "tok-tenant"}, 200, true},
 		{"backups", request{path: "/backups", session: "tok-admin"}, 200, true},
 		{"jobs", request{path: "/jobs", session: "tok-admin"}, 200, true},
 		{"forbidden", request{path: "/tenants", session: "tok-tenant"}, 403, true},
@@ -202,7 +203,8 @@ func TestCSRFEveryChange(t *testing.T) {
 	}
 	paths = append(paths, "/sign-out", "/tenants", t1+"/suspend", t1+"/resume", t1+"/delete",
 		t1+"/service-accounts", t1+"/service-accounts/sa_crm/keys", t1+"/service-accounts/sa_crm/keys/key_1/revoke",
-		"/keys/root/rotate", t1+"/keys/rotate", "/backups", "/backups/bck_1/verify", "/restore-tests",
+		"/keys/root/rotate", t1+"/keys/rotate", t1+"/keys/customer", t1+"/keys/customer/delete",
+		t1+"/retention/default", t1+"/retention/default/delete", t1+"/retention/rules", t1+"/retention/rules/calls/delete", "/backups", "/backups/bck_1/verify", "/restore-tests",
 		"/grants", t1+"/grant-settings", "/me/password", "/me/sessions/ses_1/revoke", "/me/sessions/revoke-others",
 		"/mfa/verify", "/account/security/totp", "/account/security/totp/mfa_1/confirm", "/account/security/webauthn",
 		"/account/security/webauthn/finish", "/account/security/factors/mfa_1/delete", "/account/security/recovery-codes",

@@ -83,6 +83,23 @@ type KeyService interface {
 type TenantKeyService interface {
 	Inventory(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error)
 	Rotate(ctx context.Context, c rempart.Caller, tenant string) (rempart.Job, error)
+	// SetCustomerKey makes the tenant's own key, at uri (a PKCS#11 URI or a
+	// KMS URL), wrap its key-encryption keys (GOV-5); RemoveCustomerKey
+	// goes back to the deployment's root key.
+	SetCustomerKey(ctx context.Context, c rempart.Caller, tenant, uri string) (rempart.TenantKeys, error)
+	RemoveCustomerKey(ctx context.Context, c rempart.Caller, tenant string) (rempart.TenantKeys, error)
+}
+
+// RetentionService is a tenant's retention rules (vault.Service, GOV-5,
+// BCK-3). The set methods call read once the caller is authorised, to fill
+// in the rule; an error it returns is refused and audited like a value out
+// of bounds.
+type RetentionService interface {
+	Retention(ctx context.Context, c rempart.Caller, tenant string) (rempart.Retention, error)
+	SetRetentionDefault(ctx context.Context, c rempart.Caller, tenant string, read func(*rempart.RetentionRuleSet) error) (rempart.RetentionRule, error)
+	SetRetentionRule(ctx context.Context, c rempart.Caller, tenant, collection string, read func(*rempart.RetentionRuleSet) error) (rempart.RetentionRule, error)
+	DeleteRetentionDefault(ctx context.Context, c rempart.Caller, tenant string) error
+	DeleteRetentionRule(ctx context.Context, c rempart.Caller, tenant, collection string) error
 }
 
 // BackupService is the backups and restore tests (backup.Service).

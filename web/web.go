@@ -37,6 +37,7 @@ type Config struct {
 	Audit      AuditService
 	Keys       KeyService
 	TenantKeys TenantKeyService
+	Retention  RetentionService // retention rules (GOV-5); nil: no retention pages
 	Backups    BackupService
 	Jobs       JobService
 	Grants     GrantService // staff access grants (IAM-7); nil: no grants pages

@@ -20,7 +20,7 @@ func (m *Main) publicHandler(proxies []netip.Prefix, ipRate float64, ipBurst int
 	}
 	mux.Handle("/", web.New(web.Config{
 		Sessions: web.IdentitySessions(m.Identity), MFA: web.IdentityMFA(m.Identity), Tenants: m.Vault, Accounts: m.Identity, Audit: m.Log,
-		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Backups: m.Deployment.Backups, Jobs: m.Jobs, Grants: m.Grants, Reviews: m.Reviews,
+		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Retention: m.Vault, Backups: m.Deployment.Backups, Jobs: m.Jobs, Grants: m.Grants, Reviews: m.Reviews,
 		People: m.Identity,
 		SSO:    sso, SSOAdmin: ssoAdmin, SSOCallbackURL: m.ssoCallback,
 		CSRFKey: m.Deployment.ConsoleKey, TrustedProxies: proxies, IPRate: ipRate, IPBurst: ipBurst, Logger: m.Logger,

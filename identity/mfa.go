@@ -262,6 +262,11 @@ func (s *Service) DeleteFactor(ctx context.Context, c rempart.Caller, id string)
 		}
 	}
 	if err := s.store.DeleteFactor(ctx, e, c.Principal.ID, id); err != nil {
+		if rempart.ErrorCode(err) == rempart.ENOTFOUND {
+			// Not one of the caller's: someone else's factor is a
+			// refusal to record (AUD-1), not a silent 404.
+			return s.deny(ctx, e, err)
+		}
 		return err
 	}
 	s.notify(ctx, c, c.Principal.ID, "A second factor was removed from your account.")

@@ -246,7 +246,15 @@ func (s *Service) RevokeSession(ctx context.Context, c rempart.Caller, id string
 	if err != nil {
 		return err
 	}
-	return s.store.RevokeSession(ctx, e, c.Principal.ID, id, "revoked by the user")
+	if err := s.store.RevokeSession(ctx, e, c.Principal.ID, id, "revoked by the user"); err != nil {
+		if rempart.ErrorCode(err) == rempart.ENOTFOUND {
+			// Not one of the caller's sessions: a refusal to record
+			// (AUD-1).
+			return s.deny(ctx, e, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // ChangePassword replaces a person's password, checked against the policy

@@ -162,7 +162,7 @@ func (s *Service) Campaign(ctx context.Context, c rempart.Caller, tenant, id str
 // decision.
 func (s *Service) Decide(ctx context.Context, c rempart.Caller, tenant, campaignID, principalID string, in rempart.ReviewDecision) (rempart.ReviewDecided, error) {
 	e := c.Entry(tenant, "review.decide", scopePath(tenant)+"/access-reviews/"+campaignID+"/items/"+principalID)
-	if err := s.authorize(ctx, c, tenant, e); err != nil {
+	if err := s.authorizeChange(ctx, c, tenant, e); err != nil {
 		return rempart.ReviewDecided{}, err
 	}
 	cp, it, err := s.store.CampaignItem(ctx, tenant, campaignID, principalID)

@@ -223,6 +223,24 @@ func (s *Service) authorize(ctx context.Context, c rempart.Caller, tenant string
 	return nil
 }
 
+// authorizeChange is authorize for a change of someone's access: in the
+// staff scope, where an approved role change can make a system
+// administrator, it also needs a second factor proven recently (IAM-4
+// step-up), like every other staff change (invitations, suspensions,
+// revocations, single sign-on providers).
+func (s *Service) authorizeChange(ctx context.Context, c rempart.Caller, tenant string, e rempart.AuditEntry) error {
+	if err := s.authorize(ctx, c, tenant, e); err != nil {
+		return err
+	}
+	if tenant != "" {
+		return nil
+	}
+	if err := guard.StepUp(c); err != nil {
+		return s.deny(ctx, e, err)
+	}
+	return nil
+}
+
 // roles are the roles an account of the scope may hold.
 func roles(tenant string) []string {
 	if tenant == "" {

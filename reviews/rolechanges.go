@@ -18,7 +18,7 @@ func (s *Service) RequestRoleChange(ctx context.Context, c rempart.Caller, tenan
 	rc := rempart.RoleChange{ID: rempart.NewID("rch"), TenantID: tenant, PrincipalID: in.PrincipalID, ToRole: in.Role,
 		RequestedBy: c.Principal.ID, RequestedAt: s.clock.Now(), Status: rempart.RoleChangePending}
 	e := c.Entry(tenant, "role_change.request", scopePath(tenant)+"/role-changes/"+rc.ID)
-	if err := s.authorize(ctx, c, tenant, e); err != nil {
+	if err := s.authorizeChange(ctx, c, tenant, e); err != nil {
 		return rempart.RoleChange{}, err
 	}
 	if err := s.fillRequest(ctx, tenant, &rc, in.Reason); err != nil {
@@ -79,7 +79,7 @@ func (s *Service) RejectRoleChange(ctx context.Context, c rempart.Caller, tenant
 func (s *Service) decideRoleChange(ctx context.Context, c rempart.Caller, tenant, id, status string, in rempart.RoleChangeDecision) (rempart.RoleChange, error) {
 	action := map[string]string{rempart.RoleChangeApproved: "role_change.approve", rempart.RoleChangeRejected: "role_change.reject"}[status]
 	e := c.Entry(tenant, action, scopePath(tenant)+"/role-changes/"+id)
-	if err := s.authorize(ctx, c, tenant, e); err != nil {
+	if err := s.authorizeChange(ctx, c, tenant, e); err != nil {
 		return rempart.RoleChange{}, err
 	}
 	note, err := text("note", in.Note, 0, 500)

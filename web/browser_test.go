@@ -42,6 +42,10 @@ type realConsole struct {
 	admin    rempart.Caller
 	clock    *testclock.Clock
 	identity *identity.Service
+	grants   *grants.Service
+	reviews  *reviews.Service
+	db       *db.DB
+	jobs     *jobs.Runner
 	// totp holds the authenticator secrets enrolTOTP made, by email.
 	totp map[string][]byte
 }
@@ -125,11 +129,13 @@ func newRealConsoleWith(t *testing.T, wa identity.WebAuthnConfig, start func(htt
 	if _, err := id.AcceptInvitation(ctx, rempart.Caller{}, rempart.InvitationAccept{Token: inv.Token, Name: "Ada", Password: consolePassword}); err != nil {
 		t.Fatal(err)
 	}
+	gs, rs := grants.New(d, clock), reviews.New(d, clock, reviews.Config{})
 	h := web.New(web.Config{Sessions: web.IdentitySessions(id), Tenants: v, Accounts: id, Audit: log, Keys: keys.NewAdmin(d, rotator, runner),
-		TenantKeys: vault.NewKeys(v, runner), Retention: v, Backups: backups, Jobs: runner, MFA: web.IdentityMFA(id), Grants: grants.New(d, clock), Reviews: reviews.New(d, clock, reviews.Config{}), People: id})
+		TenantKeys: vault.NewKeys(v, runner), Retention: v, Backups: backups, Jobs: runner, MFA: web.IdentityMFA(id), Grants: gs, Reviews: rs, People: id,
+		SSOAdmin: id, SSOCallbackURL: "https://console.example/sso/callback"})
 	srv := start(h)
 	t.Cleanup(srv.Close)
-	return &realConsole{srv: srv, vault: v, admin: admin, clock: clock, identity: id, totp: map[string][]byte{}}
+	return &realConsole{srv: srv, vault: v, admin: admin, clock: clock, identity: id, grants: gs, reviews: rs, db: d, jobs: runner, totp: map[string][]byte{}}
 }
 
 // consolePassword is the browser test person's password.

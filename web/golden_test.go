@@ -3,12 +3,14 @@ package web_test
 import (
 	"flag"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/web"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -64,6 +66,71 @@ func TestGolden(t *testing.T) {
 			}
 			if diff := cmp.Diff(string(want), got); diff != "" {
 				t.Errorf("%s differs from %s (-want +got):\n%s", tc.path, path, diff)
+			}
+		})
+	}
+}
+
+// Pages shown only in answer to a form post — a new API key or invitation
+// link shown once, an authenticator app's QR code, recovery codes, the
+// evidence of a revocation, the second step of a sign-in, step-up — against
+// golden files too (regenerate with -update).
+func TestGoldenAfterPost(t *testing.T) {
+	signin := &http.Cookie{Name: "__Host-rempart-signin", Value: "0123456789abcdefghjkmnpqrstvwxyz"}
+	cases := []struct {
+		file, path, session string
+		form                url.Values
+		status              int
+		before              []string // posts made first, in the same console
+	}{
+		{"account-new-key.html", "/tenants/ten_acme/service-accounts/sa_crm/keys", "tok-tenant", url.Values{"expires_in_days": {"30"}}, http.StatusCreated, nil},
+		{"people-invitation-link.html", "/tenants/ten_acme/people/invitations", "tok-tenant", url.Values{"email": {"pat@example.com"}, "role": {"reader"}}, http.StatusCreated, nil},
+		{"revoke-access-done.html", "/tenants/ten_acme/people/users/usr_sue/revoke-access", "tok-tenant",
+			url.Values{"kind": {"offboard"}, "reason": {"left the company on Friday"}}, http.StatusOK, nil},
+		{"security-totp.html", "/account/security/totp", "tok-admin", url.Values{"name": {"laptop"}}, http.StatusOK, nil},
+		{"security-recovery-codes.html", "/account/security/totp/mfa_2/confirm", "tok-admin", url.Values{"code": {"123456"}}, http.StatusOK, nil},
+		{"step-up.html", "/account/security/recovery-codes", "tok-admin", url.Values{}, http.StatusForbidden, nil},
+		{"step-up-done.html", "/mfa/verify", "tok-admin", url.Values{"code": {"123456"}, "action": {"/account/security/recovery-codes"}}, http.StatusOK, nil},
+		{"security-new-recovery-codes.html", "/account/security/recovery-codes", "tok-admin", url.Values{}, http.StatusOK, []string{"/mfa/verify"}},
+		{"sign-in-code.html", "/sign-in", "", url.Values{"email": {"tom@example.com"}, "password": {"battery staple"}, "next": {"/tenants"}}, http.StatusOK, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			c := newConsole(t)
+			c.h = web.New(web.Config{Sessions: c.sessions, Tenants: c.tenants, Accounts: c.accounts, Audit: c.audit,
+				Keys: c.keys, TenantKeys: c.tenantKeys, Backups: c.backups, Jobs: fakeJobs{}, MFA: c.mfa, Reviews: c.reviews,
+				People: newFakePeople(), CSRFKey: []byte("0123456789abcdef0123456789abcdef")})
+			for _, p := range tc.before {
+				if r := c.post(p, tc.session, url.Values{"code": {"123456"}}); r.StatusCode >= 400 {
+					t.Fatalf("POST %s first: %d", p, r.StatusCode)
+				}
+			}
+			var r response
+			if tc.session == "" {
+				page := c.do(request{path: "/sign-in", cookies: []*http.Cookie{signin}})
+				m := csrfRE.FindStringSubmatch(page.body)
+				if m == nil {
+					t.Fatal("the sign-in form has no CSRF token")
+				}
+				tc.form.Set("csrf", m[1])
+				r = c.do(request{method: http.MethodPost, path: tc.path, form: tc.form, cookies: []*http.Cookie{signin}})
+			} else {
+				r = c.post(tc.path, tc.session, tc.form)
+			}
+			wantStatus(t, r, tc.status)
+			path := filepath.Join("testdata", tc.file)
+			if *update {
+				if err := os.WriteFile(path, []byte(r.body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), r.body); diff != "" {
+				t.Errorf("POST %s differs from %s (-want +got):\n%s", tc.path, path, diff)
 			}
 		})
 	}

@@ -71,7 +71,7 @@ func (s *server) confirmDeleteTenant(w http.ResponseWriter, r *http.Request, v *
 }
 
 func (s *server) showDeleteTenant(w http.ResponseWriter, r *http.Request, v *visit, status int, alert, confirm string) error {
-	t, err := s.cfg.Tenants.Tenant(r.Context(), v.caller, r.PathValue("tenant"))
+	t, err := s.managedTenant(r, v)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (s *server) showDeleteTenant(w http.ResponseWriter, r *http.Request, v *vis
 }
 
 func (s *server) deleteTenant(w http.ResponseWriter, r *http.Request, v *visit) error {
-	t, err := s.cfg.Tenants.Tenant(r.Context(), v.caller, r.PathValue("tenant"))
+	t, err := s.managedTenant(r, v)
 	if err != nil {
 		return err
 	}
@@ -95,6 +95,24 @@ func (s *server) deleteTenant(w http.ResponseWriter, r *http.Request, v *visit) 
 	}
 	redirect(w, r, "/tenants", "tenant-deleted")
 	return nil
+}
+
+// managedTenant returns the tenant the URL names among those the caller
+// manages (guard.TenantsManage, which the list of tenants requires).
+// Deletion is tenant management: a tenant's own people, who may read their
+// tenant, get no deletion form, and their posts are refused (and audited)
+// before the typed name is even looked at.
+func (s *server) managedTenant(r *http.Request, v *visit) (rempart.Tenant, error) {
+	ts, err := s.cfg.Tenants.Tenants(r.Context(), v.caller)
+	if err != nil {
+		return rempart.Tenant{}, err
+	}
+	for _, t := range ts {
+		if t.ID == r.PathValue("tenant") {
+			return t, nil
+		}
+	}
+	return rempart.Tenant{}, rempart.Errorf(rempart.ENOTFOUND, "There is no such tenant.")
 }
 
 // formError reports whether err is about what the person typed (and so

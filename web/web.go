@@ -77,7 +77,7 @@ type server struct {
 	csrf  []byte
 	log   *slog.Logger
 	pages *pages
-	mux   *http.ServeMux
+	mux   *routeMux
 	cop   *http.CrossOriginProtection
 	// ipLimit limits each client address (NET-2).
 	ipLimit *httpsrv.RateLimiter
@@ -85,6 +85,11 @@ type server struct {
 
 // New returns the console's handler, to mount at "/".
 func New(cfg Config) http.Handler {
+	s := newServer(cfg)
+	return s.secure(s.mux)
+}
+
+func newServer(cfg Config) *server {
 	s := &server{cfg: cfg, csrf: cfg.CSRFKey, log: cfg.Logger}
 	if len(s.csrf) == 0 {
 		s.csrf = make([]byte, 32)
@@ -100,7 +105,23 @@ func New(cfg Config) http.Handler {
 	s.pages = mustParsePages()
 	s.cop = http.NewCrossOriginProtection()
 	s.cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
-	s.mux = http.NewServeMux()
+	s.mux = &routeMux{ServeMux: http.NewServeMux()}
 	s.routes()
-	return s.secure(s.mux)
+	return s
+}
+
+// routeMux is the console's ServeMux. It remembers the patterns routes.go
+// registers, so that the authorisation test can require a row for each.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.Handle(pattern, http.HandlerFunc(h))
 }

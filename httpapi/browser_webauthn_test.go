@@ -204,9 +204,9 @@ func TestBrowserSecurityKeyOverTheAPI(t *testing.T) {
 		t.Fatalf("the key's signature counter: %v after a sign-in, %v at registration", creds[0].SignCount, registered.SignCount)
 	}
 
-	// The same answer again: refused, the counter did not grow.
+	// The same answer again: refused, its ceremony was used.
 	replay := call(js("api", "POST", "/api/v1/sessions/webauthn", nil, json.RawMessage(r.Sent)))
-	denied("a replayed answer", replay, "auth.sign_in", "second factor: signature counter did not grow: possible cloned key")
+	denied("a replayed answer", replay, "auth.sign_in", "second factor: security key ceremony already used: possible replay")
 
 	// Step-up with the key, eleven minutes later, before new recovery
 	// codes (which need a recent second factor).

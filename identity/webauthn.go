@@ -65,16 +65,21 @@ var errNoWebAuthn = rempart.Errorf(rempart.EUNAVAILABLE, "Security keys are not 
 var errBadCeremony = rempart.Errorf(rempart.EUNAUTHORIZED, "The security key's answer was refused: try again.")
 
 type ceremony struct {
-	User    string               `json:"u"`
-	Kind    string               `json:"k"`
-	Name    string               `json:"n,omitempty"`
+	User string `json:"u"`
+	Kind string `json:"k"`
+	Name string `json:"n,omitempty"`
+	// Issued is when the options were made: a key used since refuses the
+	// ceremony, so that an answer is good once even from a key that keeps
+	// no signature counter.
+	Issued  time.Time            `json:"t"`
 	Session webauthn.SessionData `json:"s"`
 }
 
 var ceremonyAD = keys.AD("rempart/webauthn-ceremony/v1")
 
 func (s *Service) sealCeremony(c ceremony) string {
-	c.Session.Expires = s.clock.Now().Add(ceremonyLifetime)
+	c.Issued = s.clock.Now()
+	c.Session.Expires = c.Issued.Add(ceremonyLifetime)
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(keys.Seal(s.mfa.aead, b, ceremonyAD))
 }
@@ -292,9 +297,12 @@ const maxWebAuthnAnswer = 16 << 10
 
 // checkAssertion checks a security key's answer to a ceremony of kind for
 // u, and records the key's new signature counter with an mfa.use entry of
-// its own: the counter must grow, so that neither a replayed answer nor a
-// cloned key passes (keys that keep no counter stay at 0). Failures are
-// throttled per user and address like codes, and audited as e.
+// its own. The ceremony must have been issued after the key's last use, so
+// that an answer is good once (a replay is refused even from a key that
+// keeps no counter), and the counter must grow, so that a cloned key is
+// caught (keys that keep none stay at 0); both are also the store's
+// compare-and-set, for concurrent uses. Failures are throttled per user and
+// address like codes, and audited as e.
 func (s *Service) checkAssertion(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, u UserRow, kind, state string, response []byte) error {
 	if s.mfa == nil || s.mfa.wa == nil {
 		return s.deny(ctx, e, errNoWebAuthn)
@@ -332,14 +340,17 @@ func (s *Service) checkAssertion(ctx context.Context, c rempart.Caller, e rempar
 	if f == nil {
 		return fail("unknown security key")
 	}
+	if f.LastUsedAt != nil && !cer.Issued.After(*f.LastUsedAt) {
+		return fail("security key ceremony already used: possible replay")
+	}
 	if cred.Authenticator.CloneWarning {
 		return fail("signature counter did not grow: possible cloned key")
 	}
 	used := e
 	used.Action, used.Outcome, used.Resource, used.Reason = "mfa.use", rempart.OutcomeSuccess, "users/"+u.ID+factorPath(f.ID), "webauthn"
-	if err := s.store.UseWebAuthn(ctx, used, u.ID, f.ID, cred.Authenticator.SignCount, s.clock.Now()); err != nil {
+	if err := s.store.UseWebAuthn(ctx, used, u.ID, f.ID, cred.Authenticator.SignCount, cer.Issued, s.clock.Now()); err != nil {
 		if rempart.ErrorCode(err) == rempart.EUNAUTHORIZED {
-			return fail("signature counter did not grow: possible cloned key")
+			return fail("signature counter did not grow or ceremony already used: possible cloned key or replay")
 		}
 		return err
 	}

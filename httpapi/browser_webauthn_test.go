@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,7 +112,8 @@ func TestBrowserSecurityKeyOverTheAPI(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	base := "http://localhost:" + port
-	s := newStackWith(t, identity.Config{WebAuthn: identity.WebAuthnConfig{RPID: "localhost", Origins: []string{base}}})
+	notices := &noticeRecorder{}
+	s := newStackWith(t, identity.Config{WebAuthn: identity.WebAuthnConfig{RPID: "localhost", Origins: []string{base}}, Notices: notices})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", s.api.Handler())
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -174,6 +177,9 @@ func TestBrowserSecurityKeyOverTheAPI(t *testing.T) {
 	registered := *creds[0] // its signature counter as registered, for the clone below
 	if e := s.lastAudit("mfa.webauthn.register"); e.Outcome != rempart.OutcomeSuccess || e.PrincipalID != ops.ID || e.Reason != "confirmed" {
 		t.Errorf("registration audited: %+v", e)
+	}
+	if got := notices.sent(); len(got) != 1 || got[0].To != "ops@example.com" || got[0].What != `A security key ("blue key") was added to your account as a second factor.` {
+		t.Errorf("account notices: %+v, want one for the key", got)
 	}
 	if r := call(js("api", "GET", "/api/v1/tenants", first.Token, nil)); r.Status != http.StatusOK {
 		t.Fatalf("after registering the first factor, listing tenants: %d %s", r.Status, r.Body)
@@ -269,4 +275,24 @@ func TestBrowserSecurityKeyOverTheAPI(t *testing.T) {
 		t.Errorf("the sign-ins in the audit log over the API: %+v, %v", entries, err)
 	}
 	b.NoCSPViolations()
+}
+
+// noticeRecorder keeps the account notices identity sends (their mail
+// delivery is notify's, tested against Postfix).
+type noticeRecorder struct {
+	mu      sync.Mutex
+	notices []identity.AccountNotice
+}
+
+func (n *noticeRecorder) NotifyAccount(ctx context.Context, an identity.AccountNotice) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.notices = append(n.notices, an)
+	return nil
+}
+
+func (n *noticeRecorder) sent() []identity.AccountNotice {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.notices)
 }

@@ -249,16 +249,21 @@ const (
 
 var errNoSecurityKey = rempart.Errorf(rempart.ENOTFOUND, "This account has no security key: use a code from an authenticator app, or a recovery code.")
 
-// beginAssertion makes the options for navigator.credentials.get over u's
-// security keys and the ceremony state of kind, sealed to u; errNoSecurityKey
-// when u has none.
-func (s *Service) beginAssertion(ctx context.Context, userID, kind string) ([]byte, string, error) {
+// beginAssertion makes the options for navigator.credentials.get over the
+// user's security keys and the ceremony state of kind, sealed to them, and
+// records e; without a relying party, or for a person without a key, e is
+// denied.
+func (s *Service) beginAssertion(ctx context.Context, e rempart.AuditEntry, userID, kind string) ([]byte, string, error) {
+	if s.mfa == nil || s.mfa.wa == nil {
+		return nil, "", s.deny(ctx, e, errNoWebAuthn)
+	}
 	w, _, err := s.waUser(ctx, userID)
 	if err != nil {
 		return nil, "", err
 	}
 	if len(w.creds) == 0 {
-		return nil, "", errNoSecurityKey
+		e.Reason = "no security key"
+		return nil, "", s.deny(ctx, e, errNoSecurityKey)
 	}
 	opts, sd, err := s.mfa.wa.BeginLogin(w)
 	if err != nil {
@@ -268,26 +273,10 @@ func (s *Service) beginAssertion(ctx context.Context, userID, kind string) ([]by
 	if err != nil {
 		return nil, "", err
 	}
-	return options, s.sealCeremony(ceremony{User: userID, Kind: kind, Session: *sd}), nil
-}
-
-// beginAssertionFor is beginAssertion with the refusals (no relying party,
-// no key) denied as e.
-func (s *Service) beginAssertionFor(ctx context.Context, e rempart.AuditEntry, userID, kind string) ([]byte, string, error) {
-	if s.mfa == nil || s.mfa.wa == nil {
-		return nil, "", s.deny(ctx, e, errNoWebAuthn)
-	}
-	options, state, err := s.beginAssertion(ctx, userID, kind)
-	if err == errNoSecurityKey {
-		e.Reason = "no security key"
-		return nil, "", s.deny(ctx, e, err)
-	} else if err != nil {
-		return nil, "", err
-	}
 	if _, err := s.store.Audit(ctx, e); err != nil {
 		return nil, "", err
 	}
-	return options, state, nil
+	return options, s.sealCeremony(ceremony{User: userID, Kind: kind, Session: *sd}), nil
 }
 
 // maxWebAuthnAnswer bounds a security key's answer (the JSON of a
@@ -369,7 +358,7 @@ func (s *Service) BeginWebAuthnLogin(ctx context.Context, c rempart.Caller, chal
 		return nil, "", err
 	}
 	e.Action, e.Reason = "auth.sign_in.webauthn", "security key asked"
-	return s.beginAssertionFor(ctx, e, u.ID, ceremonyLogin)
+	return s.beginAssertion(ctx, e, u.ID, ceremonyLogin)
 }
 
 // CompleteSignInWebAuthn is the second step of a sign-in with a security
@@ -395,7 +384,7 @@ func (s *Service) BeginWebAuthnStepUp(ctx context.Context, c rempart.Caller) (op
 		return nil, "", err
 	}
 	e.Reason = "webauthn"
-	return s.beginAssertionFor(ctx, e, c.Principal.ID, ceremonyStepUp)
+	return s.beginAssertion(ctx, e, c.Principal.ID, ceremonyStepUp)
 }
 
 // VerifyMFAWebAuthn is step-up with a security key: the browser's answer to

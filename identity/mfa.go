@@ -32,7 +32,7 @@ import (
 
 const (
 	recoveryCodeCount = 10
-	// challengeLifetime bounds the console's pending second step.
+	// challengeLifetime bounds a sign-in's pending second step.
 	challengeLifetime = 5 * time.Minute
 	maxFactors        = 10
 	maxCode           = 64

@@ -1,6 +1,9 @@
 package rempart
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // EMFAREQUIRED refuses an action that needs a second factor proven recently
 // (IAM-4 step-up), or a session that may only enrol one; 403. Clients turn it
@@ -66,4 +69,60 @@ type RecoveryCodes struct {
 // a second factor before they can do anything else (IAM-4).
 type MFAPolicy struct {
 	Required bool `json:"required"`
+}
+
+// MFAChallenge is the pending second step of a sign-in whose password was
+// right (IAM-4), carried by its 403 mfa_required answer: a sealed,
+// short-lived statement that the password was checked, good only for the
+// second step (POST /sessions/code, or /sessions/webauthn/options then
+// /sessions/webauthn), and the kinds of factor the person has. A recovery
+// code always works in place of a factor.
+type MFAChallenge struct {
+	Challenge string    `json:"challenge"`
+	ExpiresAt time.Time `json:"challenge_expires_at"`
+	Factors   []string  `json:"factors"`
+}
+
+// SignInChallenge is the body of POST /sessions/webauthn/options.
+type SignInChallenge struct {
+	Challenge string `json:"challenge"`
+}
+
+// SignInCode is the body of POST /sessions/code: a TOTP code or a recovery
+// code for a pending sign-in.
+type SignInCode struct {
+	Challenge string `json:"challenge"`
+	Code      string `json:"code"`
+}
+
+// WebAuthnStart is the body of POST /me/factors/webauthn: the name shown
+// for the security key.
+type WebAuthnStart struct {
+	Name string `json:"name"`
+}
+
+// WebAuthnOptions starts a security-key ceremony: Options is the JSON of
+// PublicKeyCredentialCreationOptions (registration) or
+// PublicKeyCredentialRequestOptions (sign-in, step-up), for
+// PublicKeyCredential.parseCreationOptionsFromJSON or
+// parseRequestOptionsFromJSON; State is the sealed ceremony state, opaque,
+// to send back with the answer within five minutes.
+type WebAuthnOptions struct {
+	Options json.RawMessage `json:"options"`
+	State   string          `json:"state"`
+}
+
+// WebAuthnAnswer is the browser's answer to a ceremony: the State of its
+// WebAuthnOptions and the PublicKeyCredential serialised by its toJSON()
+// (WebAuthn Level 3).
+type WebAuthnAnswer struct {
+	State      string          `json:"state"`
+	Credential json.RawMessage `json:"credential"`
+}
+
+// SignInWebAuthn is the body of POST /sessions/webauthn: a security key's
+// answer for a pending sign-in.
+type SignInWebAuthn struct {
+	Challenge string `json:"challenge"`
+	WebAuthnAnswer
 }

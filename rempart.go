@@ -40,6 +40,9 @@ type Error struct {
 	Message string
 	// RetryAfter, when set on ERATELIMIT, tells the client when to come back.
 	RetryAfter time.Duration
+	// Challenge, on the EMFAREQUIRED answer to a sign-in whose password was
+	// right, is how the sign-in continues with a second factor (IAM-4).
+	Challenge *MFAChallenge
 }
 
 func (e *Error) Error() string {

@@ -22,6 +22,9 @@ type Problem struct {
 	Detail    string `json:"detail"`
 	Code      string `json:"code"`
 	RequestID string `json:"request_id,omitempty"`
+	// MFAChallenge is set on the mfa_required answer to a sign-in whose
+	// password was right: how to continue it (see SignInChallenge).
+	*rempart.MFAChallenge
 }
 
 // Error is an error answered by the server: any status other than the one
@@ -57,7 +60,7 @@ func (e *Error) As(target any) bool {
 	if !ok {
 		return false
 	}
-	*t = &rempart.Error{Code: e.Problem.Code, Message: e.Problem.Detail, RetryAfter: e.RetryAfter}
+	*t = &rempart.Error{Code: e.Problem.Code, Message: e.Problem.Detail, RetryAfter: e.RetryAfter, Challenge: e.Problem.MFAChallenge}
 	return true
 }
 

@@ -148,3 +148,27 @@ func TestEncodeError(t *testing.T) {
 		t.Errorf("a request was sent: %+v", f.request())
 	}
 }
+
+// TestSignInChallenge: the mfa_required answer to a sign-in whose password
+// was right carries the challenge to continue with, reachable from the
+// client's error and from rempart.Error alike; other errors carry none.
+func TestSignInChallenge(t *testing.T) {
+	f := newFake(t)
+	c := f.client()
+	f.reply(answer{Status: 403, Header: map[string]string{"Content-Type": "application/problem+json"},
+		Body: `{"type":"urn:rempart:problem:mfa_required","title":"Forbidden","status":403,"detail":"d","code":"mfa_required",` +
+			`"challenge":"ch_1","challenge_expires_at":` + t0JSON + `,"factors":["totp","webauthn"]}`})
+	_, err := c.SignIn(ctx, rempart.SignIn{Email: "a@example.com", Password: "p"})
+	want := &rempart.MFAChallenge{Challenge: "ch_1", ExpiresAt: t0, Factors: []string{"totp", "webauthn"}}
+	if diff := cmp.Diff(want, client.SignInChallenge(err)); diff != "" {
+		t.Errorf("challenge (-want +got):\n%s", diff)
+	}
+	var re *rempart.Error
+	if !errors.As(err, &re) || re.Code != rempart.EMFAREQUIRED || !cmp.Equal(want, re.Challenge) {
+		t.Errorf("as rempart.Error: %+v", re)
+	}
+	f.reply(problem(401, rempart.EUNAUTHORIZED, "The email or password is incorrect."))
+	if _, err := c.SignIn(ctx, rempart.SignIn{Email: "a@example.com", Password: "p"}); err == nil || client.SignInChallenge(err) != nil {
+		t.Errorf("a wrong password: %v, want an error without a challenge", err)
+	}
+}

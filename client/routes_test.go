@@ -287,6 +287,55 @@ func TestRoutes(t *testing.T) {
 			method: "POST", path: "/api/v1/mfa/verify", body: `{"code":"123456"}`, header: map[string]string{"Content-Type": "application/json"},
 		},
 		{
+			name: "start a security key", answer: jsonAnswer(200, `{"options":{"challenge":"Y2g"},"state":"st"}`),
+			call:   func(c *client.Client) (any, error) { return c.StartWebAuthn(ctx, "blue key") },
+			want:   rempart.WebAuthnOptions{Options: json.RawMessage(`{"challenge":"Y2g"}`), State: "st"},
+			method: "POST", path: "/api/v1/me/factors/webauthn", body: `{"name":"blue key"}`, header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "finish a security key", answer: jsonAnswer(201, `{"factor":{"id":"mfa_2","kind":"webauthn","name":"blue key","created_at":`+t0JSON+`}}`),
+			call: func(c *client.Client) (any, error) {
+				return c.FinishWebAuthn(ctx, rempart.WebAuthnAnswer{State: "st", Credential: json.RawMessage(`{"id":"abc"}`)})
+			},
+			want:   rempart.FactorConfirmed{Factor: rempart.Factor{ID: "mfa_2", Kind: "webauthn", Name: "blue key", CreatedAt: t0}},
+			method: "POST", path: "/api/v1/me/factors/webauthn/finish", body: `{"state":"st","credential":{"id":"abc"}}`, header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "sign-in code", answer: jsonAnswer(201, `{"id":"ses_1","user_id":"usr_1","kind":"api","created_at":`+t0JSON+`,"last_seen_at":`+t0JSON+`,"expires_at":`+t0JSON+`,"token":"rs_x"}`),
+			call: func(c *client.Client) (any, error) {
+				return c.SignInCode(ctx, rempart.SignInCode{Challenge: "ch", Code: "123456"})
+			},
+			want:   rempart.SessionCreated{Session: rempart.Session{ID: "ses_1", UserID: "usr_1", Kind: "api", CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0}, Token: "rs_x"},
+			method: "POST", path: "/api/v1/sessions/code", body: `{"challenge":"ch","code":"123456"}`, header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "sign-in security key options", answer: jsonAnswer(200, `{"options":{"challenge":"Y2g"},"state":"st"}`),
+			call:   func(c *client.Client) (any, error) { return c.SignInWebAuthnOptions(ctx, "ch") },
+			want:   rempart.WebAuthnOptions{Options: json.RawMessage(`{"challenge":"Y2g"}`), State: "st"},
+			method: "POST", path: "/api/v1/sessions/webauthn/options", body: `{"challenge":"ch"}`, header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "sign-in security key", answer: jsonAnswer(201, `{"id":"ses_1","user_id":"usr_1","kind":"api","created_at":`+t0JSON+`,"last_seen_at":`+t0JSON+`,"expires_at":`+t0JSON+`,"token":"rs_x"}`),
+			call: func(c *client.Client) (any, error) {
+				return c.SignInWebAuthn(ctx, rempart.SignInWebAuthn{Challenge: "ch", WebAuthnAnswer: rempart.WebAuthnAnswer{State: "st", Credential: json.RawMessage(`{"id":"abc"}`)}})
+			},
+			want:   rempart.SessionCreated{Session: rempart.Session{ID: "ses_1", UserID: "usr_1", Kind: "api", CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0}, Token: "rs_x"},
+			method: "POST", path: "/api/v1/sessions/webauthn", body: `{"challenge":"ch","state":"st","credential":{"id":"abc"}}`, header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
+			name: "step-up security key options", answer: jsonAnswer(200, `{"options":{"challenge":"Y2g"},"state":"st"}`),
+			call:   func(c *client.Client) (any, error) { return c.StepUpWebAuthnOptions(ctx) },
+			want:   rempart.WebAuthnOptions{Options: json.RawMessage(`{"challenge":"Y2g"}`), State: "st"},
+			method: "POST", path: "/api/v1/mfa/webauthn/options",
+		},
+		{
+			name: "step-up security key", answer: answer{Status: 204},
+			call: func(c *client.Client) (any, error) {
+				return nil, c.VerifyMFAWebAuthn(ctx, rempart.WebAuthnAnswer{State: "st", Credential: json.RawMessage(`{"id":"abc"}`)})
+			},
+			method: "POST", path: "/api/v1/mfa/webauthn", body: `{"state":"st","credential":{"id":"abc"}}`, header: map[string]string{"Content-Type": "application/json"},
+		},
+		{
 			name: "MFA policy", answer: jsonAnswer(200, `{"required":true}`),
 			call:   func(c *client.Client) (any, error) { return c.MFAPolicy(ctx, "ten_1") },
 			want:   rempart.MFAPolicy{Required: true},

@@ -194,11 +194,13 @@ func (d *DB) SetMFARequired(ctx context.Context, e rempart.AuditEntry, tenant st
 }
 
 // UseWebAuthn advances a security key's signature counter; a counter that
-// does not grow (but for keys that keep none, always 0) is refused.
-func (d *DB) UseWebAuthn(ctx context.Context, e rempart.AuditEntry, userID, id string, count uint32, at time.Time) error {
+// does not grow (but for keys that keep none, always 0) is refused, and so
+// is a ceremony issued before the key's last use: each ceremony is good
+// once, counter or not.
+func (d *DB) UseWebAuthn(ctx context.Context, e rempart.AuditEntry, userID, id string, count uint32, issued, at time.Time) error {
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		return tx.execOne(errCodeUsed, `UPDATE mfa_factors SET sign_count = ?, last_used_at = ? WHERE id = ? AND user_id = ? AND confirmed_at IS NOT NULL AND (sign_count < ? OR (sign_count = 0 AND ? = 0))`,
-			int64(count), ts(at), id, userID, int64(count), int64(count))
+		return tx.execOne(errCodeUsed, `UPDATE mfa_factors SET sign_count = ?, last_used_at = ? WHERE id = ? AND user_id = ? AND confirmed_at IS NOT NULL AND (sign_count < ? OR (sign_count = 0 AND ? = 0)) AND (last_used_at IS NULL OR last_used_at < ?)`,
+			int64(count), ts(at), id, userID, int64(count), int64(count), ts(issued))
 	})
 	return err
 }

@@ -189,7 +189,8 @@ func TestMFA(t *testing.T) {
 
 // TestWebAuthnCounter: a security key's signature counter only moves
 // forward (clone detection), but for keys that keep none (always 0); a
-// credential is registered once (IAM-4).
+// ceremony issued before the key's last use is refused, counter or not
+// (replay); a credential is registered once (IAM-4).
 func TestWebAuthnCounter(t *testing.T) {
 	dialects(t, func(t *testing.T, open func(t *testing.T) *db.DB) {
 		d := open(t)
@@ -217,15 +218,25 @@ func TestWebAuthnCounter(t *testing.T) {
 		if err := d.CreateFactor(ctx, e, dup, now); rempart.ErrorCode(err) != rempart.ECONFLICT {
 			t.Fatal("the same credential registered twice")
 		}
+		// Each use is of a ceremony issued a second after the one before,
+		// but for a stale one, issued before the key's last use (a
+		// replayed answer): refused, counter or not.
 		for _, tc := range []struct {
 			id    string
 			count uint32
+			stale bool
 			ok    bool
-		}{{"mfa_counting", 5, true}, {"mfa_counting", 5, false}, {"mfa_counting", 3, false}, {"mfa_counting", 9, true},
-			{"mfa_zero", 0, true}, {"mfa_zero", 0, true}, {"mfa_zero", 2, true}, {"mfa_zero", 0, false}} {
-			err := d.UseWebAuthn(ctx, e, u.ID, tc.id, tc.count, now)
+		}{{"mfa_counting", 5, false, true}, {"mfa_counting", 5, false, false}, {"mfa_counting", 3, false, false}, {"mfa_counting", 9, false, true},
+			{"mfa_counting", 10, true, false}, {"mfa_counting", 10, false, true},
+			{"mfa_zero", 0, false, true}, {"mfa_zero", 0, false, true}, {"mfa_zero", 0, true, false}, {"mfa_zero", 2, false, true}, {"mfa_zero", 0, false, false}} {
+			clock.Advance(time.Second)
+			issued := clock.Now()
+			if tc.stale {
+				issued = issued.Add(-2 * time.Second)
+			}
+			err := d.UseWebAuthn(ctx, e, u.ID, tc.id, tc.count, issued, clock.Now())
 			if tc.ok != (err == nil) || err != nil && rempart.ErrorCode(err) != rempart.EUNAUTHORIZED {
-				t.Errorf("%s counter %d: got %v, want ok=%v", tc.id, tc.count, err, tc.ok)
+				t.Errorf("%s counter %d (stale %v): got %v, want ok=%v", tc.id, tc.count, tc.stale, err, tc.ok)
 			}
 		}
 	})

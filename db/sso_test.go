@@ -215,7 +215,7 @@ func TestSSO(t *testing.T) {
 			t.Fatalf("identified audited as %q", r)
 		}
 		clock.Advance(30 * time.Second)
-		done, err := id.CompleteSignIn(ctx, rempart.Caller{}, in4.Challenge, totp.Code(secret, clock.Now()))
+		done, err := id.CompleteSignIn(ctx, rempart.Caller{}, in4.Challenge, totp.Code(secret, clock.Now()), rempart.SessionConsole)
 		if err != nil || done.UserID != ms.ID {
 			t.Fatalf("second step after single sign-on: %+v, %v", done, err)
 		}

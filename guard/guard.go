@@ -165,7 +165,7 @@ func StepUp(c rempart.Caller) error {
 		return rempart.Errorf(rempart.EUNAUTHORIZED, "A valid credential is required.")
 	}
 	if strings.HasPrefix(c.CredentialID, "ses_") && !c.RecentMFA {
-		return rempart.Errorf(rempart.EMFAREQUIRED, "This action needs a second factor proven in the last minutes: confirm a code (POST /api/v1/mfa/verify) and try again.")
+		return rempart.Errorf(rempart.EMFAREQUIRED, "This action needs a second factor proven in the last minutes: confirm a code (POST /api/v1/mfa/verify) or a security key (POST /api/v1/mfa/webauthn/options, then /api/v1/mfa/webauthn) and try again.")
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -17,6 +18,10 @@ type Problem struct {
 	Detail    string `json:"detail"`
 	Code      string `json:"code"`
 	RequestID string `json:"request_id,omitempty"`
+	// MFAChallenge, on the mfa_required answer to a sign-in whose password
+	// was right, adds the members challenge, challenge_expires_at and
+	// factors: how the sign-in continues (IAM-4).
+	*rempart.MFAChallenge
 }
 
 // writeError answers with a problem document. Internal errors are logged
@@ -32,14 +37,18 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(Problem{
+	p := Problem{
 		Type:      "urn:rempart:problem:" + code,
 		Title:     http.StatusText(status),
 		Status:    status,
 		Detail:    rempart.ErrorMessage(err),
 		Code:      code,
 		RequestID: reqID,
-	})
+	}
+	if re := (*rempart.Error)(nil); errors.As(err, &re) && code == rempart.EMFAREQUIRED {
+		p.MFAChallenge = re.Challenge
+	}
+	json.NewEncoder(w).Encode(p)
 }
 
 // writeJSON answers with a JSON document.

@@ -87,3 +87,101 @@ func (s *Server) putMFAPolicy(w http.ResponseWriter, r *http.Request, c rempart.
 	}
 	return writeJSON(w, http.StatusOK, in)
 }
+
+// Security keys (WebAuthn) over the API: enrolment, the second step of a
+// sign-in, and step-up. Each ceremony is two calls: options and a sealed
+// state, then the browser's answer with that state.
+
+// maxCeremonyBody bounds the body of a ceremony's call: a security key's
+// answer is a few KiB at most.
+const maxCeremonyBody = 64 << 10
+
+// decodeCeremony decodes the body of a ceremony's call, bounded by
+// maxCeremonyBody; a refused body is audited under action.
+func (s *Server) decodeCeremony(w http.ResponseWriter, r *http.Request, c rempart.Caller, action string, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxCeremonyBody)
+	if err := decodeJSON(r, v); err != nil {
+		return s.identity.Refused(r.Context(), c, action, "malformed request: "+rempart.ErrorCode(err), err)
+	}
+	return nil
+}
+
+func (s *Server) startWebAuthn(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.WebAuthnStart
+	if err := s.decodeCeremony(w, r, c, "mfa.webauthn.start", &in); err != nil {
+		return err
+	}
+	opts, state, err := s.identity.BeginWebAuthnRegistration(r.Context(), c, in.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rempart.WebAuthnOptions{Options: opts, State: state})
+}
+
+func (s *Server) finishWebAuthn(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.WebAuthnAnswer
+	if err := s.decodeCeremony(w, r, c, "mfa.webauthn.register", &in); err != nil {
+		return err
+	}
+	out, err := s.identity.FinishWebAuthnRegistration(r.Context(), c, in.State, in.Credential)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) signInWebAuthnOptions(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.SignInChallenge
+	if err := s.decodeCeremony(w, r, c, "auth.sign_in", &in); err != nil {
+		return err
+	}
+	opts, state, err := s.identity.BeginWebAuthnLogin(r.Context(), c, in.Challenge, rempart.SessionAPI)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rempart.WebAuthnOptions{Options: opts, State: state})
+}
+
+func (s *Server) signInWebAuthn(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.SignInWebAuthn
+	if err := s.decodeCeremony(w, r, c, "auth.sign_in", &in); err != nil {
+		return err
+	}
+	out, err := s.identity.CompleteSignInWebAuthn(r.Context(), c, in.Challenge, in.State, in.Credential, rempart.SessionAPI)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) signInCode(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.SignInCode
+	if err := s.decodeCeremony(w, r, c, "auth.sign_in", &in); err != nil {
+		return err
+	}
+	out, err := s.identity.CompleteSignIn(r.Context(), c, in.Challenge, in.Code, rempart.SessionAPI)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) stepUpWebAuthnOptions(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	opts, state, err := s.identity.BeginWebAuthnStepUp(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rempart.WebAuthnOptions{Options: opts, State: state})
+}
+
+func (s *Server) verifyMFAWebAuthn(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.WebAuthnAnswer
+	if err := s.decodeCeremony(w, r, c, "mfa.verify", &in); err != nil {
+		return err
+	}
+	if err := s.identity.VerifyMFAWebAuthn(r.Context(), c, in.State, in.Credential); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -213,6 +213,13 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"FactorConfirmed":      rempart.FactorConfirmed{},
 		"RecoveryCodes":        rempart.RecoveryCodes{},
 		"MFAPolicy":            rempart.MFAPolicy{},
+		"MFAChallenge":         rempart.MFAChallenge{},
+		"SignInChallenge":      rempart.SignInChallenge{},
+		"SignInCode":           rempart.SignInCode{},
+		"WebAuthnStart":        rempart.WebAuthnStart{},
+		"WebAuthnOptions":      rempart.WebAuthnOptions{},
+		"WebAuthnAnswer":       rempart.WebAuthnAnswer{},
+		"SignInWebAuthn":       rempart.SignInWebAuthn{},
 	}
 	for name, v := range types {
 		s, ok := schemas[name].(map[string]any)
@@ -253,11 +260,17 @@ func schemaFields(doc map[string]any, s map[string]any) (props, required []strin
 }
 
 // jsonFields returns the JSON names of a struct's fields (embedded structs
-// flattened) and those without omitempty.
+// flattened) and those without omitempty; the fields of an embedded pointer
+// are all optional, absent when it is nil.
 func jsonFields(t reflect.Type) (names, always []string) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if f.Anonymous {
+			if f.Type.Kind() == reflect.Pointer {
+				n, _ := jsonFields(f.Type.Elem())
+				names = append(names, n...)
+				continue
+			}
 			n, a := jsonFields(f.Type)
 			names, always = append(names, n...), append(always, a...)
 			continue

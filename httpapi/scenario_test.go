@@ -224,6 +224,10 @@ func (w *world) routes() []route {
 		{"DELETE", "/api/v1/me/factors/mfa_0000000000", "", "", cPerson, 404},
 		{"POST", "/api/v1/me/recovery-codes", "", "", cPerson, 404},
 		{"POST", "/api/v1/mfa/verify", `{"code":"123456"}`, "application/json", cPerson, 404},
+		{"POST", "/api/v1/me/factors/webauthn", `{"name":"blue key"}`, "application/json", cPerson, 404},
+		{"POST", "/api/v1/me/factors/webauthn/finish", `{"state":"x","credential":{}}`, "application/json", cPerson, 404},
+		{"POST", "/api/v1/mfa/webauthn/options", "", "", cPerson, 404},
+		{"POST", "/api/v1/mfa/webauthn", `{"state":"x","credential":{}}`, "application/json", cPerson, 404},
 		{"GET", "/api/v1/tenants/{T}/mfa-policy", "", "", cAccounts, 200},
 		{"PUT", "/api/v1/tenants/{T}/mfa-policy", `{"required":false}`, "application/json", cAccounts, 200},
 	}
@@ -340,6 +344,7 @@ func TestTenantIsolationScenarios(t *testing.T) {
 func TestScenariosCoverEveryRoute(t *testing.T) {
 	w := newWorld(t)
 	public := map[string]bool{"POST /api/v1/bootstrap": true, "GET /api/v1/openapi.json": true, "POST /api/v1/sessions": true,
+		"POST /api/v1/sessions/code": true, "POST /api/v1/sessions/webauthn/options": true, "POST /api/v1/sessions/webauthn": true,
 		"POST /api/v1/password": true, "POST /api/v1/invitations/accept": true, "/api/": true}
 	for _, pattern := range w.api.Patterns() {
 		if public[pattern] {

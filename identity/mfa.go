@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,7 +32,7 @@ import (
 
 const (
 	recoveryCodeCount = 10
-	// challengeLifetime bounds the console's pending second step.
+	// challengeLifetime bounds a sign-in's pending second step.
 	challengeLifetime = 5 * time.Minute
 	maxFactors        = 10
 	maxCode           = 64
@@ -413,14 +414,21 @@ var errBadCode = rempart.Errorf(rempart.EUNAUTHORIZED, "The code is not valid.")
 func (s *Service) mfaFailure(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, err error) error {
 	switch {
 	case errors.Is(err, totp.ErrReplayed):
-		e.Reason = "code replayed"
+		return s.factorFailure(ctx, c, e, "code replayed", err)
 	case errors.Is(err, totp.ErrWrongCode), errors.Is(err, errBadCode):
-		e.Reason = "wrong code"
-	default:
-		e.Reason = "malformed code"
+		return s.factorFailure(ctx, c, e, "wrong code", err)
 	}
+	return s.factorFailure(ctx, c, e, "malformed code", err)
+}
+
+// factorFailure audits a refused second factor of any kind with reason
+// (prefixed "second factor: " at a sign-in), counts it towards the
+// throttle, records a lockout as a security event of its own, and returns
+// err.
+func (s *Service) factorFailure(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, reason string, err error) error {
+	e.Reason = reason
 	if !strings.HasPrefix(e.Action, "mfa.") {
-		e.Reason = "second factor: " + e.Reason
+		e.Reason = "second factor: " + reason
 	}
 	for _, ev := range s.cfg.Throttle.Failure(mfaThrottleKey(e.PrincipalID), c.IP).Events {
 		ee := e
@@ -432,41 +440,69 @@ func (s *Service) mfaFailure(ctx context.Context, c rempart.Caller, e rempart.Au
 	return s.deny(ctx, e, err)
 }
 
-// A challenge is the console's pending second step of a sign-in: the
-// password was right and a second factor is due. It is not a session: it
-// is a sealed, five-minute statement "user U passed the password check",
-// good only for CompleteSignIn, which still needs a valid code.
+// A challenge is the pending second step of a sign-in, in the console or
+// over the API: the password (or single sign-on) was right and a second
+// factor is due. It is not a session: it is a sealed, five-minute statement
+// "user U passed the first step, for a session of kind K", good only for the
+// second step of that kind (CompleteSignIn, BeginWebAuthnLogin,
+// CompleteSignInWebAuthn), which still needs a valid factor. It also carries
+// the kinds of factor the person had, for the client to offer.
 type challenge struct {
-	User    string `json:"u"`
-	Expires int64  `json:"x"`
+	User    string   `json:"u"`
+	Kind    string   `json:"k"`
+	Factors []string `json:"f,omitempty"`
+	Expires int64    `json:"x"`
 }
 
 var challengeAD = keys.AD("rempart/sign-in-challenge/v1")
 
 var errBadChallenge = rempart.Errorf(rempart.EUNAUTHORIZED, "The sign-in has expired: start again with your email and password.")
 
-func (s *Service) newChallenge(userID string) string {
-	b, _ := json.Marshal(challenge{User: userID, Expires: s.clock.Now().Add(challengeLifetime).Unix()})
-	return base64.RawURLEncoding.EncodeToString(keys.Seal(s.mfa.aead, b, challengeAD))
+// maxChallenge bounds a presented challenge before it is decoded.
+const maxChallenge = 1024
+
+// newChallenge seals the pending second step of u's sign-in to a session of
+// kind, with the kinds of the factors fs.
+func (s *Service) newChallenge(userID, kind string, fs []FactorRow) rempart.MFAChallenge {
+	exp := s.clock.Now().Add(challengeLifetime)
+	ch := challenge{User: userID, Kind: kind, Expires: exp.Unix()}
+	for _, f := range fs {
+		if !slices.Contains(ch.Factors, f.Kind) {
+			ch.Factors = append(ch.Factors, f.Kind)
+		}
+	}
+	slices.Sort(ch.Factors)
+	b, _ := json.Marshal(ch)
+	return rempart.MFAChallenge{Challenge: base64.RawURLEncoding.EncodeToString(keys.Seal(s.mfa.aead, b, challengeAD)),
+		ExpiresAt: time.Unix(ch.Expires, 0).UTC(), Factors: ch.Factors}
 }
 
-func (s *Service) openChallenge(token string) (string, bool) {
-	if s.mfa == nil || len(token) > 512 {
-		return "", false
+func (s *Service) openChallenge(token string) (challenge, bool) {
+	var ch challenge
+	if s.mfa == nil || len(token) > maxChallenge {
+		return ch, false
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
-		return "", false
+		return ch, false
 	}
 	b, err := keys.Open(s.mfa.aead, raw, challengeAD)
 	if err != nil {
-		return "", false
+		return ch, false
 	}
-	var ch challenge
 	if json.Unmarshal(b, &ch) != nil || ch.User == "" || s.clock.Now().Unix() >= ch.Expires {
-		return "", false
+		return challenge{}, false
 	}
-	return ch.User, true
+	return ch, true
+}
+
+// ChallengeFactors returns the kinds of factor a pending sign-in may
+// continue with, as they were at the first step; none for a bad or expired
+// challenge. It checks nothing and records nothing: it tells a page what
+// to offer.
+func (s *Service) ChallengeFactors(token string) []string {
+	ch, _ := s.openChallenge(token)
+	return ch.Factors
 }
 
 // StartSignIn is the console's sign-in: it checks the email and password and
@@ -498,38 +534,44 @@ func (s *Service) consoleSession(ctx context.Context, c rempart.Caller, e rempar
 		if _, err := s.store.Audit(ctx, e); err != nil {
 			return rempart.SessionCreated{}, "", err
 		}
-		return rempart.SessionCreated{}, s.newChallenge(u.ID), nil
+		return rempart.SessionCreated{}, s.newChallenge(u.ID, rempart.SessionConsole, fs).Challenge, nil
 	}
 	sc, err := s.openSession(ctx, c, e, u, rempart.SessionConsole)
 	return sc, "", err
 }
 
-// CompleteSignIn is the console's second step: a valid code for the user a
-// challenge names opens a session.
-func (s *Service) CompleteSignIn(ctx context.Context, c rempart.Caller, token, code string) (rempart.SessionCreated, error) {
-	u, e, err := s.pendingSignIn(ctx, c, token)
+// CompleteSignIn is the second step of a sign-in with a code: a valid TOTP
+// or recovery code for the user a challenge names opens a session of kind,
+// the kind the challenge was made for.
+func (s *Service) CompleteSignIn(ctx context.Context, c rempart.Caller, token, code, kind string) (rempart.SessionCreated, error) {
+	u, e, err := s.pendingSignIn(ctx, c, token, kind)
 	if err != nil {
 		return rempart.SessionCreated{}, err
 	}
 	if err := s.checkSecondFactor(ctx, c, &e, u, code); err != nil {
 		return rempart.SessionCreated{}, err
 	}
-	return s.openSession(ctx, c, e, u.User, rempart.SessionConsole, s.clock.Now())
+	return s.openSession(ctx, c, e, u.User, kind, s.clock.Now())
 }
 
-// pendingSignIn is the active user a sign-in challenge names, with the
-// auth.sign_in entry of the second step; a bad or expired challenge, or a
-// user gone or suspended since the first step, is denied and audited.
-func (s *Service) pendingSignIn(ctx context.Context, c rempart.Caller, token string) (UserRow, rempart.AuditEntry, error) {
+// pendingSignIn is the active user a sign-in challenge for a session of
+// kind names, with the auth.sign_in entry of the second step; a bad or
+// expired challenge, one made for another kind of session, or a user gone
+// or suspended since the first step, is denied and audited.
+func (s *Service) pendingSignIn(ctx context.Context, c rempart.Caller, token, kind string) (UserRow, rempart.AuditEntry, error) {
 	e := c.Entry("", "auth.sign_in", "")
-	userID, ok := s.openChallenge(token)
+	ch, ok := s.openChallenge(token)
 	if !ok {
 		e.Reason = "bad or expired sign-in challenge"
 		return UserRow{}, e, s.deny(ctx, e, errBadChallenge)
 	}
-	u, err := s.store.User(ctx, userID)
+	if ch.Kind != kind {
+		e.PrincipalID, e.Reason = ch.User, "sign-in challenge of another kind of session ("+ch.Kind+", not "+kind+")"
+		return UserRow{}, e, s.deny(ctx, e, errBadChallenge)
+	}
+	u, err := s.store.User(ctx, ch.User)
 	if err != nil || u.Status != rempart.UserActive {
-		e.PrincipalID, e.Reason = userID, "user gone or not active"
+		e.PrincipalID, e.Reason = ch.User, "user gone or not active"
 		return UserRow{}, e, s.deny(ctx, e, errBadChallenge)
 	}
 	e.PrincipalID, e.TenantID, e.Resource = u.ID, u.TenantID, "users/"+u.ID

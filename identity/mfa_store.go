@@ -62,8 +62,10 @@ type MFAStore interface {
 	// factor at, and ends its enrolment-only restriction.
 	SetSessionMFA(ctx context.Context, e rempart.AuditEntry, userID, id string, at time.Time) error
 	// UseWebAuthn records a security key's new signature counter, only
-	// forward (or 0 for keys without one): EUNAUTHORIZED otherwise.
-	UseWebAuthn(ctx context.Context, e rempart.AuditEntry, userID, id string, count uint32, at time.Time) error
+	// forward (or 0 for keys without one), and only for a ceremony issued
+	// after the key's last use (compare-and-set): EUNAUTHORIZED otherwise
+	// (a clone, a replay, perhaps a concurrent one).
+	UseWebAuthn(ctx context.Context, e rempart.AuditEntry, userID, id string, count uint32, issued, at time.Time) error
 	// MFARequired reports whether a tenant requires MFA of its users.
 	MFARequired(ctx context.Context, tenant string) (bool, error)
 	// SetMFARequired sets a tenant's MFA requirement.

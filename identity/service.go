@@ -283,3 +283,17 @@ func (s *Service) RevokeAPIKey(ctx context.Context, c rempart.Caller, tenant, ac
 	}
 	return s.store.RevokeAPIKey(ctx, scope, e, account, keyID)
 }
+
+// Refused records a request about the caller's own account or sign-in that
+// was refused before it reached a service (a body too large or not the
+// JSON expected), under the action that request would have run, and
+// returns err (AUD-1: every refusal is audited).
+func (s *Service) Refused(ctx context.Context, c rempart.Caller, action, reason string, err error) error {
+	resource := ""
+	if c.Principal.ID != "" {
+		resource = "users/" + c.Principal.ID
+	}
+	e := c.Entry(c.Principal.TenantID, action, resource)
+	e.Reason = reason
+	return s.deny(ctx, e, err)
+}

@@ -22,7 +22,10 @@ const maxPassword = 1024
 // when the person has a second factor, the TOTP or recovery code in
 // in.Code, then opens a session of kind (rempart.SessionConsole or
 // rempart.SessionAPI) (IAM-3, IAM-4, IAM-6). Without the code it answers
-// EMFAREQUIRED. The console uses StartSignIn and CompleteSignIn instead.
+// EMFAREQUIRED carrying a challenge (rempart.Error.Challenge), the pending
+// second step for CompleteSignIn or, with a security key,
+// BeginWebAuthnLogin and CompleteSignInWebAuthn: the password is not sent
+// again. The console uses StartSignIn instead.
 func (s *Service) SignIn(ctx context.Context, c rempart.Caller, in rempart.SignIn, kind string) (rempart.SessionCreated, error) {
 	if kind != rempart.SessionConsole && kind != rempart.SessionAPI {
 		return rempart.SessionCreated{}, rempart.Errorf(rempart.EINVALID, "unknown session kind %q", kind)
@@ -43,8 +46,13 @@ func (s *Service) SignIn(ctx context.Context, c rempart.Caller, in rempart.SignI
 		return s.openSession(ctx, c, e, u.User, kind)
 	}
 	if in.Code == "" {
+		if s.mfa == nil {
+			return rempart.SessionCreated{}, s.deny(ctx, e, errNoMFAKey)
+		}
 		e.Reason = "second factor missing"
-		return rempart.SessionCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EMFAREQUIRED, "This account has a second factor: send its code, or a recovery code, in code."))
+		ch := s.newChallenge(u.ID, kind, fs)
+		return rempart.SessionCreated{}, s.deny(ctx, e, &rempart.Error{Code: rempart.EMFAREQUIRED, Challenge: &ch,
+			Message: "This account has a second factor: continue with the challenge (a code to POST /api/v1/sessions/code, or a security key through POST /api/v1/sessions/webauthn/options), or send the code with the password."})
 	}
 	if err := s.checkSecondFactor(ctx, c, &e, u, in.Code); err != nil {
 		return rempart.SessionCreated{}, err

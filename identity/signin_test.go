@@ -65,10 +65,10 @@ func TestSecondStepRefusals(t *testing.T) {
 
 	steps := map[string]func(challenge string) (rempart.SessionCreated, error){
 		"code": func(ch string) (rempart.SessionCreated, error) {
-			return id.CompleteSignIn(ctx, rempart.Caller{}, ch, code)
+			return id.CompleteSignIn(ctx, rempart.Caller{}, ch, code, rempart.SessionConsole)
 		},
 		"security key": func(ch string) (rempart.SessionCreated, error) {
-			return id.CompleteSignInWebAuthn(ctx, rempart.Caller{}, ch, "state", []byte("{}"))
+			return id.CompleteSignInWebAuthn(ctx, rempart.Caller{}, ch, "state", []byte("{}"), rempart.SessionConsole)
 		},
 	}
 	refused := func(what, reason, principal string, sc rempart.SessionCreated, err error) {

@@ -65,16 +65,21 @@ var errNoWebAuthn = rempart.Errorf(rempart.EUNAVAILABLE, "Security keys are not 
 var errBadCeremony = rempart.Errorf(rempart.EUNAUTHORIZED, "The security key's answer was refused: try again.")
 
 type ceremony struct {
-	User    string               `json:"u"`
-	Kind    string               `json:"k"`
-	Name    string               `json:"n,omitempty"`
+	User string `json:"u"`
+	Kind string `json:"k"`
+	Name string `json:"n,omitempty"`
+	// Issued is when the options were made: a key used since refuses the
+	// ceremony, so that an answer is good once even from a key that keeps
+	// no signature counter.
+	Issued  time.Time            `json:"t"`
 	Session webauthn.SessionData `json:"s"`
 }
 
 var ceremonyAD = keys.AD("rempart/webauthn-ceremony/v1")
 
 func (s *Service) sealCeremony(c ceremony) string {
-	c.Session.Expires = s.clock.Now().Add(ceremonyLifetime)
+	c.Issued = s.clock.Now()
+	c.Session.Expires = c.Issued.Add(ceremonyLifetime)
 	b, _ := json.Marshal(c)
 	return base64.RawURLEncoding.EncodeToString(keys.Seal(s.mfa.aead, b, ceremonyAD))
 }
@@ -156,7 +161,7 @@ func (s *Service) BeginWebAuthnRegistration(ctx context.Context, c rempart.Calle
 	if _, err := s.store.Audit(ctx, e); err != nil {
 		return nil, "", err
 	}
-	return options, s.sealCeremony(ceremony{User: c.Principal.ID, Kind: "register", Name: name, Session: *sd}), nil
+	return options, s.sealCeremony(ceremony{User: c.Principal.ID, Kind: ceremonyRegister, Name: name, Session: *sd}), nil
 }
 
 // FinishWebAuthnRegistration checks the browser's answer (the JSON of the
@@ -172,7 +177,11 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, c rempart.Call
 	if s.mfa == nil || s.mfa.wa == nil {
 		return rempart.FactorConfirmed{}, s.deny(ctx, e, errNoWebAuthn)
 	}
-	cer, ok := s.openCeremony(state, c.Principal.ID, "register")
+	if len(response) > maxWebAuthnAnswer {
+		e.Reason = "answer too large"
+		return rempart.FactorConfirmed{}, s.deny(ctx, e, errBadCeremony)
+	}
+	cer, ok := s.openCeremony(state, c.Principal.ID, ceremonyRegister)
 	if !ok {
 		e.Reason = "bad or expired ceremony"
 		return rempart.FactorConfirmed{}, s.deny(ctx, e, errBadCeremony)
@@ -231,49 +240,71 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, c rempart.Call
 	return out, nil
 }
 
-// BeginWebAuthnLogin gives, for a pending sign-in (the challenge of
-// StartSignIn) of a person with security keys, the options for
-// navigator.credentials.get and the sealed ceremony state; nil options when
-// the person has no key.
-func (s *Service) BeginWebAuthnLogin(ctx context.Context, challenge string) (options []byte, state string, err error) {
-	userID, ok := s.openChallenge(challenge)
-	if !ok {
-		return nil, "", errBadChallenge
-	}
-	if s.mfa.wa == nil {
-		return nil, "", nil
+// Kinds of ceremony: a state sealed for one is refused by the others.
+const (
+	ceremonyRegister = "register"
+	ceremonyLogin    = "login"
+	ceremonyStepUp   = "step-up"
+)
+
+var errNoSecurityKey = rempart.Errorf(rempart.ENOTFOUND, "This account has no security key: use a code from an authenticator app, or a recovery code.")
+
+// beginAssertion makes the options for navigator.credentials.get over the
+// user's security keys and the ceremony state of kind, sealed to them, and
+// records e; without a relying party, or for a person without a key, e is
+// denied.
+func (s *Service) beginAssertion(ctx context.Context, e rempart.AuditEntry, userID, kind string) ([]byte, string, error) {
+	if s.mfa == nil || s.mfa.wa == nil {
+		return nil, "", s.deny(ctx, e, errNoWebAuthn)
 	}
 	w, _, err := s.waUser(ctx, userID)
-	if err != nil || len(w.creds) == 0 {
+	if err != nil {
 		return nil, "", err
+	}
+	if len(w.creds) == 0 {
+		e.Reason = "no security key"
+		return nil, "", s.deny(ctx, e, errNoSecurityKey)
 	}
 	opts, sd, err := s.mfa.wa.BeginLogin(w)
 	if err != nil {
 		return nil, "", err
 	}
-	if options, err = json.Marshal(opts.Response); err != nil {
+	options, err := json.Marshal(opts.Response)
+	if err != nil {
 		return nil, "", err
 	}
-	return options, s.sealCeremony(ceremony{User: userID, Kind: "login", Session: *sd}), nil
+	if _, err := s.store.Audit(ctx, e); err != nil {
+		return nil, "", err
+	}
+	return options, s.sealCeremony(ceremony{User: userID, Kind: kind, Session: *sd}), nil
 }
 
-// CompleteSignInWebAuthn is the console's second step with a security key:
-// the browser's answer to BeginWebAuthnLogin's options opens the session.
-func (s *Service) CompleteSignInWebAuthn(ctx context.Context, c rempart.Caller, challenge, state string, response []byte) (rempart.SessionCreated, error) {
-	u, e, err := s.pendingSignIn(ctx, c, challenge)
-	if err != nil {
-		return rempart.SessionCreated{}, err
+// maxWebAuthnAnswer bounds a security key's answer (the JSON of a
+// PublicKeyCredential): a few hundred bytes, a few KiB with a certificate
+// chain.
+const maxWebAuthnAnswer = 16 << 10
+
+// checkAssertion checks a security key's answer to a ceremony of kind for
+// u, and records the key's new signature counter with an mfa.use entry of
+// its own. The ceremony must have been issued after the key's last use, so
+// that an answer is good once (a replay is refused even from a key that
+// keeps no counter), and the counter must grow, so that a cloned key is
+// caught (keys that keep none stay at 0); both are also the store's
+// compare-and-set, for concurrent uses. Failures are throttled per user and
+// address like codes, and audited as e.
+func (s *Service) checkAssertion(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, u UserRow, kind, state string, response []byte) error {
+	if s.mfa == nil || s.mfa.wa == nil {
+		return s.deny(ctx, e, errNoWebAuthn)
 	}
 	if d := s.cfg.Throttle.Check(mfaThrottleKey(u.ID), c.IP); !d.Allowed() {
 		e.Reason = "second factor throttled"
-		return rempart.SessionCreated{}, s.deny(ctx, e, d.Err())
+		return s.deny(ctx, e, d.Err())
 	}
-	fail := func(reason string) (rempart.SessionCreated, error) {
-		e.Reason = "second factor: " + reason
-		s.cfg.Throttle.Failure(mfaThrottleKey(u.ID), c.IP)
-		return rempart.SessionCreated{}, s.deny(ctx, e, errBadCeremony)
+	fail := func(reason string) error { return s.factorFailure(ctx, c, e, reason, errBadCeremony) }
+	if len(response) > maxWebAuthnAnswer {
+		return fail("security key answer too large")
 	}
-	cer, ok := s.openCeremony(state, u.ID, "login")
+	cer, ok := s.openCeremony(state, u.ID, kind)
 	if !ok {
 		return fail("bad or expired security key ceremony")
 	}
@@ -283,7 +314,7 @@ func (s *Service) CompleteSignInWebAuthn(ctx context.Context, c rempart.Caller, 
 	}
 	w, rows, err := s.waUser(ctx, u.ID)
 	if err != nil {
-		return rempart.SessionCreated{}, err
+		return err
 	}
 	cred, err := s.mfa.wa.ValidateLogin(w, cer.Session, parsed)
 	if err != nil {
@@ -298,17 +329,79 @@ func (s *Service) CompleteSignInWebAuthn(ctx context.Context, c rempart.Caller, 
 	if f == nil {
 		return fail("unknown security key")
 	}
+	if f.LastUsedAt != nil && !cer.Issued.After(*f.LastUsedAt) {
+		return fail("security key ceremony already used: possible replay")
+	}
 	if cred.Authenticator.CloneWarning {
 		return fail("signature counter did not grow: possible cloned key")
 	}
 	used := e
 	used.Action, used.Outcome, used.Resource, used.Reason = "mfa.use", rempart.OutcomeSuccess, "users/"+u.ID+factorPath(f.ID), "webauthn"
-	if err := s.store.UseWebAuthn(ctx, used, u.ID, f.ID, cred.Authenticator.SignCount, s.clock.Now()); err != nil {
+	if err := s.store.UseWebAuthn(ctx, used, u.ID, f.ID, cred.Authenticator.SignCount, cer.Issued, s.clock.Now()); err != nil {
 		if rempart.ErrorCode(err) == rempart.EUNAUTHORIZED {
-			return fail("signature counter did not grow: possible cloned key")
+			return fail("signature counter did not grow or ceremony already used: possible cloned key or replay")
 		}
-		return rempart.SessionCreated{}, err
+		return err
 	}
 	s.cfg.Throttle.Success(mfaThrottleKey(u.ID), c.IP)
-	return s.openSession(ctx, c, e, u.User, rempart.SessionConsole, s.clock.Now())
+	return nil
+}
+
+// BeginWebAuthnLogin gives, for a pending sign-in to a session of kind (the
+// challenge of StartSignIn, or of SignIn's mfa_required answer), the options
+// for navigator.credentials.get over the person's security keys and the
+// sealed ceremony state for CompleteSignInWebAuthn. A bad challenge, or a
+// person without a key, is denied and audited.
+func (s *Service) BeginWebAuthnLogin(ctx context.Context, c rempart.Caller, challenge, kind string) (options []byte, state string, err error) {
+	u, e, err := s.pendingSignIn(ctx, c, challenge, kind)
+	if err != nil {
+		return nil, "", err
+	}
+	e.Action, e.Reason = "auth.sign_in.webauthn", "security key asked"
+	return s.beginAssertion(ctx, e, u.ID, ceremonyLogin)
+}
+
+// CompleteSignInWebAuthn is the second step of a sign-in with a security
+// key: the browser's answer to BeginWebAuthnLogin's options opens a session
+// of kind, the kind the challenge was made for.
+func (s *Service) CompleteSignInWebAuthn(ctx context.Context, c rempart.Caller, challenge, state string, response []byte, kind string) (rempart.SessionCreated, error) {
+	u, e, err := s.pendingSignIn(ctx, c, challenge, kind)
+	if err != nil {
+		return rempart.SessionCreated{}, err
+	}
+	if err := s.checkAssertion(ctx, c, e, u, ceremonyLogin, state, response); err != nil {
+		return rempart.SessionCreated{}, err
+	}
+	return s.openSession(ctx, c, e, u.User, kind, s.clock.Now())
+}
+
+// BeginWebAuthnStepUp gives the signed-in caller the options for
+// navigator.credentials.get over their security keys and the sealed state
+// for VerifyMFAWebAuthn: step-up with a security key.
+func (s *Service) BeginWebAuthnStepUp(ctx context.Context, c rempart.Caller) (options []byte, state string, err error) {
+	e, err := s.personal(ctx, c, "mfa.verify.start", "/sessions/"+c.CredentialID)
+	if err != nil {
+		return nil, "", err
+	}
+	e.Reason = "webauthn"
+	return s.beginAssertion(ctx, e, c.Principal.ID, ceremonyStepUp)
+}
+
+// VerifyMFAWebAuthn is step-up with a security key: the browser's answer to
+// BeginWebAuthnStepUp's options records on the caller's session that it
+// proved a second factor now, like VerifyMFA with a code.
+func (s *Service) VerifyMFAWebAuthn(ctx context.Context, c rempart.Caller, state string, response []byte) error {
+	e, err := s.personal(ctx, c, "mfa.verify", "/sessions/"+c.CredentialID)
+	if err != nil {
+		return err
+	}
+	u, err := s.store.User(ctx, c.Principal.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkAssertion(ctx, c, e, u, ceremonyStepUp, state, response); err != nil {
+		return err
+	}
+	e.Action, e.Reason = "mfa.step_up", "webauthn"
+	return s.store.SetSessionMFA(ctx, e, c.Principal.ID, c.CredentialID, s.clock.Now())
 }

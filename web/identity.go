@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"slices"
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/identity"
@@ -47,7 +48,7 @@ func (s identitySessions) SignOut(ctx context.Context, c rempart.Caller) error {
 func IdentityMFA(id *identity.Service) MFAService { return identitySessions{id} }
 
 func (s identitySessions) CompleteSignIn(ctx context.Context, challenge, code string, in RequestInfo) (Session, error) {
-	out, err := s.id.CompleteSignIn(ctx, caller(in), challenge, code)
+	out, err := s.id.CompleteSignIn(ctx, caller(in), challenge, code, rempart.SessionConsole)
 	if err != nil {
 		return Session{}, err
 	}
@@ -86,12 +87,15 @@ func (s identitySessions) FinishWebAuthnRegistration(ctx context.Context, c remp
 	return s.id.FinishWebAuthnRegistration(ctx, c, state, response)
 }
 
-func (s identitySessions) BeginWebAuthnLogin(ctx context.Context, challenge string) ([]byte, string, error) {
-	return s.id.BeginWebAuthnLogin(ctx, challenge)
+func (s identitySessions) BeginWebAuthnLogin(ctx context.Context, challenge string, in RequestInfo) ([]byte, string, error) {
+	if !slices.Contains(s.id.ChallengeFactors(challenge), rempart.FactorWebAuthn) {
+		return nil, "", nil
+	}
+	return s.id.BeginWebAuthnLogin(ctx, caller(in), challenge, rempart.SessionConsole)
 }
 
 func (s identitySessions) CompleteSignInWebAuthn(ctx context.Context, challenge, state string, response []byte, in RequestInfo) (Session, error) {
-	out, err := s.id.CompleteSignInWebAuthn(ctx, caller(in), challenge, state, response)
+	out, err := s.id.CompleteSignInWebAuthn(ctx, caller(in), challenge, state, response, rempart.SessionConsole)
 	if err != nil {
 		return Session{}, err
 	}

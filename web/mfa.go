@@ -33,7 +33,7 @@ type MFAService interface {
 	BeginWebAuthnRegistration(ctx context.Context, c rempart.Caller, name string) (options []byte, state string, err error)
 	FinishWebAuthnRegistration(ctx context.Context, c rempart.Caller, state string, response []byte) (rempart.FactorConfirmed, error)
 	// BeginWebAuthnLogin returns no options when the person has no key.
-	BeginWebAuthnLogin(ctx context.Context, challenge string) (options []byte, state string, err error)
+	BeginWebAuthnLogin(ctx context.Context, challenge string, in RequestInfo) (options []byte, state string, err error)
 	CompleteSignInWebAuthn(ctx context.Context, challenge, state string, response []byte, in RequestInfo) (Session, error)
 	// MFAPolicy and SetMFAPolicy are a tenant's requirement (tenant admins).
 	MFAPolicy(ctx context.Context, c rempart.Caller, tenant string) (rempart.MFAPolicy, error)
@@ -64,7 +64,7 @@ type codePage struct {
 func (s *server) showCode(w http.ResponseWriter, r *http.Request, status int, alert, challenge, next string) {
 	p := codePage{view: s.view(r, nil, "Second factor", ""), Challenge: challenge, Next: next}
 	if s.cfg.MFA != nil {
-		if opts, state, err := s.cfg.MFA.BeginWebAuthnLogin(r.Context(), challenge); err == nil && opts != nil {
+		if opts, state, err := s.cfg.MFA.BeginWebAuthnLogin(r.Context(), challenge, s.info(r)); err == nil && opts != nil {
 			p.WebAuthnOptions, p.WebAuthnState = string(opts), state
 		}
 	}

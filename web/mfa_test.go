@@ -181,7 +181,7 @@ func (f *fakeMFA) FinishWebAuthnRegistration(ctx context.Context, c rempart.Call
 	return rempart.FactorConfirmed{}, rempart.Errorf(rempart.EUNAUTHORIZED, "The security key's answer was refused: try again.")
 }
 
-func (f *fakeMFA) BeginWebAuthnLogin(ctx context.Context, challenge string) ([]byte, string, error) {
+func (f *fakeMFA) BeginWebAuthnLogin(ctx context.Context, challenge string, in web.RequestInfo) ([]byte, string, error) {
 	return nil, "", nil
 }
 

@@ -387,6 +387,22 @@ func (s *Service) BeginWebAuthnStepUp(ctx context.Context, c rempart.Caller) (op
 	return s.beginAssertion(ctx, e, c.Principal.ID, ceremonyStepUp)
 }
 
+// HasSecurityKey reports whether a person has a confirmed security key,
+// for a page that offers one only then (not audited: it reveals nothing
+// the person does not know).
+func (s *Service) HasSecurityKey(ctx context.Context, userID string) (bool, error) {
+	if s.mfa == nil || s.mfa.wa == nil {
+		return false, nil
+	}
+	fs, err := s.confirmedFactors(ctx, userID)
+	for _, f := range fs {
+		if f.Kind == rempart.FactorWebAuthn {
+			return true, err
+		}
+	}
+	return false, err
+}
+
 // VerifyMFAWebAuthn is step-up with a security key: the browser's answer to
 // BeginWebAuthnStepUp's options records on the caller's session that it
 // proved a second factor now, like VerifyMFA with a code.

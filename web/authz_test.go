@@ -428,6 +428,7 @@ func authzRows() []authzRow {
 			// Staff have no tenant whose policy to set.
 			enrol: oGone, want: map[string]string{kSysAdmin: oGone, kStale: oGone, kAuditor: oGone, kSupport: oGone, kEngineer: oGone}},
 		authzRow{pattern: "POST /mfa/verify", path: "/mfa/verify", form: form("code", "000000", "next", "/"), allow: signedIn, ok: "401"},
+		authzRow{pattern: "POST /mfa/verify/webauthn", path: "/mfa/verify/webauthn", form: form("state", "x", "response", "{}", "next", "/"), allow: signedIn, ok: "503"},
 
 		authzRow{pattern: "GET /tenants", path: "/tenants", allow: sysAdmins, ok: oPage},
 		authzRow{pattern: "POST /tenants", path: "/tenants", form: form("name", "New Co {N}"), allow: sysAdmins, ok: oDone},

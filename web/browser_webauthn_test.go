@@ -70,5 +70,25 @@ func TestBrowserSecurityKey(t *testing.T) {
 	if creds := b.Credentials(auth); len(creds) != 1 || creds[0].SignCount < 2 {
 		t.Fatalf("the key's signature counter: %+v, want it used twice", creds)
 	}
+
+	// Later, a sensitive action asks for the second factor again, and the
+	// key answers it: step-up with a security key, then the action.
+	c.clock.Advance(11 * time.Minute)
+	b.Run(chromedp.Navigate(base + "/account/security"))
+	b.ClickAndLoad(`form[action="/account/security/recovery-codes"] button`)
+	if got := browsertest.Get(b, chromedp.Text("main")); !strings.Contains(got, "second factor") {
+		t.Fatalf("new recovery codes without a recent second factor: got %q, want the step-up page", got)
+	}
+	b.ClickAndLoad(`#webauthn-login-form button`)
+	if got := browsertest.Get(b, chromedp.Text("main")); !strings.Contains(got, "Second factor confirmed") {
+		t.Fatalf("after the key at step-up: got %q", got)
+	}
+	b.ClickAndLoad(`form.card button[type="submit"]`)
+	if codes := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll("#recovery-codes li").length`)); codes != 10 {
+		t.Fatalf("the action repeated after step-up: %d recovery codes shown, want 10", codes)
+	}
+	if creds := b.Credentials(auth); len(creds) != 1 || creds[0].SignCount < 3 {
+		t.Fatalf("the key's signature counter: %+v, want it used three times", creds)
+	}
 	b.NoCSPViolations()
 }

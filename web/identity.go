@@ -102,6 +102,17 @@ func (s identitySessions) CompleteSignInWebAuthn(ctx context.Context, challenge,
 	return Session{Token: out.Token, ExpiresAt: out.ExpiresAt}, nil
 }
 
+func (s identitySessions) BeginWebAuthnStepUp(ctx context.Context, c rempart.Caller) ([]byte, string, error) {
+	if has, err := s.id.HasSecurityKey(ctx, c.Principal.ID); err != nil || !has {
+		return nil, "", err
+	}
+	return s.id.BeginWebAuthnStepUp(ctx, c)
+}
+
+func (s identitySessions) VerifyMFAWebAuthn(ctx context.Context, c rempart.Caller, state string, response []byte) error {
+	return s.id.VerifyMFAWebAuthn(ctx, c, state, response)
+}
+
 func (s identitySessions) MFAPolicy(ctx context.Context, c rempart.Caller, tenant string) (rempart.MFAPolicy, error) {
 	return s.id.MFAPolicy(ctx, c, tenant)
 }

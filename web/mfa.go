@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -35,6 +36,10 @@ type MFAService interface {
 	// BeginWebAuthnLogin returns no options when the person has no key.
 	BeginWebAuthnLogin(ctx context.Context, challenge string, in RequestInfo) (options []byte, state string, err error)
 	CompleteSignInWebAuthn(ctx context.Context, challenge, state string, response []byte, in RequestInfo) (Session, error)
+	// BeginWebAuthnStepUp returns no options when the person has no key;
+	// VerifyMFAWebAuthn checks the browser's answer and records the step-up.
+	BeginWebAuthnStepUp(ctx context.Context, c rempart.Caller) (options []byte, state string, err error)
+	VerifyMFAWebAuthn(ctx context.Context, c rempart.Caller, state string, response []byte) error
 	// MFAPolicy and SetMFAPolicy are a tenant's requirement (tenant admins).
 	MFAPolicy(ctx context.Context, c rempart.Caller, tenant string) (rempart.MFAPolicy, error)
 	SetMFAPolicy(ctx context.Context, c rempart.Caller, tenant string, required bool) error
@@ -233,6 +238,24 @@ type stepUpPage struct {
 	view
 	Action string // the POST to repeat after the check
 	Next   string // the page to return to
+	// WebAuthnOptions and WebAuthnState offer the person's security keys
+	// as well as a code, when they have one.
+	WebAuthnOptions, WebAuthnState string
+}
+
+// showStepUp renders the step-up page with status, offering a security key
+// when the person has one (IAM-4: re-authentication with any of their
+// second factors).
+func (s *server) showStepUp(w http.ResponseWriter, r *http.Request, v *visit, status int, p stepUpPage) {
+	if s.cfg.MFA != nil {
+		// Without the key's options the page still takes a code.
+		if opts, state, err := s.cfg.MFA.BeginWebAuthnStepUp(r.Context(), v.caller); err == nil {
+			p.WebAuthnOptions, p.WebAuthnState = string(opts), state
+		} else {
+			s.log.LogAttrs(r.Context(), slog.LevelWarn, "security key options for step-up", slog.String("request_id", requestID(r)), slog.String("error", err.Error()))
+		}
+	}
+	s.render(w, r, status, "step-up", p)
 }
 
 // stepUp asks for a second factor again before a sensitive action (the
@@ -250,12 +273,33 @@ func (s *server) stepUp(w http.ResponseWriter, r *http.Request, v *visit, err er
 	} else {
 		p.Next = r.URL.RequestURI()
 	}
-	s.render(w, r, http.StatusForbidden, "step-up", p)
+	s.showStepUp(w, r, v, http.StatusForbidden, p)
 }
 
 // verifyMFA checks the step-up code; then the person repeats the action
 // (a POST is never replayed by itself) or goes back to the page.
 func (s *server) verifyMFA(w http.ResponseWriter, r *http.Request, v *visit) error {
+	return s.stepUpWith(w, r, v, func(m MFAService) error {
+		return m.VerifyMFA(r.Context(), v.caller, strings.TrimSpace(r.PostFormValue("code")))
+	})
+}
+
+// verifyMFAWebAuthn is step-up with a security key: the browser's answer
+// to the options of the step-up page.
+func (s *server) verifyMFAWebAuthn(w http.ResponseWriter, r *http.Request, v *visit) error {
+	return s.stepUpWith(w, r, v, func(m MFAService) error {
+		response := r.PostFormValue("response")
+		if response == "" || len(response) > maxWebAuthnResponse {
+			return rempart.Errorf(rempart.EINVALID, "The security key did not answer: try again.")
+		}
+		return m.VerifyMFAWebAuthn(r.Context(), v.caller, r.PostFormValue("state"), []byte(response))
+	})
+}
+
+// stepUpWith runs a step-up check; on success the person repeats the
+// action or goes back to the page, on a refused factor the step-up page
+// comes back with the reason.
+func (s *server) stepUpWith(w http.ResponseWriter, r *http.Request, v *visit, check func(MFAService) error) error {
 	m, err := s.mfaService()
 	if err != nil {
 		return err
@@ -267,11 +311,11 @@ func (s *server) verifyMFA(w http.ResponseWriter, r *http.Request, v *visit) err
 	if !localPath(next) {
 		next = ""
 	}
-	if err := m.VerifyMFA(r.Context(), v.caller, strings.TrimSpace(r.PostFormValue("code"))); err != nil {
-		if c := rempart.ErrorCode(err); c == rempart.EINVALID || c == rempart.EUNAUTHORIZED {
+	if err := check(m); err != nil {
+		if c := rempart.ErrorCode(err); c == rempart.EINVALID || c == rempart.EUNAUTHORIZED || c == rempart.EUNAVAILABLE {
 			p := stepUpPage{view: s.view(r, v, "Confirm it is you", ""), Action: action, Next: next}
 			p.Alert = rempart.ErrorMessage(err)
-			s.render(w, r, s.status(w, r, err), "step-up", p)
+			s.showStepUp(w, r, v, s.status(w, r, err), p)
 			return nil
 		}
 		return err

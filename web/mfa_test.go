@@ -189,6 +189,14 @@ func (f *fakeMFA) CompleteSignInWebAuthn(ctx context.Context, challenge, state s
 	return web.Session{}, rempart.Errorf(rempart.EUNAUTHORIZED, "The security key's answer was refused: try again.")
 }
 
+func (f *fakeMFA) BeginWebAuthnStepUp(ctx context.Context, c rempart.Caller) ([]byte, string, error) {
+	return nil, "", nil
+}
+
+func (f *fakeMFA) VerifyMFAWebAuthn(ctx context.Context, c rempart.Caller, state string, response []byte) error {
+	return rempart.Errorf(rempart.EUNAUTHORIZED, "The security key's answer was refused: try again.")
+}
+
 func (f *fakeMFA) MFAPolicy(ctx context.Context, c rempart.Caller, tenant string) (rempart.MFAPolicy, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

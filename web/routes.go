@@ -31,6 +31,7 @@ func (s *server) routes() {
 	s.mux.Handle("POST "+securityPath+"/recovery-codes", s.authed(s.regenerateCodes))
 	s.mux.Handle("POST "+securityPath+"/tenant-policy", s.authed(s.setTenantPolicy))
 	s.mux.Handle("POST /mfa/verify", s.authed(s.verifyMFA))
+	s.mux.Handle("POST /mfa/verify/webauthn", s.authed(s.verifyMFAWebAuthn))
 	s.mux.HandleFunc("POST /sso/start", s.ssoStart)
 	s.mux.HandleFunc("GET /sso/callback", s.ssoCallback)
 	s.mux.Handle("GET /{$}", s.authed(s.home))

@@ -51,6 +51,10 @@ func TestAccountNoticesMailed(t *testing.T) {
 	enrol := func(email string) (rempart.FactorConfirmed, error) {
 		t.Helper()
 		inv, err := id.Invite(ctx, admin, "", rempart.InvitationCreate{Email: email, Role: rempart.RoleAuditor})
+		if err == nil && inv.Status == rempart.InvitationPendingApproval { // staff: a second person approves (IAM-10)
+			second := rempart.Caller{Principal: rempart.Principal{ID: "sa_second", Role: rempart.RoleSystemAdmin}}
+			inv, err = id.ApproveInvitation(ctx, second, "", inv.ID, rempart.RoleChangeDecision{})
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

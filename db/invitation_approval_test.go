@@ -14,8 +14,8 @@ import (
 )
 
 // TestInvitationApproval runs the approval of invitations for privileged
-// roles (IAM-10) through the identity service on both dialects: the first
-// staff member, then a held invitation refused to its inviter, to a tenant
+// roles (IAM-10) through the identity service on both dialects: the staff
+// before its first administrator, then a held invitation refused to its inviter, to a tenant
 // admin, to another tenant and without step-up, approved by another
 // administrator and accepted; a rejected and an expired one never usable; a
 // writer's invitation as before; every step and refusal audited.
@@ -41,11 +41,27 @@ func TestInvitationApproval(t *testing.T) {
 			}
 		}
 
-		// The first staff member has nobody who could approve them: open
-		// at once, and the audit entry says why.
+		// While the staff has no administrator, nobody but the bootstrap's
+		// key could approve: one invitation at a time is open at once, and
+		// the audit entry says why.
+		aud0, err := id.Invite(ctx, admin, "", rempart.InvitationCreate{Email: "aud0@example.com", Role: rempart.RoleAuditor})
+		if err != nil || aud0.Approval != rempart.ApprovalNotRequired || aud0.Status != rempart.InvitationOpen || aud0.Token == "" {
+			t.Fatalf("first staff invitation: %+v, %v", aud0, err)
+		}
+		early, err := id.Invite(ctx, admin, "", rempart.InvitationCreate{Email: "ops@example.com", Role: rempart.RoleSystemAdmin})
+		if err != nil || early.Status != rempart.InvitationPendingApproval || early.Token != "" {
+			t.Fatalf("a second staff invitation while the first is open: %+v, %v", early, err)
+		}
+		if _, err := accept(aud0.Token, "Aud0"); err != nil {
+			t.Fatal(err)
+		}
+		if err := id.RevokeInvitation(ctx, admin, "", early.ID); err != nil {
+			t.Fatal(err)
+		}
+		// An auditor approves nothing: the staff still has no administrator.
 		first, err := id.Invite(ctx, admin, "", rempart.InvitationCreate{Email: "ops@example.com", Role: rempart.RoleSystemAdmin})
 		if err != nil || first.Approval != rempart.ApprovalNotRequired || first.Status != rempart.InvitationOpen || first.Token == "" {
-			t.Fatalf("first staff invitation: %+v, %v", first, err)
+			t.Fatalf("first staff administrator's invitation: %+v, %v", first, err)
 		}
 		if _, err := accept(first.Token, "Ops"); err != nil {
 			t.Fatal(err)
@@ -159,7 +175,9 @@ func TestInvitationApproval(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []struct{ action, outcome, principal, reason string }{
-			{"invitation.create", rempart.OutcomeSuccess, "sa_admin", "role system_admin; pending approval by another person; the first staff member: nobody else could approve"},
+			{"invitation.create", rempart.OutcomeSuccess, "sa_admin", "role auditor; pending approval by another person; no staff administrator yet: nobody else could approve"},
+			{"invitation.create", rempart.OutcomeSuccess, "sa_admin", "role system_admin; pending approval by another person"},
+			{"invitation.create", rempart.OutcomeSuccess, "sa_admin", "role system_admin; pending approval by another person; no staff administrator yet: nobody else could approve"},
 			{"invitation.create", rempart.OutcomeSuccess, "sa_admin", "role auditor; pending approval by another person"},
 			{"invitation.approve", rempart.OutcomeDenied, "sa_admin", "eve@example.com as auditor; the inviter cannot decide"},
 			{"invitation.reject", rempart.OutcomeDenied, "sa_admin", "eve@example.com as auditor; the inviter cannot decide"},

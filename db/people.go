@@ -34,10 +34,11 @@ func scanUser(row interface{ Scan(...any) error }) (identity.UserRow, error) {
 // tenant's admin must not learn who has an account in another tenant
 // (TEN-1); that invitation fails when accepted. A staff invitation pending
 // approval with FirstStaff set is stored open instead when, in this
-// transaction, the staff has no user and no invitation still open or
-// pending: the first person after the bootstrap has nobody to approve them.
-// Writes are serialised (the audit log's lock), so two such requests cannot
-// both find the staff empty.
+// transaction, the staff has no system administrator (a person, active or
+// suspended) and no invitation still open or pending: the first
+// administrator after the bootstrap has nobody to approve them. Writes are
+// serialised (the audit log's lock), so two such requests cannot both find
+// the staff empty.
 func (d *DB) CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv identity.InvitationRow) (string, error) {
 	var approval string
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
@@ -51,13 +52,13 @@ func (d *DB) CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv ide
 		}
 		if inv.FirstStaff && inv.TenantID == "" && approval == rempart.ApprovalPending {
 			now := ts(d.clock.Now())
-			if err := tx.QueryRow(`SELECT (SELECT COUNT(*) FROM users WHERE tenant_id IS NULL) + (SELECT COUNT(*) FROM invitations WHERE tenant_id IS NULL
-				AND accepted_at IS NULL AND revoked_at IS NULL AND approval <> ? AND expires_at > ?)`, rempart.ApprovalRejected, now).Scan(&n); err != nil {
+			if err := tx.QueryRow(`SELECT (SELECT COUNT(*)`+userFrom+` WHERE u.tenant_id IS NULL AND p.role = ?) + (SELECT COUNT(*) FROM invitations WHERE tenant_id IS NULL
+				AND accepted_at IS NULL AND revoked_at IS NULL AND approval <> ? AND expires_at > ?)`, rempart.RoleSystemAdmin, rempart.ApprovalRejected, now).Scan(&n); err != nil {
 				return err
 			}
 			if n == 0 {
 				approval = rempart.ApprovalNotRequired
-				tx.entry.Reason += "; the first staff member: nobody else could approve"
+				tx.entry.Reason += "; no staff administrator yet: nobody else could approve"
 			}
 		}
 		_, err := tx.Exec(`INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, created_at, expires_at, approval) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

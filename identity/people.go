@@ -114,8 +114,9 @@ func peoplePath(tenant string) string {
 // An invitation for a privileged role (guard.Privileged: every staff role,
 // a tenant's admin) is held pending approval instead (IAM-10): no link
 // exists, nothing is mailed or returned, until another person approves it
-// (ApproveInvitation). The one exception is the deployment's first staff
-// member, whom nobody else could approve: see PeopleStore.CreateInvitation.
+// (ApproveInvitation). The one exception is the staff's invitation made
+// while no staff system administrator exists yet, which nobody else could
+// approve: see PeopleStore.CreateInvitation.
 func (s *Service) Invite(ctx context.Context, c rempart.Caller, tenant string, in rempart.InvitationCreate) (rempart.InvitationCreated, error) {
 	id, token, secret := newToken(invitationPrefix, "inv")
 	e := c.Entry(tenant, "invitation.create", peoplePath(tenant)+"/invitations/"+id)

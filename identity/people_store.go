@@ -20,8 +20,8 @@ type InvitationRow struct {
 	rempart.Invitation
 	TokenHash []byte
 	// FirstStaff asks the store to open a staff invitation pending
-	// approval at once when the staff has no user and no live invitation
-	// (see PeopleStore.CreateInvitation). It is not stored.
+	// approval at once when the staff has no system administrator and no
+	// live invitation (see PeopleStore.CreateInvitation). It is not stored.
 	FirstStaff bool
 }
 
@@ -57,8 +57,9 @@ type PeopleStore interface {
 	// same tenant (or staff, for a staff invitation) has the email. It
 	// returns the approval stored: a staff invitation pending approval with
 	// FirstStaff set is stored not_required instead when, in the same
-	// transaction, the staff has no user and no invitation open or pending
-	// (the first person after the bootstrap), with a reason appended to e.
+	// transaction, the staff has no system administrator (a person, active
+	// or suspended) and no invitation open or pending (the first one after
+	// the bootstrap), with a reason appended to e.
 	CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv InvitationRow) (approval string, err error)
 	// DecideInvitation records the approval or rejection of an invitation
 	// of a tenant ("" staff) that is pending approval and unexpired at

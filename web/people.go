@@ -30,6 +30,16 @@ type PeopleService interface {
 	ChangePassword(ctx context.Context, c rempart.Caller, in rempart.PasswordChange) error
 }
 
+func init() {
+	for k, v := range map[string]string{
+		"invitation-pending-approval": "Invitation created for a privileged role: another administrator must approve it before its link is sent.",
+		"invitation-approved-mailed":  "Invitation approved and mailed. The link works once and expires.",
+		"invitation-rejected":         "Invitation rejected: it will never work.",
+	} {
+		notices[k] = v
+	}
+}
+
 type peoplePage struct {
 	view
 	Tenant      *rempart.Tenant // nil for staff

@@ -169,17 +169,14 @@ var notices = map[string]string{
 	"factor-removed":   "Second factor removed.",
 	"policy-saved":     "Your tenant's second-factor requirement is saved.",
 
-	"invitation-mailed":           "Invitation mailed. The link works once and expires.",
-	"invitation-withdrawn":        "Invitation withdrawn: its link no longer works.",
-	"invitation-pending-approval": "Invitation created for a privileged role: another administrator must approve it before its link is sent.",
-	"invitation-approved-mailed":  "Invitation approved and mailed. The link works once and expires.",
-	"invitation-rejected":         "Invitation rejected: it will never work.",
-	"user-suspended":              "User suspended and signed out everywhere.",
-	"user-reactivated":            "User reactivated.",
-	"joined":                      "Welcome: your account is ready.",
-	"password-changed":            "Password changed. Sign in with the new one.",
-	"session-revoked":             "Session ended.",
-	"sessions-revoked":            "Every other session ended.",
+	"invitation-mailed":    "Invitation mailed. The link works once and expires.",
+	"invitation-withdrawn": "Invitation withdrawn: its link no longer works.",
+	"user-suspended":       "User suspended and signed out everywhere.",
+	"user-reactivated":     "User reactivated.",
+	"joined":               "Welcome: your account is ready.",
+	"password-changed":     "Password changed. Sign in with the new one.",
+	"session-revoked":      "Session ended.",
+	"sessions-revoked":     "Every other session ended.",
 }
 
 // redirect answers a successful form post: 303 to a page, with a notice.

@@ -47,17 +47,61 @@ type InvitationCreate struct {
 	Role  string `json:"role"`
 }
 
-// Invitation is a pending, one-time invitation (IAM-1).
+// Invitation statuses. An invitation for a privileged role
+// (guard.Privileged) waits for a second person's approval before its link
+// exists (IAM-10); the others are open at once.
+const (
+	InvitationPendingApproval = "pending_approval" // no link yet: another person must approve
+	InvitationRejected        = "rejected"         // refused by the approver: never usable
+	InvitationOpen            = "open"             // the link works until it expires
+	InvitationAccepted        = "accepted"
+	InvitationRevoked         = "revoked"
+	InvitationExpired         = "expired"
+)
+
+// Invitation approvals, as stored: whether the invitation needed a second
+// person, and what they decided.
+const (
+	ApprovalNotRequired = "not_required"
+	ApprovalPending     = "pending"
+	ApprovalApproved    = "approved"
+	ApprovalRejected    = "rejected"
+)
+
+// Invitation is a one-time invitation (IAM-1). InvitedBy requested it;
+// for a privileged role, DecidedBy approved or rejected it (IAM-10).
 type Invitation struct {
 	ID         string     `json:"id"`
 	TenantID   string     `json:"tenant_id,omitempty"`
 	Email      string     `json:"email"`
 	Role       string     `json:"role"`
+	Status     string     `json:"status"`
+	Approval   string     `json:"approval"`
 	InvitedBy  string     `json:"invited_by"`
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  time.Time  `json:"expires_at"`
+	DecidedBy  string     `json:"decided_by,omitempty"`
+	DecidedAt  *time.Time `json:"decided_at,omitempty"`
+	Note       string     `json:"note,omitempty"`
 	AcceptedAt *time.Time `json:"accepted_at,omitempty"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+// StatusAt is the invitation's status at now, from its approval and times.
+func (inv Invitation) StatusAt(now time.Time) string {
+	switch {
+	case inv.AcceptedAt != nil:
+		return InvitationAccepted
+	case inv.RevokedAt != nil:
+		return InvitationRevoked
+	case inv.Approval == ApprovalRejected:
+		return InvitationRejected
+	case !now.Before(inv.ExpiresAt):
+		return InvitationExpired
+	case inv.Approval == ApprovalPending:
+		return InvitationPendingApproval
+	}
+	return InvitationOpen
 }
 
 // InvitationList is a tenant's (or the staff's) invitations, newest first.
@@ -65,9 +109,11 @@ type InvitationList struct {
 	Invitations []Invitation `json:"invitations"`
 }
 
-// InvitationCreated is a new invitation. When the deployment sends mail,
-// Mailed is true and the one-time token went only to the invitee; without
-// mail, Token is shown once to the inviter, who passes the link on.
+// InvitationCreated is a new invitation, or one just approved. When the
+// deployment sends mail, Mailed is true and the one-time token went only to
+// the invitee; without mail, Token is shown once to whoever made the link
+// usable (the inviter, or the approver of a privileged invitation), who
+// passes the link on. An invitation pending approval has neither.
 type InvitationCreated struct {
 	Invitation
 	Token  string `json:"token,omitempty"`

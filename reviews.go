@@ -20,7 +20,8 @@ type RoleChangeCreate struct {
 }
 
 // RoleChangeDecision is the body of POST …/role-changes/{id}/approve and
-// …/reject.
+// …/reject, and of …/invitations/{id}/approve and …/reject: the same
+// second-person decision (IAM-10).
 type RoleChangeDecision struct {
 	Note string `json:"note,omitempty"`
 }

@@ -92,6 +92,32 @@ func (c *Client) RevokeInvitation(ctx context.Context, tenant, id string) error 
 	return c.call(ctx, request{method: http.MethodDelete, segs: peopleSegs(tenant, "invitations", id), want: http.StatusNoContent}, nil)
 }
 
+// ApproveInvitation approves an invitation for a privileged role that
+// another person made (IAM-10). When the deployment mails invitations the
+// answer has Mailed set; otherwise Token is the one-time token, shown only
+// to the approver, to pass on.
+func (c *Client) ApproveInvitation(ctx context.Context, tenant, id string, in rempart.RoleChangeDecision) (rempart.InvitationCreated, error) {
+	var out rempart.InvitationCreated
+	b, err := jsonBody(in)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{method: http.MethodPost, segs: peopleSegs(tenant, "invitations", id, "approve"), body: b, want: http.StatusOK}, &out)
+	return out, err
+}
+
+// RejectInvitation rejects an invitation pending approval: it never becomes
+// usable.
+func (c *Client) RejectInvitation(ctx context.Context, tenant, id string, in rempart.RoleChangeDecision) (rempart.Invitation, error) {
+	var out rempart.Invitation
+	b, err := jsonBody(in)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{method: http.MethodPost, segs: peopleSegs(tenant, "invitations", id, "reject"), body: b, want: http.StatusOK}, &out)
+	return out, err
+}
+
 // Users lists a tenant's (or the staff's, for "") users.
 func (c *Client) Users(ctx context.Context, tenant string) ([]rempart.User, error) {
 	var out rempart.UserList

@@ -402,6 +402,24 @@ func TestRoutes(t *testing.T) {
 			method: "DELETE", path: "/api/v1/tenants/ten_1/sso/providers/sso_1",
 		},
 		{
+			name: "approve staff invitation", answer: jsonAnswer(200, `{"id":"inv_1","email":"a@example.com","role":"auditor","status":"open","approval":"approved","invited_by":"usr_1","created_at":`+t0JSON+`,"expires_at":`+t0JSON+`,"decided_by":"usr_2","decided_at":`+t0JSON+`,"token":"ri_x","mailed":false}`),
+			call: func(c *client.Client) (any, error) {
+				return c.ApproveInvitation(ctx, "", "inv_1", rempart.RoleChangeDecision{Note: "known to me"})
+			},
+			want: rempart.InvitationCreated{Invitation: rempart.Invitation{ID: "inv_1", Email: "a@example.com", Role: "auditor", Status: "open", Approval: "approved",
+				InvitedBy: "usr_1", CreatedAt: t0, ExpiresAt: t0, DecidedBy: "usr_2", DecidedAt: &t0}, Token: "ri_x"},
+			method: "POST", path: "/api/v1/staff/invitations/inv_1/approve", body: `{"note":"known to me"}`,
+		},
+		{
+			name: "reject tenant invitation", answer: jsonAnswer(200, `{"id":"inv_1","tenant_id":"ten_1","email":"a@example.com","role":"admin","status":"rejected","approval":"rejected","invited_by":"usr_1","created_at":`+t0JSON+`,"expires_at":`+t0JSON+`,"decided_by":"usr_2","decided_at":`+t0JSON+`}`),
+			call: func(c *client.Client) (any, error) {
+				return c.RejectInvitation(ctx, "ten_1", "inv_1", rempart.RoleChangeDecision{})
+			},
+			want: rempart.Invitation{ID: "inv_1", TenantID: "ten_1", Email: "a@example.com", Role: "admin", Status: "rejected", Approval: "rejected",
+				InvitedBy: "usr_1", CreatedAt: t0, ExpiresAt: t0, DecidedBy: "usr_2", DecidedAt: &t0},
+			method: "POST", path: "/api/v1/tenants/ten_1/invitations/inv_1/reject", body: `{}`,
+		},
+		{
 			name: "revoke staff invitation", answer: answer{Status: 204},
 			call:   func(c *client.Client) (any, error) { return nil, c.RevokeInvitation(ctx, "", "inv_1") },
 			method: "DELETE", path: "/api/v1/staff/invitations/inv_1",

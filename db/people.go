@@ -32,9 +32,17 @@ func scanUser(row interface{ Scan(...any) error }) (identity.UserRow, error) {
 // CreateInvitation stores an invitation, refusing an email that a user of
 // the same tenant (or the staff) has. A user elsewhere is not named: a
 // tenant's admin must not learn who has an account in another tenant
-// (TEN-1); that invitation fails when accepted.
-func (d *DB) CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv identity.InvitationRow) error {
+// (TEN-1); that invitation fails when accepted. A staff invitation pending
+// approval with FirstStaff set is stored open instead when, in this
+// transaction, the staff has no system administrator (a person, active or
+// suspended) and no invitation still open or pending: the first
+// administrator after the bootstrap has nobody to approve them. Writes are
+// serialised (the audit log's lock), so two such requests cannot both find
+// the staff empty.
+func (d *DB) CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv identity.InvitationRow) (string, error) {
+	var approval string
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		approval = inv.Approval // a batch that is retried runs this again
 		var n int
 		if err := tx.QueryRow(`SELECT COUNT(*) FROM users WHERE email = ? AND `+tenantIs(inv.TenantID), append([]any{inv.Email}, tenantArgs(inv.TenantID)...)...).Scan(&n); err != nil {
 			return err
@@ -42,25 +50,57 @@ func (d *DB) CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv ide
 		if n > 0 {
 			return rempart.Errorf(rempart.ECONFLICT, "A user with this email already exists.")
 		}
-		_, err := tx.Exec(`INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			inv.ID, nullString(inv.TenantID), inv.Email, inv.Role, inv.TokenHash, inv.InvitedBy, ts(inv.CreatedAt), ts(inv.ExpiresAt))
+		if inv.FirstStaff && inv.TenantID == "" && approval == rempart.ApprovalPending {
+			now := ts(d.clock.Now())
+			if err := tx.QueryRow(`SELECT (SELECT COUNT(*)`+userFrom+` WHERE u.tenant_id IS NULL AND p.role = ?) + (SELECT COUNT(*) FROM invitations WHERE tenant_id IS NULL
+				AND accepted_at IS NULL AND revoked_at IS NULL AND approval <> ? AND expires_at > ?)`, rempart.RoleSystemAdmin, rempart.ApprovalRejected, now).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				approval = rempart.ApprovalNotRequired
+				tx.entry.Reason += "; no staff administrator yet: nobody else could approve"
+			}
+		}
+		_, err := tx.Exec(`INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, created_at, expires_at, approval) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			inv.ID, nullString(inv.TenantID), inv.Email, inv.Role, inv.TokenHash, inv.InvitedBy, ts(inv.CreatedAt), ts(inv.ExpiresAt), approval)
 		return err
+	})
+	return approval, err
+}
+
+// DecideInvitation records a second person's approval or rejection of an
+// invitation of a tenant ("" staff) pending approval and not expired at at.
+// An approval stores the new token's hash and expiry: the link exists from
+// now. ECONFLICT when the invitation is no longer pending approval.
+func (d *DB) DecideInvitation(ctx context.Context, e rempart.AuditEntry, tenant, id string, dec identity.InvitationDecision) error {
+	_, err := d.Write(ctx, e, func(tx *Tx) error {
+		conflict := rempart.Errorf(rempart.ECONFLICT, "This invitation is no longer waiting for approval.")
+		q := `UPDATE invitations SET approval = ?, decided_by = ?, decided_at = ?, decision_note = ?`
+		args := []any{dec.Approval, dec.By, ts(dec.At), nullString(dec.Note)}
+		if dec.Approval == rempart.ApprovalApproved {
+			q += `, token_hash = ?, expires_at = ?`
+			args = append(args, dec.TokenHash, ts(dec.ExpiresAt))
+		}
+		q += ` WHERE id = ? AND approval = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ? AND ` + tenantIs(tenant)
+		args = append(append(args, id, rempart.ApprovalPending, ts(dec.At)), tenantArgs(tenant)...)
+		return tx.execOne(conflict, q, args...)
 	})
 	return err
 }
 
-const invitationColumns = `id, tenant_id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at`
+const invitationColumns = `id, tenant_id, email, role, approval, invited_by, created_at, expires_at, decided_by, decided_at, decision_note, accepted_at, revoked_at`
 
 func scanInvitation(row interface{ Scan(...any) error }, extra ...any) (rempart.Invitation, error) {
 	var inv rempart.Invitation
-	var tenant sql.NullString
+	var tenant, by, note sql.NullString
 	var c, x int64
-	var acc, rev sql.NullInt64
-	err := row.Scan(append([]any{&inv.ID, &tenant, &inv.Email, &inv.Role, &inv.InvitedBy, &c, &x, &acc, &rev}, extra...)...)
+	var dec, acc, rev sql.NullInt64
+	err := row.Scan(append([]any{&inv.ID, &tenant, &inv.Email, &inv.Role, &inv.Approval, &inv.InvitedBy, &c, &x, &by, &dec, &note, &acc, &rev}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inv, rempart.Errorf(rempart.ENOTFOUND, "Invitation not found.")
 	}
 	inv.TenantID, inv.CreatedAt, inv.ExpiresAt, inv.AcceptedAt, inv.RevokedAt = tenant.String, fromTS(c), fromTS(x), fromNullTS(acc), fromNullTS(rev)
+	inv.DecidedBy, inv.DecidedAt, inv.Note = by.String, fromNullTS(dec), note.String
 	return inv, err
 }
 
@@ -111,7 +151,8 @@ func tenantArgs(tenant string) []any {
 func (d *DB) AcceptInvitation(ctx context.Context, e rempart.AuditEntry, invitationID string, u identity.UserRow) error {
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		err := tx.execOne(rempart.Errorf(rempart.EUNAUTHORIZED, "The invitation link is invalid, expired or already used."), `UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?`, now, invitationID, now)
+		err := tx.execOne(rempart.Errorf(rempart.EUNAUTHORIZED, "The invitation link is invalid, expired or already used."), `UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ? AND approval IN (?, ?)`,
+			now, invitationID, now, rempart.ApprovalNotRequired, rempart.ApprovalApproved)
 		if err != nil {
 			return err
 		}

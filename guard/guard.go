@@ -4,6 +4,7 @@
 package guard
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/rempart/rempart"
@@ -68,6 +69,30 @@ func Matrix() map[string][]Permission {
 func Has(role string, p Permission) bool {
 	for _, q := range rolePermissions[role] {
 		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// ownTenantWork are the permissions that reach no further than the holder's
+// own tenant's records: what a writer or reader does.
+var ownTenantWork = []Permission{RecordsRead, RecordsWrite, TenantRead, AuditProof}
+
+// Privileged reports whether a role holds any power beyond working on its
+// own tenant's records: over other accounts (accounts:manage, staff:manage),
+// over the deployment, its keys or its whole audit log, or the right to ask
+// for access to a tenant's data (grants:request), which a second account of
+// an administrator could otherwise approve for itself. Granting such a role
+// through an invitation needs a second person (IAM-10). That is every staff
+// role and a tenant's admin; an unknown role counts as privileged.
+func Privileged(role string) bool {
+	ps, ok := rolePermissions[role]
+	if !ok {
+		return true
+	}
+	for _, p := range ps {
+		if !slices.Contains(ownTenantWork, p) {
 			return true
 		}
 	}

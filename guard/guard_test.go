@@ -74,3 +74,18 @@ func TestLeastPrivilege(t *testing.T) {
 		t.Error("reader/writer split broken")
 	}
 }
+
+// TestPrivileged pins which roles an invitation grants only after a second
+// person's approval (IAM-10): every staff role and a tenant's admin.
+func TestPrivileged(t *testing.T) {
+	want := map[string]bool{
+		rempart.RoleSystemAdmin: true, rempart.RoleAuditor: true, rempart.RoleSupport: true, rempart.RoleEngineer: true,
+		rempart.RoleAdmin: true, rempart.RoleWriter: false, rempart.RoleReader: false,
+		"superuser": true, // unknown: fail closed
+	}
+	for role, w := range want {
+		if got := guard.Privileged(role); got != w {
+			t.Errorf("Privileged(%q) = %v, want %v", role, got, w)
+		}
+	}
+}

@@ -101,6 +101,33 @@ func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request, c remp
 	return nil
 }
 
+// approveInvitation is a second person's approval of an invitation for a
+// privileged role (IAM-10); the answer carries the link's token only when
+// the deployment sends no mail.
+func (s *Server) approveInvitation(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	in, err := decodeDecision(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.identity.ApproveInvitation(r.Context(), c, peopleTenant(r), r.PathValue("invitation"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) rejectInvitation(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	in, err := decodeDecision(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.identity.RejectInvitation(r.Context(), c, peopleTenant(r), r.PathValue("invitation"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
 	out, err := s.identity.Users(r.Context(), c, peopleTenant(r))
 	if err != nil {

@@ -52,12 +52,22 @@ func (s *Server) rejectRoleChange(w http.ResponseWriter, r *http.Request, c remp
 	return s.decideRoleChange(w, r, c, false)
 }
 
-func (s *Server) decideRoleChange(w http.ResponseWriter, r *http.Request, c rempart.Caller, approve bool) error {
+// decodeDecision reads the optional body of a second person's decision
+// (IAM-10): on a role change or an invitation.
+func decodeDecision(r *http.Request) (rempart.RoleChangeDecision, error) {
 	var in rempart.RoleChangeDecision
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &in); err != nil {
-			return err
+			return in, err
 		}
+	}
+	return in, nil
+}
+
+func (s *Server) decideRoleChange(w http.ResponseWriter, r *http.Request, c rempart.Caller, approve bool) error {
+	in, err := decodeDecision(r)
+	if err != nil {
+		return err
 	}
 	decide := s.reviews.RejectRoleChange
 	if approve {

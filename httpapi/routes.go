@@ -47,6 +47,8 @@ func (s *Server) routes() {
 		s.handle("GET "+p+"/invitations", s.authed, s.listInvitations)
 		s.handle("POST "+p+"/invitations", s.authed, s.createInvitation)
 		s.handle("DELETE "+p+"/invitations/{invitation}", s.authed, s.revokeInvitation)
+		s.handle("POST "+p+"/invitations/{invitation}/approve", s.authed, s.approveInvitation)
+		s.handle("POST "+p+"/invitations/{invitation}/reject", s.authed, s.rejectInvitation)
 		s.handle("GET "+p+"/users", s.authed, s.listUsers)
 		s.handle("POST "+p+"/users/{user}/suspend", s.authed, s.suspendUser)
 		s.handle("POST "+p+"/users/{user}/reactivate", s.authed, s.reactivateUser)

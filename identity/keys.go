@@ -17,8 +17,14 @@ const secretPrefix = "rk_"
 // newToken makes a token of prefix for a new ID of kind.
 func newToken(prefix, kind string) (id, token, secret string) {
 	id = rempart.NewID(kind)
+	token, secret = tokenFor(prefix, kind, id)
+	return id, token, secret
+}
+
+// tokenFor makes a new secret for an existing ID of kind, and its token.
+func tokenFor(prefix, kind, id string) (token, secret string) {
 	secret = rempart.RandomSecret(40)
-	return id, prefix + strings.TrimPrefix(id, kind+"_") + "." + secret, secret
+	return prefix + strings.TrimPrefix(id, kind+"_") + "." + secret, secret
 }
 
 // parseToken splits a token of prefix into its ID and secret; ok is false

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/rempart/rempart"
@@ -109,6 +110,13 @@ func peoplePath(tenant string) string {
 // hash is stored. When the service has a mailer the token is mailed to the
 // invitee and not returned, so that only the invitee can use it; without
 // one it is returned once, for the inviter to pass on.
+//
+// An invitation for a privileged role (guard.Privileged: every staff role,
+// a tenant's admin) is held pending approval instead (IAM-10): no link
+// exists, nothing is mailed or returned, until another person approves it
+// (ApproveInvitation). The one exception is the staff's invitation made
+// while no staff system administrator exists yet, which nobody else could
+// approve: see PeopleStore.CreateInvitation.
 func (s *Service) Invite(ctx context.Context, c rempart.Caller, tenant string, in rempart.InvitationCreate) (rempart.InvitationCreated, error) {
 	id, token, secret := newToken(invitationPrefix, "inv")
 	e := c.Entry(tenant, "invitation.create", peoplePath(tenant)+"/invitations/"+id)
@@ -127,16 +135,103 @@ func (s *Service) Invite(ctx context.Context, c rempart.Caller, tenant string, i
 		return rempart.InvitationCreated{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "role must be one of %s.", strings.Join(roles, ", ")))
 	}
 	now := s.clock.Now()
-	inv := InvitationRow{Invitation: rempart.Invitation{ID: id, TenantID: tenant, Email: email, Role: in.Role, InvitedBy: c.Principal.ID,
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvitationLifetime)}, TokenHash: tokenHash("invitation", secret)}
+	inv := InvitationRow{Invitation: rempart.Invitation{ID: id, TenantID: tenant, Email: email, Role: in.Role, Approval: rempart.ApprovalNotRequired,
+		InvitedBy: c.Principal.ID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.InvitationLifetime)}, TokenHash: tokenHash("invitation", secret)}
 	e.Reason = "role " + in.Role
-	if err := s.store.CreateInvitation(ctx, e, inv); err != nil {
+	if guard.Privileged(in.Role) {
+		inv.Approval, inv.FirstStaff = rempart.ApprovalPending, tenant == ""
+		e.Reason += "; pending approval by another person"
+	}
+	if inv.Approval, err = s.store.CreateInvitation(ctx, e, inv); err != nil {
 		return rempart.InvitationCreated{}, err
 	}
-	if s.cfg.Mailer != nil {
-		return s.mailInvitation(ctx, c, inv.Invitation, token)
+	inv.Status = inv.StatusAt(now)
+	if inv.Approval == rempart.ApprovalPending {
+		// The token is dropped here: nobody holds its secret, and the
+		// approval replaces its hash with that of a new one.
+		return rempart.InvitationCreated{Invitation: inv.Invitation}, nil
 	}
-	return rempart.InvitationCreated{Invitation: inv.Invitation, Token: token}, nil
+	return s.deliverInvitation(ctx, c, inv.Invitation, token)
+}
+
+// deliverInvitation hands a usable invitation's token to exactly one
+// party: mailed to the invitee when the service has a mailer, otherwise
+// returned once to c, who passes it on.
+func (s *Service) deliverInvitation(ctx context.Context, c rempart.Caller, inv rempart.Invitation, token string) (rempart.InvitationCreated, error) {
+	if s.cfg.Mailer != nil {
+		return s.mailInvitation(ctx, c, inv, token)
+	}
+	return rempart.InvitationCreated{Invitation: inv, Token: token}, nil
+}
+
+// ApproveInvitation is a second person's approval of an invitation for a
+// privileged role (IAM-10): its link exists from now and for the
+// invitation lifetime. It is mailed to the invitee when the service has a
+// mailer; otherwise it is returned once to the approver, never to the
+// inviter, who could otherwise claim the account themselves. The approver
+// has the authority of a role change's approver (the people of the scope:
+// staff:manage for staff, accounts:manage for a tenant), with step-up for
+// the staff, and is never the inviter.
+func (s *Service) ApproveInvitation(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RoleChangeDecision) (rempart.InvitationCreated, error) {
+	inv, token, err := s.decideInvitation(ctx, c, tenant, id, rempart.ApprovalApproved, in)
+	if err != nil {
+		return rempart.InvitationCreated{}, err
+	}
+	return s.deliverInvitation(ctx, c, inv, token)
+}
+
+// RejectInvitation is a second person's rejection of an invitation pending
+// approval: it never becomes usable.
+func (s *Service) RejectInvitation(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RoleChangeDecision) (rempart.Invitation, error) {
+	inv, _, err := s.decideInvitation(ctx, c, tenant, id, rempart.ApprovalRejected, in)
+	return inv, err
+}
+
+func (s *Service) decideInvitation(ctx context.Context, c rempart.Caller, tenant, id, approval string, in rempart.RoleChangeDecision) (rempart.Invitation, string, error) {
+	action := map[string]string{rempart.ApprovalApproved: "invitation.approve", rempart.ApprovalRejected: "invitation.reject"}[approval]
+	e := c.Entry(tenant, action, peoplePath(tenant)+"/invitations/"+id)
+	if err := s.authorizePeopleChange(ctx, c, tenant, e); err != nil {
+		return rempart.Invitation{}, "", err
+	}
+	note := strings.TrimSpace(in.Note)
+	if utf8.RuneCountInString(note) > 500 || !utf8.ValidString(note) || strings.IndexFunc(note, unicode.IsControl) >= 0 {
+		return rempart.Invitation{}, "", s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "note must be at most 500 characters on one line."))
+	}
+	row, err := s.store.Invitation(ctx, id)
+	if rempart.ErrorCode(err) == rempart.ENOTFOUND || err == nil && row.TenantID != tenant {
+		e.Reason = "not found"
+		return rempart.Invitation{}, "", s.deny(ctx, e, rempart.Errorf(rempart.ENOTFOUND, "No invitation with this ID."))
+	} else if err != nil {
+		return rempart.Invitation{}, "", err
+	}
+	inv, now := row.Invitation, s.clock.Now()
+	status := inv.StatusAt(now)
+	e.Reason = inv.Email + " as " + inv.Role
+	switch {
+	case status != rempart.InvitationPendingApproval && status != rempart.InvitationExpired || inv.Approval != rempart.ApprovalPending:
+		e.Reason += "; already " + status
+		return rempart.Invitation{}, "", s.deny(ctx, e, rempart.Errorf(rempart.ECONFLICT, "This invitation is %s: there is nothing to decide.", status))
+	case status == rempart.InvitationExpired:
+		e.Reason += "; expired"
+		return rempart.Invitation{}, "", s.deny(ctx, e, rempart.Errorf(rempart.ECONFLICT, "This invitation expired before anyone decided on it; invite the person again."))
+	case inv.InvitedBy == c.Principal.ID:
+		e.Reason += "; the inviter cannot decide"
+		return rempart.Invitation{}, "", s.deny(ctx, e, rempart.Errorf(rempart.EFORBIDDEN, "Another person must decide on an invitation you made."))
+	}
+	dec := InvitationDecision{Approval: approval, By: c.Principal.ID, At: now, Note: note}
+	var token string
+	if approval == rempart.ApprovalApproved {
+		var secret string
+		token, secret = tokenFor(invitationPrefix, "inv", inv.ID)
+		dec.TokenHash, dec.ExpiresAt = tokenHash("invitation", secret), now.Add(s.cfg.InvitationLifetime)
+		inv.ExpiresAt = dec.ExpiresAt
+	}
+	if err := s.store.DecideInvitation(ctx, e, tenant, id, dec); err != nil {
+		return rempart.Invitation{}, "", err
+	}
+	inv.Approval, inv.DecidedBy, inv.DecidedAt, inv.Note = approval, c.Principal.ID, &now, note
+	inv.Status = inv.StatusAt(now)
+	return inv, token, nil
 }
 
 // Invitations lists the invitations of a tenant ("" for staff).
@@ -148,6 +243,10 @@ func (s *Service) Invitations(ctx context.Context, c rempart.Caller, tenant stri
 	out, err := s.store.Invitations(ctx, tenant)
 	if err != nil {
 		return nil, err
+	}
+	now := s.clock.Now()
+	for i := range out {
+		out[i].Status = out[i].StatusAt(now)
 	}
 	_, err = s.store.Audit(ctx, e)
 	return out, err
@@ -161,7 +260,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, c rempart.Caller, tenant
 		return err
 	}
 	inv, err := s.store.Invitation(ctx, id)
-	if rempart.ErrorCode(err) == rempart.ENOTFOUND || err == nil && (inv.TenantID != tenant || inv.AcceptedAt != nil || inv.RevokedAt != nil) {
+	if rempart.ErrorCode(err) == rempart.ENOTFOUND || err == nil && (inv.TenantID != tenant || inv.AcceptedAt != nil || inv.RevokedAt != nil || inv.Approval == rempart.ApprovalRejected) {
 		return s.deny(ctx, e, rempart.Errorf(rempart.ENOTFOUND, "No pending invitation with this ID."))
 	} else if err != nil {
 		return err
@@ -195,6 +294,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, c rempart.Caller, in rem
 		e.Reason = "already accepted"
 	case inv.RevokedAt != nil:
 		e.Reason = "revoked"
+	case inv.Approval == rempart.ApprovalPending:
+		e.Reason = "awaiting approval"
+	case inv.Approval == rempart.ApprovalRejected:
+		e.Reason = "rejected"
 	case !now.Before(inv.ExpiresAt):
 		e.Reason = "expired"
 	}

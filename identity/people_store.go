@@ -19,6 +19,22 @@ type UserRow struct {
 type InvitationRow struct {
 	rempart.Invitation
 	TokenHash []byte
+	// FirstStaff asks the store to open a staff invitation pending
+	// approval at once when the staff has no system administrator and no
+	// live invitation (see PeopleStore.CreateInvitation). It is not stored.
+	FirstStaff bool
+}
+
+// InvitationDecision is a second person's decision on an invitation pending
+// approval (IAM-10). An approval carries the hash of the link's new token
+// and its expiry.
+type InvitationDecision struct {
+	Approval  string // rempart.ApprovalApproved or rempart.ApprovalRejected
+	By        string
+	At        time.Time
+	Note      string
+	TokenHash []byte
+	ExpiresAt time.Time
 }
 
 // SessionRow is a session as stored, with its user's principal and status.
@@ -38,8 +54,17 @@ type SessionRow struct {
 // authorised the caller for that tenant through guard.
 type PeopleStore interface {
 	// CreateInvitation stores an invitation; ECONFLICT when a user of the
-	// same tenant (or staff, for a staff invitation) has the email.
-	CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv InvitationRow) error
+	// same tenant (or staff, for a staff invitation) has the email. It
+	// returns the approval stored: a staff invitation pending approval with
+	// FirstStaff set is stored not_required instead when, in the same
+	// transaction, the staff has no system administrator (a person, active
+	// or suspended) and no invitation open or pending (the first one after
+	// the bootstrap), with a reason appended to e.
+	CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv InvitationRow) (approval string, err error)
+	// DecideInvitation records the approval or rejection of an invitation
+	// of a tenant ("" staff) that is pending approval and unexpired at
+	// dec.At; ECONFLICT otherwise.
+	DecideInvitation(ctx context.Context, e rempart.AuditEntry, tenant, id string, dec InvitationDecision) error
 	// Invitation returns an invitation by ID, or ENOTFOUND.
 	Invitation(ctx context.Context, id string) (InvitationRow, error)
 	// Invitations lists a tenant's (or the staff's) invitations, newest first.

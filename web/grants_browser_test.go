@@ -13,11 +13,16 @@ import (
 )
 
 // person invites someone to tenant ("" for staff) through identity and
-// accepts the invitation; it returns the new user.
+// accepts the invitation; it returns the new user. An invitation for a
+// privileged role is approved by a second administrator first (IAM-10).
 func (c *realConsole) person(t *testing.T, tenant, email, role string) rempart.User {
 	t.Helper()
 	ctx := context.Background()
 	inv, err := c.identity.Invite(ctx, c.admin, tenant, rempart.InvitationCreate{Email: email, Role: role})
+	if err == nil && inv.Status == rempart.InvitationPendingApproval {
+		second := rempart.Caller{Principal: rempart.Principal{ID: "sa_second", Role: rempart.RoleSystemAdmin}}
+		inv, err = c.identity.ApproveInvitation(ctx, second, tenant, inv.ID, rempart.RoleChangeDecision{})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

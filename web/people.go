@@ -18,6 +18,8 @@ type PeopleService interface {
 	Invite(ctx context.Context, c rempart.Caller, tenant string, in rempart.InvitationCreate) (rempart.InvitationCreated, error)
 	Invitations(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.Invitation, error)
 	RevokeInvitation(ctx context.Context, c rempart.Caller, tenant, id string) error
+	ApproveInvitation(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RoleChangeDecision) (rempart.InvitationCreated, error)
+	RejectInvitation(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RoleChangeDecision) (rempart.Invitation, error)
 	Users(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.User, error)
 	SetUserStatus(ctx context.Context, c rempart.Caller, tenant, id, status string) error
 	RevokeAccess(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RevocationRequest) (rempart.Revocation, error)
@@ -28,17 +30,34 @@ type PeopleService interface {
 	ChangePassword(ctx context.Context, c rempart.Caller, in rempart.PasswordChange) error
 }
 
+func init() {
+	for k, v := range map[string]string{
+		"invitation-pending-approval": "Invitation created for a privileged role: another administrator must approve it before its link is sent.",
+		"invitation-approved-mailed":  "Invitation approved and mailed. The link works once and expires.",
+		"invitation-rejected":         "Invitation rejected: it will never work.",
+	} {
+		notices[k] = v
+	}
+}
+
 type peoplePage struct {
 	view
 	Tenant      *rempart.Tenant // nil for staff
 	Base        string          // /staff or /tenants/{id}/people
 	Users       []rempart.User
-	Invitations []rempart.Invitation // pending ones
+	Invitations []rempart.Invitation // pending approval, open or expired
 	Roles       []string
 	Email, Role string // the invite form's values, kept on error
-	// Link is a new invitation's link, shown once to the inviter when the
-	// deployment sends no mail.
+	// Link is an invitation's link, shown once when the deployment sends
+	// no mail: to the inviter, or for a privileged role to its approver.
 	Link string
+}
+
+// MayDecide reports whether the viewer may approve or reject an
+// invitation pending approval: anyone who manages these people but its
+// inviter (IAM-10); the service checks it again.
+func (p peoplePage) MayDecide(inv rempart.Invitation) bool {
+	return inv.Status == rempart.InvitationPendingApproval && p.Me != nil && p.Me.ID != inv.InvitedBy
 }
 
 // peopleBase returns the tenant of a people route ("" for staff) and the
@@ -75,7 +94,7 @@ func (s *server) showPeople(w http.ResponseWriter, r *http.Request, v *visit, st
 		return err
 	}
 	for _, inv := range invs {
-		if inv.AcceptedAt == nil && inv.RevokedAt == nil {
+		if inv.AcceptedAt == nil && inv.RevokedAt == nil && inv.Approval != rempart.ApprovalRejected {
 			p.Invitations = append(p.Invitations, inv)
 		}
 	}
@@ -104,11 +123,46 @@ func (s *server) invite(w http.ResponseWriter, r *http.Request, v *visit) error 
 		}
 		return err
 	}
-	if inv.Mailed {
+	switch {
+	case inv.Status == rempart.InvitationPendingApproval:
+		redirect(w, r, base, "invitation-pending-approval")
+		return nil
+	case inv.Mailed:
 		redirect(w, r, base, "invitation-mailed")
 		return nil
 	}
 	return s.showPeople(w, r, v, http.StatusCreated, "", rempart.InvitationCreate{}, "https://"+r.Host+"/join#"+inv.Token)
+}
+
+// approveInvitation approves an invitation for a privileged role (IAM-10).
+// Without mail, the page answering this post shows the link once, to the
+// approver only.
+func (s *server) approveInvitation(w http.ResponseWriter, r *http.Request, v *visit) error {
+	tenant, base := peopleBase(r)
+	inv, err := s.cfg.People.ApproveInvitation(r.Context(), v.caller, tenant, r.PathValue("invitation"), rempart.RoleChangeDecision{Note: r.PostFormValue("note")})
+	if err != nil {
+		if formError(err) || rempart.ErrorCode(err) == rempart.EFORBIDDEN || rempart.ErrorCode(err) == rempart.EUNAVAILABLE {
+			return s.showPeople(w, r, v, s.status(w, r, err), rempart.ErrorMessage(err), rempart.InvitationCreate{}, "")
+		}
+		return err
+	}
+	if inv.Mailed {
+		redirect(w, r, base, "invitation-approved-mailed")
+		return nil
+	}
+	return s.showPeople(w, r, v, http.StatusOK, "", rempart.InvitationCreate{}, "https://"+r.Host+"/join#"+inv.Token)
+}
+
+func (s *server) rejectInvitation(w http.ResponseWriter, r *http.Request, v *visit) error {
+	tenant, base := peopleBase(r)
+	if _, err := s.cfg.People.RejectInvitation(r.Context(), v.caller, tenant, r.PathValue("invitation"), rempart.RoleChangeDecision{Note: r.PostFormValue("note")}); err != nil {
+		if formError(err) || rempart.ErrorCode(err) == rempart.EFORBIDDEN {
+			return s.showPeople(w, r, v, s.status(w, r, err), rempart.ErrorMessage(err), rempart.InvitationCreate{}, "")
+		}
+		return err
+	}
+	redirect(w, r, base, "invitation-rejected")
+	return nil
 }
 
 func (s *server) withdrawInvitation(w http.ResponseWriter, r *http.Request, v *visit) error {

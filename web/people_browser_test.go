@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/internal/browsertest"
 	"github.com/rempart/rempart/internal/smtptest"
 	"github.com/rempart/rempart/notify"
@@ -34,7 +35,9 @@ func textPart(t *testing.T, msg smtptest.Message) string {
 	}
 }
 
-// An administrator invites a person from the staff page; the message goes
+// An administrator invites a person from the staff page; a staff role
+// waits for another administrator, who approves it on the same page (the
+// inviter is offered no such button, IAM-10); only then the message goes
 // through a real Postfix to the invitee's Maildir; the invitee opens the
 // link in a real Chromium, chooses a name and password and is signed in;
 // the link does not work twice (IAM-1, IAM-3).
@@ -51,6 +54,7 @@ func TestBrowserInvitationByMail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.person(t, "", "bea@example.test", rempart.RoleSystemAdmin) // the second administrator, before mail
 	c.identity.SetMailer(inv)
 
 	c.enrolTOTP(t, "ada@example.com")
@@ -59,11 +63,28 @@ func TestBrowserInvitationByMail(t *testing.T) {
 		chromedp.SendKeys("#email", "grace@example.test"), chromedp.SetValue("#role", "auditor"))
 	b.ClickAndLoad(`form[action="/staff/invitations"] button`)
 	b.Run(chromedp.WaitVisible(`p.notice`))
-	if got := browsertest.Get(b, chromedp.Text("p.notice")); !strings.Contains(got, "Invitation mailed") {
+	if got := browsertest.Get(b, chromedp.Text("p.notice")); !strings.Contains(got, "another administrator must approve it") {
 		t.Fatalf("notice after inviting: %q", got)
 	}
-	if got := browsertest.Get(b, chromedp.Text("main")); !strings.Contains(got, "grace@example.test") || strings.Contains(got, "ri_") {
-		t.Fatalf("staff page after inviting: %q, want the pending invitation and no token", got)
+	if got := browsertest.Get(b, chromedp.Text("main")); !strings.Contains(got, "grace@example.test") || !strings.Contains(got, "Awaiting another administrator") ||
+		strings.Contains(got, "ri_") {
+		t.Fatalf("staff page after inviting: %q, want the invitation awaiting approval and no token", got)
+	}
+	if approveForms := browsertest.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('form[action$="/approve"]').length`)); approveForms != 0 {
+		t.Fatalf("the inviter is offered %d approve buttons", approveForms)
+	}
+	b.ClickAndLoad(`form.signout button`)
+
+	// Another administrator approves it: now the link is mailed.
+	c.signIn(b, "bea@example.test")
+	b.Run(chromedp.Navigate(base+"/staff"), chromedp.WaitVisible("#email"))
+	b.ClickAndLoad(`form[action$="/approve"] button`)
+	b.Run(chromedp.WaitVisible(`p.notice`))
+	if got := browsertest.Get(b, chromedp.Text("p.notice")); !strings.Contains(got, "Invitation approved and mailed") {
+		t.Fatalf("notice after approving: %q; page: %q", got, browsertest.Get(b, chromedp.Text("main")))
+	}
+	if got := browsertest.Get(b, chromedp.Text("main")); strings.Contains(got, "ri_") {
+		t.Fatalf("the approver sees a token although the link was mailed: %q", got)
 	}
 
 	msg := mta.Wait(t, 1)[0]

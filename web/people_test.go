@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/guard"
 	"github.com/rempart/rempart/web"
 )
 
@@ -41,8 +42,16 @@ func newFakePeople() *fakePeople {
 			{ID: "usr_sue", TenantID: "ten_acme", Email: "sue@example.com", Name: "Sue Suspended", Role: rempart.RoleReader, Status: rempart.UserSuspended, CreatedAt: epoch},
 		},
 		invitations: []rempart.Invitation{
-			{ID: "inv_old", TenantID: "ten_acme", Email: "old@example.com", Role: rempart.RoleWriter, CreatedAt: epoch, ExpiresAt: epoch.Add(72 * time.Hour), RevokedAt: &epoch},
-			{ID: "inv_pending", TenantID: "ten_acme", Email: "new@example.com", Role: rempart.RoleWriter, CreatedAt: epoch, ExpiresAt: epoch.Add(72 * time.Hour)},
+			{ID: "inv_old", TenantID: "ten_acme", Email: "old@example.com", Role: rempart.RoleWriter, Status: rempart.InvitationRevoked, Approval: rempart.ApprovalNotRequired,
+				InvitedBy: "usr_tad", CreatedAt: epoch, ExpiresAt: epoch.Add(72 * time.Hour), RevokedAt: &epoch},
+			{ID: "inv_pending", TenantID: "ten_acme", Email: "new@example.com", Role: rempart.RoleWriter, Status: rempart.InvitationOpen, Approval: rempart.ApprovalNotRequired,
+				InvitedBy: "usr_tad", CreatedAt: epoch, ExpiresAt: epoch.Add(72 * time.Hour)},
+			// Held for a second person (IAM-10): Tom may decide on the first,
+			// Ada not on the second, which she made.
+			{ID: "inv_boss", TenantID: "ten_acme", Email: "boss@example.com", Role: rempart.RoleAdmin, Status: rempart.InvitationPendingApproval, Approval: rempart.ApprovalPending,
+				InvitedBy: "usr_admin", CreatedAt: epoch, ExpiresAt: epoch.Add(72 * time.Hour)},
+			{ID: "inv_ops", Email: "ops@example.com", Role: rempart.RoleAuditor, Status: rempart.InvitationPendingApproval, Approval: rempart.ApprovalPending,
+				InvitedBy: "usr_admin", CreatedAt: epoch, ExpiresAt: epoch.Add(72 * time.Hour)},
 		},
 	}
 }
@@ -66,8 +75,15 @@ func (f *fakePeople) Invite(ctx context.Context, c rempart.Caller, tenant string
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	inv := rempart.Invitation{ID: "inv1", TenantID: tenant, Email: in.Email, Role: in.Role, CreatedAt: epoch, ExpiresAt: epoch.Add(72 * time.Hour)}
+	inv := rempart.Invitation{ID: "inv1", TenantID: tenant, Email: in.Email, Role: in.Role, Status: rempart.InvitationOpen, Approval: rempart.ApprovalNotRequired,
+		InvitedBy: c.Principal.ID, CreatedAt: epoch, ExpiresAt: epoch.Add(72 * time.Hour)}
+	if guard.Privileged(in.Role) {
+		inv.Status, inv.Approval = rempart.InvitationPendingApproval, rempart.ApprovalPending
+	}
 	f.invitations = append(f.invitations, inv)
+	if inv.Approval == rempart.ApprovalPending {
+		return rempart.InvitationCreated{Invitation: inv}, nil
+	}
 	if f.mail {
 		return rempart.InvitationCreated{Invitation: inv, Mailed: true}, nil
 	}
@@ -102,6 +118,49 @@ func (f *fakePeople) RevokeInvitation(ctx context.Context, c rempart.Caller, ten
 		}
 	}
 	return rempart.Errorf(rempart.ENOTFOUND, "No pending invitation with this ID.")
+}
+
+// decide is the fake's approval and rejection: the rules of the service
+// (never the inviter, only one pending approval).
+func (f *fakePeople) decide(c rempart.Caller, tenant, id, approval string) (rempart.Invitation, error) {
+	if err := mayPeople(c, tenant); err != nil {
+		return rempart.Invitation{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, inv := range f.invitations {
+		if inv.ID != id || inv.TenantID != tenant {
+			continue
+		}
+		switch {
+		case inv.Status != rempart.InvitationPendingApproval:
+			return rempart.Invitation{}, rempart.Errorf(rempart.ECONFLICT, "This invitation is %s: there is nothing to decide.", inv.Status)
+		case inv.InvitedBy == c.Principal.ID:
+			return rempart.Invitation{}, rempart.Errorf(rempart.EFORBIDDEN, "Another person must decide on an invitation you made.")
+		}
+		inv.Approval, inv.DecidedBy, inv.DecidedAt, inv.Status = approval, c.Principal.ID, &epoch, rempart.InvitationOpen
+		if approval == rempart.ApprovalRejected {
+			inv.Status = rempart.InvitationRejected
+		}
+		f.invitations[i] = inv
+		return inv, nil
+	}
+	return rempart.Invitation{}, rempart.Errorf(rempart.ENOTFOUND, "No invitation with this ID.")
+}
+
+func (f *fakePeople) ApproveInvitation(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RoleChangeDecision) (rempart.InvitationCreated, error) {
+	inv, err := f.decide(c, tenant, id, rempart.ApprovalApproved)
+	if err != nil {
+		return rempart.InvitationCreated{}, err
+	}
+	if f.mail {
+		return rempart.InvitationCreated{Invitation: inv, Mailed: true}, nil
+	}
+	return rempart.InvitationCreated{Invitation: inv, Token: fakeToken}, nil
+}
+
+func (f *fakePeople) RejectInvitation(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RoleChangeDecision) (rempart.Invitation, error) {
+	return f.decide(c, tenant, id, rempart.ApprovalRejected)
 }
 
 func (f *fakePeople) Users(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.User, error) {
@@ -277,13 +336,18 @@ func TestPeopleInvite(t *testing.T) {
 	wantBody(t, r, []string{"https://console.example/join#" + fakeToken, "ann@example.com"}, nil)
 
 	c.people.mail = true
-	r = c.post("/staff/invitations", "tok-admin", url.Values{"email": {"bob@example.com"}, "role": {"auditor"}})
+	r = c.post("/tenants/ten_acme/people/invitations", "tok-tenant", url.Values{"email": {"bob@example.com"}, "role": {"reader"}})
 	wantStatus(t, r, http.StatusSeeOther)
-	wantLocation(t, r, "/staff?done=invitation-mailed")
-	wantBody(t, c.get("/staff?done=invitation-mailed", "tok-admin"), []string{"Invitation mailed", "bob@example.com"}, []string{"ri_"})
+	wantLocation(t, r, "/tenants/ten_acme/people?done=invitation-mailed")
+	wantBody(t, c.get("/tenants/ten_acme/people?done=invitation-mailed", "tok-tenant"), []string{"Invitation mailed", "bob@example.com"}, []string{"ri_"})
+
+	// A privileged role: held for another administrator, no link anywhere.
+	r = c.post("/staff/invitations", "tok-admin", url.Values{"email": {"eve@example.com"}, "role": {"auditor"}})
+	wantLocation(t, r, "/staff?done=invitation-pending-approval")
+	wantBody(t, c.get("/staff?done=invitation-pending-approval", "tok-admin"), []string{"another administrator must approve it", "eve@example.com", "pending_approval"}, []string{"ri_"})
 
 	// A refused message: the error on the form, the address kept.
-	r = c.post("/staff/invitations", "tok-admin", url.Values{"email": {"refused@example.com"}, "role": {"auditor"}})
+	r = c.post("/tenants/ten_acme/people/invitations", "tok-tenant", url.Values{"email": {"refused@example.com"}, "role": {"reader"}})
 	wantStatus(t, r, http.StatusServiceUnavailable)
 	wantBody(t, r, []string{"has been withdrawn", `value="refused@example.com"`}, nil)
 
@@ -299,6 +363,46 @@ func TestPeopleInvite(t *testing.T) {
 	if c.people.users[1].Status != rempart.UserSuspended || c.people.users[2].Status != rempart.UserActive {
 		t.Errorf("statuses: %s, %s", c.people.users[1].Status, c.people.users[2].Status)
 	}
+}
+
+// Invitations pending approval (IAM-10): the buttons are offered to
+// those who may decide but not to the inviter, whom the service refuses
+// anyway; without mail the approver alone sees the link, once; a rejected
+// invitation leaves the list; nothing changes without the CSRF token.
+func TestInvitationApproval(t *testing.T) {
+	c := newPeopleConsole(t)
+	page := c.get("/tenants/ten_acme/people", "tok-tenant")
+	wantBody(t, page, []string{`action="/tenants/ten_acme/people/invitations/inv_boss/approve"`, `action="/tenants/ten_acme/people/invitations/inv_boss/reject"`}, []string{"ri_"})
+	staff := c.get("/staff", "tok-admin")
+	wantBody(t, staff, []string{"ops@example.com", "Awaiting another administrator"}, []string{"/staff/invitations/inv_ops/approve"})
+
+	r := c.do(request{method: http.MethodPost, path: "/tenants/ten_acme/people/invitations/inv_boss/approve", session: "tok-tenant", form: url.Values{}})
+	wantStatus(t, r, http.StatusForbidden)
+	if c.people.invitations[2].Status != rempart.InvitationPendingApproval {
+		t.Fatal("a post without CSRF token approved an invitation")
+	}
+
+	r = c.post("/staff/invitations/inv_ops/approve", "tok-admin", nil)
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, []string{"Another person must decide on an invitation you made."}, []string{"ri_"})
+
+	r = c.post("/tenants/ten_acme/people/invitations/inv_boss/approve", "tok-tenant", nil)
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, []string{"https://console.example/join#" + fakeToken, "to you only"}, nil)
+	if inv := c.people.invitations[2]; inv.Approval != rempart.ApprovalApproved || inv.DecidedBy != "usr_tad" {
+		t.Errorf("after approval: %+v", inv)
+	}
+	// The link is not shown again.
+	wantBody(t, c.get("/tenants/ten_acme/people", "tok-tenant"), []string{"boss@example.com", "approved by <code>usr_tad</code>"}, []string{"ri_"})
+
+	r = c.post("/tenants/ten_acme/people/invitations/inv_boss/reject", "tok-tenant", nil)
+	wantStatus(t, r, http.StatusConflict)
+
+	c.people.invitations[3].InvitedBy = "usr_other"
+	c.people.mail = true
+	r = c.post("/staff/invitations/inv_ops/reject", "tok-admin", nil)
+	wantLocation(t, r, "/staff?done=invitation-rejected")
+	wantBody(t, c.get("/staff?done=invitation-rejected", "tok-admin"), []string{"Invitation rejected"}, []string{"ops@example.com"})
 }
 
 // Joining: the page sends no Referer and loads the script that reads the

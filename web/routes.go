@@ -103,6 +103,8 @@ func (s *server) routes() {
 			s.mux.Handle("GET "+p, s.authed(s.people))
 			s.mux.Handle("POST "+p+"/invitations", s.authed(s.invite))
 			s.mux.Handle("POST "+p+"/invitations/{invitation}/withdraw", s.authed(s.withdrawInvitation))
+			s.mux.Handle("POST "+p+"/invitations/{invitation}/approve", s.authed(s.approveInvitation))
+			s.mux.Handle("POST "+p+"/invitations/{invitation}/reject", s.authed(s.rejectInvitation))
 			s.mux.Handle("POST "+p+"/users/{user}/suspend", s.authed(s.suspendUser))
 			s.mux.Handle("POST "+p+"/users/{user}/reactivate", s.authed(s.reactivateUser))
 			s.mux.Handle("GET "+p+"/users/{user}/revoke-access", s.authed(s.confirmRevokeAccess))

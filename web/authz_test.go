@@ -96,7 +96,12 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 		"sup@example.com": kSupport, "eng@example.com": kEngineer, "kim@example.com": kSupport, "gus@example.com": kEngineer} {
 		w.person(t, "", email, role)
 	}
+	// A staff member without a second factor yet; a second administrator
+	// approves the invitation (IAM-10).
 	inv, err := w.identity.Invite(ctx, admin, "", rempart.InvitationCreate{Email: "new@example.com", Role: kSysAdmin})
+	must(err)
+	second := rempart.Caller{Principal: rempart.Principal{ID: "sa_second", Role: rempart.RoleSystemAdmin}}
+	inv, err = w.identity.ApproveInvitation(ctx, second, "", inv.ID, rempart.RoleChangeDecision{})
 	must(err)
 	_, err = w.identity.AcceptInvitation(ctx, rempart.Caller{}, rempart.InvitationAccept{Token: inv.Token, Name: "New Admin", Password: consolePassword})
 	must(err)
@@ -503,18 +508,22 @@ func authzRows() []authzRow {
 			authzRow{pattern: "GET " + p.pattern + "/access-reviews/{campaign}/export", path: p.base + "/access-reviews/" + p.campaign + "/export?format=json", allow: who, ok: "409"},
 		)
 	}
-	for _, p := range []struct{ base, pattern, inv, user string }{
-		{t + "/people", "/tenants/{tenant}/people", "{INV}", "{SUE}"},
-		{"/staff", "/staff", "{SINV}", "{GUS}"},
+	for _, p := range []struct{ base, pattern, inv, pending, user string }{
+		{t + "/people", "/tenants/{tenant}/people", "{INV}", "{PINV}", "{SUE}"},
+		{"/staff", "/staff", "{SINV}", "{SPINV}", "{GUS}"},
 	} {
 		who, stepUp := adminsOfA, false
-		role := rempart.RoleReader
+		// A reader's invitation link is shown at once; every staff role is
+		// privileged, so a staff invitation waits for a second person.
+		role, invited := rempart.RoleReader, "201"
 		if p.base == "/staff" {
-			who, stepUp, role = sysAdmins, true, kAuditor
+			who, stepUp, role, invited = sysAdmins, true, kAuditor, oDone
 		}
 		add(
 			authzRow{pattern: "GET " + p.pattern, path: p.base, allow: who, ok: oPage},
-			authzRow{pattern: "POST " + p.pattern + "/invitations", path: p.base + "/invitations", form: form("email", "someone@new.example", "role", role), allow: who, ok: "201", stepUp: stepUp},
+			authzRow{pattern: "POST " + p.pattern + "/invitations", path: p.base + "/invitations", form: form("email", "someone@new.example", "role", role), allow: who, ok: invited, stepUp: stepUp},
+			authzRow{pattern: "POST " + p.pattern + "/invitations/{invitation}/approve", path: p.base + "/invitations/" + p.pending + "/approve", allow: who, ok: oPage, stepUp: stepUp, fresh: freshPendingInvitation},
+			authzRow{pattern: "POST " + p.pattern + "/invitations/{invitation}/reject", path: p.base + "/invitations/" + p.pending + "/reject", allow: who, ok: oDone, stepUp: stepUp, fresh: freshPendingInvitation},
 			authzRow{pattern: "POST " + p.pattern + "/invitations/{invitation}/withdraw", path: p.base + "/invitations/" + p.inv + "/withdraw", allow: who, ok: oDone, stepUp: stepUp, fresh: freshInvitation},
 			authzRow{pattern: "POST " + p.pattern + "/users/{user}/suspend", path: p.base + "/users/" + p.user + "/suspend", allow: who, ok: oDone, stepUp: stepUp},
 			authzRow{pattern: "POST " + p.pattern + "/users/{user}/reactivate", path: p.base + "/users/" + p.user + "/reactivate", allow: who, ok: oDone, stepUp: stepUp},
@@ -644,6 +653,25 @@ func freshInvitation(t *testing.T, w *authzWorld, _ string) map[string]string {
 		t.Fatal(err)
 	}
 	return map[string]string{"{INV}": a.ID, "{SINV}": s.ID}
+}
+
+// freshPendingInvitation makes, by the bootstrap key, a tenant admin's and
+// a staff member's invitation: both privileged, both waiting for a second
+// person's approval (IAM-10).
+func freshPendingInvitation(t *testing.T, w *authzWorld, _ string) map[string]string {
+	w.n++
+	a, err := w.identity.Invite(context.Background(), w.admin, w.ids["{A}"], rempart.InvitationCreate{Email: "boss" + strconv.Itoa(w.n) + "@anvil.example", Role: rempart.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := w.identity.Invite(context.Background(), w.admin, "", rempart.InvitationCreate{Email: "staff" + strconv.Itoa(w.n) + "@example.com", Role: kSupport})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != rempart.InvitationPendingApproval || s.Status != rempart.InvitationPendingApproval {
+		t.Fatalf("privileged invitations: %s and %s, want both pending approval", a.Status, s.Status)
+	}
+	return map[string]string{"{PINV}": a.ID, "{SPINV}": s.ID}
 }
 
 func TestAuthzMatrix(t *testing.T) {

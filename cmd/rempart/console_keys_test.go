@@ -110,6 +110,11 @@ func TestConsoleCustomerKeyAndRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A tenant admin is a privileged role: a second person approves (IAM-10).
+	second := rempart.Caller{Principal: rempart.Principal{ID: "sa_second", Role: rempart.RoleSystemAdmin}}
+	if inv, err = m.Identity.ApproveInvitation(ctx, second, ten.ID, inv.ID, rempart.RoleChangeDecision{}); err != nil {
+		t.Fatal(err)
+	}
 	const pw = "Acme-adm1n-passw0rd!"
 	person, err := client.New(base, client.WithHTTPClient(insecureClient(nil))).AcceptInvitation(ctx, rempart.InvitationAccept{Token: inv.Token, Name: "Ida", Password: pw})
 	if err != nil {

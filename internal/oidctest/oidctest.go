@@ -3,7 +3,9 @@
 // plackup with Starman on a free loopback port, with its demo user database (dwho, rtyler
 // and msmith, whose passwords are their names) and its OpenID Connect issuer
 // enabled for the relying parties a test declares. Its configuration is
-// generated per provider under a temporary directory.
+// generated per provider under a temporary directory. StartSAML turns its
+// SAML 2.0 issuer (identity provider) on instead, for service providers whose
+// metadata a test gives (see saml.go).
 //
 // Install it with
 //
@@ -91,6 +93,11 @@ func Available() bool {
 // Without the provider installed the test is skipped, or fails under CI.
 func Start(t testing.TB, clients ...Client) *Provider {
 	t.Helper()
+	return start(t, clients, nil)
+}
+
+func start(t testing.TB, clients []Client, sps []string) *Provider {
+	t.Helper()
 	if !Available() {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("the OpenID provider (LemonLDAP::NG portal, plackup) is required under CI; install it with: %s", Install)
@@ -103,7 +110,7 @@ func Start(t testing.TB, clients ...Client) *Provider {
 		t.Fatal(err)
 	}
 	issuer := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := writeConfig(dir, issuer, clients); err != nil {
+	if err := writeConfig(dir, issuer, clients, sps); err != nil {
 		t.Fatal(err)
 	}
 	p := &Provider{Issuer: issuer, done: make(chan struct{}), logs: new(bytes.Buffer)}
@@ -171,7 +178,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func writeConfig(dir, issuer string, clients []Client) error {
+func writeConfig(dir, issuer string, clients []Client, sps []string) error {
 	for _, d := range []string{"conf", "sessions/lock", "psessions/lock", "cache", "notifications"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return err
@@ -245,6 +252,11 @@ languages = en
 		"requireToken":                          0,
 		"portalSkin":                            "bootstrap",
 	}
+	if len(sps) > 0 {
+		if err := samlConfig(conf, sps); err != nil {
+			return err
+		}
+	}
 	b, err := json.MarshalIndent(conf, "", " ")
 	if err != nil {
 		return err
@@ -265,17 +277,35 @@ var (
 // redirect URI with the code and state, which it does not follow. client
 // needs a cookie jar; its redirects are handled here.
 func (p *Provider) LogIn(ctx context.Context, client *http.Client, authURL, user, password string) (*url.URL, error) {
+	next, page, err := p.logIn(ctx, client, authURL, user, password)
+	if err == nil && page != nil {
+		err = fmt.Errorf("provider answered %s without a redirect: %.400s", page.status, page.body)
+	}
+	return next, err
+}
+
+// page is a page of the provider that is neither a redirect nor its login form.
+type page struct {
+	url    *url.URL
+	status string
+	body   []byte
+}
+
+// logIn signs in at the provider and returns either the first URL outside
+// the provider it redirects to or, once the credentials are accepted, the
+// first page that is not a redirect (such as a form posting a SAML response).
+func (p *Provider) logIn(ctx context.Context, client *http.Client, authURL, user, password string) (*url.URL, *page, error) {
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	next, err := url.Parse(authURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var form url.Values
 	posted := false
 	for hops := 0; hops < 20; hops++ {
 		if !strings.HasPrefix(next.String(), p.Issuer+"/") {
-			return next, nil // leaving the provider: the redirect to the relying party
+			return next, nil, nil // leaving the provider: the redirect to the relying party
 		}
 		var req *http.Request
 		if form != nil {
@@ -288,27 +318,30 @@ func (p *Provider) LogIn(ctx context.Context, client *http.Client, authURL, user
 			req, err = http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		req.Header.Set("Accept", "text/html")
 		resp, err := c.Do(req)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
 			if next, err = next.Parse(loc); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
 		f := formRE.Find(body)
 		if f == nil || !bytes.Contains(bytes.ToLower(f), []byte(`name="password"`)) {
-			return nil, fmt.Errorf("provider answered %s without a login form or redirect: %.400s", resp.Status, body)
+			if posted && resp.StatusCode == http.StatusOK {
+				return nil, &page{url: next, status: resp.Status, body: body}, nil
+			}
+			return nil, nil, fmt.Errorf("provider answered %s without a login form or redirect: %.400s", resp.Status, body)
 		}
 		if posted {
-			return nil, errors.New("provider refused the credentials")
+			return nil, nil, errors.New("provider refused the credentials")
 		}
 		posted = true
 		form = url.Values{}
@@ -325,9 +358,9 @@ func (p *Provider) LogIn(ctx context.Context, client *http.Client, authURL, user
 		form.Set("password", password)
 		if m := actionRE.FindSubmatch(f); m != nil && string(m[1]) != "#" && string(m[1]) != "" {
 			if next, err = next.Parse(html.UnescapeString(string(m[1]))); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return nil, errors.New("too many redirects at the provider")
+	return nil, nil, errors.New("too many redirects at the provider")
 }

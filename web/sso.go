@@ -13,12 +13,21 @@ import (
 
 // Single sign-on in the console (IAM-5): the sign-in page's second form
 // names the person's email; POST /sso/start finds the provider of its domain
-// and sends the browser there; GET /sso/callback completes the sign-in.
+// and sends the browser there; GET /sso/callback (OpenID Connect) or POST
+// /sso/saml/acs (SAML 2.0) completes the sign-in. GET /sso/saml/metadata is
+// the SAML service provider's metadata, for identity providers.
 
 // ssoCookie holds the browser's binding secret of a sign-in in progress:
 // the callback must come back to the browser that started it, which is what
 // makes the state useless to anyone else.
 const ssoCookie = "__Host-rempart-sso"
+
+// samlCookie holds the binding secret of a sign-in through a SAML identity
+// provider. Its answer comes back as a form post from the provider's site,
+// which a SameSite=Lax cookie does not follow, so this one is SameSite=None
+// (still Secure, HttpOnly, host-only). Sent with another site's post, it
+// only lets a response to this browser's own request through.
+const samlCookie = "__Host-rempart-saml"
 
 // ssoCookieLife bounds a sign-in at the provider.
 const ssoCookieLife = 10 * time.Minute
@@ -26,11 +35,15 @@ const ssoCookieLife = 10 * time.Minute
 // SSO signs people in through their organisation's OpenID provider.
 type SSO interface {
 	// Start begins a sign-in for email: the URL to send the browser to,
-	// and the binding secret to keep in an HttpOnly cookie.
-	Start(ctx context.Context, email, next string, in RequestInfo) (to, binding string, err error)
+	// the binding secret to keep in an HttpOnly cookie, and whether the
+	// provider answers with a SAML form post.
+	Start(ctx context.Context, email, next string, in RequestInfo) (to, binding string, saml bool, err error)
 	// Callback completes it; every refusal is EUNAUTHORIZED with one
 	// generic message. next is a local path.
 	Callback(ctx context.Context, state, code, binding, providerError string, in RequestInfo) (sess Session, next string, err error)
+	// SAMLResponse completes a sign-in from a SAML identity provider's
+	// posted response, the same way.
+	SAMLResponse(ctx context.Context, samlResponse, binding string, in RequestInfo) (sess Session, next string, err error)
 }
 
 // IdentitySSO gives the console single sign-on from the identity service.
@@ -38,9 +51,17 @@ func IdentitySSO(id *identity.Service) SSO { return identitySSO{id} }
 
 type identitySSO struct{ id *identity.Service }
 
-func (s identitySSO) Start(ctx context.Context, email, next string, in RequestInfo) (string, string, error) {
+func (s identitySSO) Start(ctx context.Context, email, next string, in RequestInfo) (string, string, bool, error) {
 	st, err := s.id.StartSSO(ctx, caller(in), email, next)
-	return st.URL, st.Binding, err
+	return st.URL, st.Binding, st.Protocol == rempart.SSOProtocolSAML, err
+}
+
+func (s identitySSO) SAMLResponse(ctx context.Context, samlResponse, binding string, in RequestInfo) (Session, string, error) {
+	out, err := s.id.SAMLResponse(ctx, caller(in), samlResponse, binding)
+	if err != nil {
+		return Session{}, "", err
+	}
+	return Session{Token: out.Session.Token, ExpiresAt: out.Session.ExpiresAt, Challenge: out.Challenge}, out.ReturnTo, nil
 }
 
 func (s identitySSO) Callback(ctx context.Context, state, code, binding, providerError string, in RequestInfo) (Session, string, error) {
@@ -74,7 +95,7 @@ func (s *server) ssoStart(w http.ResponseWriter, r *http.Request) {
 		s.showSignIn(w, r, http.StatusBadRequest, "Enter your email address to sign in with single sign-on.", "", next)
 		return
 	}
-	to, binding, err := s.cfg.SSO.Start(r.Context(), email, next, s.info(r))
+	to, binding, saml, err := s.cfg.SSO.Start(r.Context(), email, next, s.info(r))
 	if err != nil {
 		s.showSignIn(w, r, s.status(w, r, err), rempart.ErrorMessage(err), email, next)
 		return
@@ -84,8 +105,12 @@ func (s *server) ssoStart(w http.ResponseWriter, r *http.Request) {
 		s.showSignIn(w, r, http.StatusBadGateway, "The sign-in provider is misconfigured.", email, next)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: binding, Path: "/", MaxAge: int(ssoCookieLife.Seconds()),
-		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	ck := &http.Cookie{Name: ssoCookie, Value: binding, Path: "/", MaxAge: int(ssoCookieLife.Seconds()),
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+	if saml {
+		ck.Name, ck.SameSite = samlCookie, http.SameSiteNoneMode
+	}
+	http.SetCookie(w, ck)
 	p := ssoContinuePage{view: s.view(r, nil, "Continue to sign in", ""), URL: u.String()}
 	s.render(w, r, http.StatusOK, "sso-continue", p)
 }
@@ -105,6 +130,54 @@ func (s *server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	clearCookie(w, ssoCookie)
 	q := r.URL.Query()
 	sess, next, err := s.cfg.SSO.Callback(r.Context(), q.Get("state"), q.Get("code"), binding, q.Get("error"), s.info(r))
+	s.ssoSignedIn(w, r, sess, next, err)
+}
+
+// samlACS is the SAML assertion consumer service (HTTP-POST binding): the
+// identity provider's page posts the response here, from its own site, so
+// the route is exempt from the cross-origin check; what binds the response
+// to this browser is the request it answers and the binding cookie. Any
+// RelayState is ignored: the path to go on to was kept server-side.
+func (s *server) samlACS(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.SSO == nil {
+		s.notFound(w, r)
+		return
+	}
+	binding := ""
+	if ck, err := r.Cookie(samlCookie); err == nil {
+		binding = ck.Value
+	}
+	clearSAMLCookie(w)
+	sess, next, err := s.cfg.SSO.SAMLResponse(r.Context(), r.PostFormValue("SAMLResponse"), binding, s.info(r))
+	s.ssoSignedIn(w, r, sess, next, err)
+}
+
+// clearSAMLCookie removes the SAML binding cookie (with the attributes it
+// was set with, so that the browser accepts the removal from a cross-site
+// post).
+func clearSAMLCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: samlCookie, Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteNoneMode})
+}
+
+// samlMetadata serves the SAML service provider's metadata document.
+func (s *server) samlMetadata(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.SAMLMetadata == nil {
+		s.notFound(w, r)
+		return
+	}
+	b, err := s.cfg.SAMLMetadata()
+	if err != nil {
+		s.renderError(w, r, nil, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/samlmetadata+xml")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(b)
+}
+
+// ssoSignedIn ends a single sign-on: the session, or the second step still
+// due, or the sign-in page with the generic refusal.
+func (s *server) ssoSignedIn(w http.ResponseWriter, r *http.Request, sess Session, next string, err error) {
 	if err != nil {
 		s.showSignIn(w, r, s.status(w, r, err), rempart.ErrorMessage(err), "", "")
 		return

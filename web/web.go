@@ -53,6 +53,12 @@ type Config struct {
 	// SSOCallbackURL is the redirect URI they tell admins to register.
 	SSOAdmin       SSOProviderService
 	SSOCallbackURL string
+	// SAMLMetadata, when set, gives the SAML service provider's metadata
+	// (served at /sso/saml/metadata); SAMLEntityID and SAMLACSURL are what
+	// the configuration pages tell admins to register at an identity
+	// provider.
+	SAMLMetadata             func() ([]byte, error)
+	SAMLEntityID, SAMLACSURL string
 
 	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
 	// session token), so that tokens need no storage. Every node of a
@@ -99,6 +105,9 @@ func New(cfg Config) http.Handler {
 	s.pages = mustParsePages()
 	s.cop = http.NewCrossOriginProtection()
 	s.cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+	// A SAML identity provider posts its response from its own site
+	// (HTTP-POST binding); see samlACS for what protects that route.
+	s.cop.AddInsecureBypassPattern("POST /sso/saml/acs")
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s.secure(s.mux)

@@ -73,7 +73,7 @@ type Provider struct {
 
 	cmd  *exec.Cmd
 	done chan struct{}
-	logs *bytes.Buffer
+	logs *lockedBuffer
 	once sync.Once
 }
 
@@ -113,10 +113,10 @@ func start(t testing.TB, clients []Client, sps []string) *Provider {
 	if err := writeConfig(dir, issuer, clients, sps); err != nil {
 		t.Fatal(err)
 	}
-	p := &Provider{Issuer: issuer, done: make(chan struct{}), logs: new(bytes.Buffer)}
+	p := &Provider{Issuer: issuer, done: make(chan struct{}), logs: new(lockedBuffer)}
 	// Starman serves several connections at once: a browser's idle
 	// connections must not hold up the relying party's token request.
-	p.cmd = exec.Command("plackup", "-s", "Starman", "--workers", "3", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--no-default-middleware", portalPSGI)
+	p.cmd = exec.Command("plackup", "-s", "Starman", "--workers", "3", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--no-default-middleware", filepath.Join(dir, "app.psgi"))
 	p.cmd.Env = append(os.Environ(), "LLNG_DEFAULTCONFFILE="+filepath.Join(dir, "lemonldap-ng.ini"))
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
@@ -196,6 +196,22 @@ templateDir = /usr/share/lemonldap-ng/portal/templates
 languages = en
 `, dir)
 	if err := os.WriteFile(filepath.Join(dir, "lemonldap-ng.ini"), []byte(ini), 0o600); err != nil {
+		return err
+	}
+	// The portal with the static files a web server would serve beside it:
+	// its scripts (such as the one that posts a SAML response on) and the
+	// Debian packaged libraries they use.
+	app := `use Plack::Builder;
+use Plack::App::File;
+use Plack::Util;
+my $portal = Plack::Util::load_psgi("` + portalPSGI + `");
+builder {
+	mount "/static" => Plack::App::File->new(root => "/usr/share/lemonldap-ng/portal/htdocs/static")->to_app;
+	mount "/javascript" => Plack::App::File->new(root => "/usr/share/javascript")->to_app;
+	mount "/" => $portal;
+};
+`
+	if err := os.WriteFile(filepath.Join(dir, "app.psgi"), []byte(app), 0o600); err != nil {
 		return err
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -363,4 +379,23 @@ func (p *Provider) logIn(ctx context.Context, client *http.Client, authURL, user
 		}
 	}
 	return nil, nil, errors.New("too many redirects at the provider")
+}
+
+// lockedBuffer collects the provider's output, written by the process's
+// copying goroutines while a test may read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -126,6 +126,10 @@ func samlConfig(conf map[string]any, sps []string) error {
 	conf["samlSPMetaDataOptions"] = options
 	conf["samlSPMetaDataMacros"] = map[string]any{}
 	conf["samlStorage"] = ""
+	// With its SAML issuer on, LemonLDAP::NG makes its cookies
+	// SameSite=None, which a browser refuses on plain http: Lax suffices,
+	// the service provider's requests being top-level redirects.
+	conf["sameSite"] = "Lax"
 	return nil
 }
 
@@ -171,3 +175,6 @@ func (p *Provider) LogInSAML(ctx context.Context, client *http.Client, authURL, 
 	}
 	return acs, form, nil
 }
+
+// Logs is what the provider has logged so far, to explain a failure.
+func (p *Provider) Logs() string { return p.logs.String() }

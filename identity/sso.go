@@ -61,14 +61,15 @@ func validIssuer(s string, loopbackHTTP bool) (string, error) {
 	u, err := url.Parse(s)
 	bad := err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || len(s) > maxSSOProvider
 	if !bad && u.Scheme != "https" {
-		h := u.Hostname()
-		bad = !loopbackHTTP || u.Scheme != "http" || (h != "127.0.0.1" && h != "localhost" && h != "::1")
+		bad = !loopbackHTTP || u.Scheme != "http" || !isLoopback(u.Hostname())
 	}
 	if bad {
 		return "", rempart.Errorf(rempart.EINVALID, "issuer must be an https URL without query or fragment, such as https://login.example.com.")
 	}
 	return strings.TrimSuffix(s, "/"), nil
 }
+
+func isLoopback(h string) bool { return h == "127.0.0.1" || h == "localhost" || h == "::1" }
 
 // checkProviderInput validates a provider's settings at the edge; roles are
 // those of the tenant ("" staff).
@@ -273,6 +274,12 @@ func (s *Service) samlProvider(ctx context.Context, row *SSOProviderRow, in remp
 	if err != nil {
 		e.Reason = "metadata refused"
 		return s.reject(ctx, *e, rempart.Errorf(rempart.EINVALID, "The identity provider's metadata was refused: %s.", err.Error()))
+	}
+	// The browser is sent to the single sign-on service: https only (http
+	// on loopback for tests, as for OpenID issuers).
+	if u, err := url.Parse(idp.SSOURL); err != nil || u.User != nil || (u.Scheme != "https" && !(s.cfg.SSO.LoopbackHTTP && u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		e.Reason = "metadata refused"
+		return s.reject(ctx, *e, rempart.Errorf(rempart.EINVALID, "The identity provider's single sign-on service must be an https URL."))
 	}
 	row.Issuer, row.IDPSSOURL, row.IDPMetadata, row.EmailAttribute = idp.EntityID, idp.SSOURL, md, in.EmailAttribute
 	row.SealedSecret = []byte{}

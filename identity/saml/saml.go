@@ -124,7 +124,8 @@ func (s *ServiceProvider) sp(md *saml.EntityDescriptor) *saml.ServiceProvider {
 
 // Metadata is the service provider's metadata document, for identity
 // providers: entity ID, signing certificate, the assertion consumer service
-// (HTTP-POST binding only), signed requests, signed assertions wanted.
+// (HTTP-POST binding only), signed requests, signed assertions wanted; no
+// encryption key.
 func (s *ServiceProvider) Metadata() ([]byte, error) {
 	ed := s.sp(nil).Metadata()
 	for i := range ed.SPSSODescriptors {
@@ -136,6 +137,15 @@ func (s *ServiceProvider) Metadata() ([]byte, error) {
 			}
 		}
 		d.AssertionConsumerServices = acs
+		// Assertions are signed, not encrypted (TLS carries them): no
+		// encryption key is offered.
+		kds := d.KeyDescriptors[:0]
+		for _, kd := range d.KeyDescriptors {
+			if kd.Use == "signing" {
+				kds = append(kds, kd)
+			}
+		}
+		d.KeyDescriptors = kds
 	}
 	b, err := xml.MarshalIndent(ed, "", "  ")
 	if err != nil {

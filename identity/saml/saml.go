@@ -213,19 +213,27 @@ func hasSigningCert(md *saml.EntityDescriptor) bool {
 
 // FetchIdPMetadata fetches a metadata document from an https URL.
 func (s *ServiceProvider) FetchIdPMetadata(ctx context.Context, raw string, loopbackHTTP bool) ([]byte, error) {
+	allowed := func(u *url.URL) bool {
+		if u.Host == "" || u.User != nil {
+			return false
+		}
+		h := u.Hostname()
+		return u.Scheme == "https" || loopbackHTTP && u.Scheme == "http" && (h == "127.0.0.1" || h == "localhost" || h == "::1")
+	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || len(raw) > 2048 {
+	if err != nil || !allowed(u) || u.Fragment != "" || len(raw) > 2048 {
 		return nil, errors.New("the metadata URL must be an https URL")
 	}
-	if u.Scheme != "https" {
-		h := u.Hostname()
-		if !loopbackHTTP || u.Scheme != "http" || (h != "127.0.0.1" && h != "localhost" && h != "::1") {
-			return nil, errors.New("the metadata URL must be an https URL")
-		}
+	c := &http.Client{Timeout: 10 * time.Second}
+	if s.HTTP != nil {
+		*c = *s.HTTP
 	}
-	c := s.HTTP
-	if c == nil {
-		c = &http.Client{Timeout: 10 * time.Second}
+	// A redirect must stay on https too.
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 || !allowed(req.URL) {
+			return errors.New("redirected elsewhere than to an https URL")
+		}
+		return nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -114,3 +116,22 @@ func TestSAMLServiceProviderKey(t *testing.T) {
 var validUntil = regexp.MustCompile(`validUntil="[^"]*"`)
 
 func stripValidUntil(b []byte) []byte { return validUntil.ReplaceAll(b, nil) }
+
+// TestServeSAMLMetadata: a server with public-url serves its SAML service
+// provider's metadata on the console, publicly, with the entity ID and the
+// assertion consumer service under public-url and no private key (IAM-5).
+func TestServeSAMLMetadata(t *testing.T) {
+	m, _ := startMain(t, filepath.Join(t.TempDir(), "data"), "--public-url", "https://rempart.example.com")
+	a := newAPI(t, "https://"+m.Server.Addr("https"), "")
+	resp, err := a.hc.Get(a.url + "/sso/saml/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	md := string(b)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(md, `entityID="https://rempart.example.com/sso/saml/metadata"`) ||
+		!strings.Contains(md, `Location="https://rempart.example.com/sso/saml/acs"`) || strings.Contains(md, "PRIVATE") {
+		t.Fatalf("metadata: %s\n%s", resp.Status, md)
+	}
+}

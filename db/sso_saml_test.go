@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	crewjam "github.com/crewjam/saml"
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/audit"
@@ -82,6 +85,8 @@ func requestID(t *testing.T, redirect string) string {
 // InResponseTo, another browser.
 func TestSAMLSSO(t *testing.T) {
 	sp := newTestSP(t, samlEntityID, samlACS)
+	// The validity times are checked against crewjam's clock, which a case
+	// below moves: nothing else may run meanwhile.
 	// Another service provider known to the identity provider, whose
 	// assertions go to the same address but name it as their audience.
 	other := newTestSP(t, "https://other.example/saml", samlACS)
@@ -269,6 +274,18 @@ func TestSAMLSSO(t *testing.T) {
 		// The genuine response still works once in its own browser.
 		if _, err := finish(l); err != nil {
 			t.Fatalf("the untouched response: %v", err)
+		}
+
+		// Validity times, with the service provider's clock moved: a
+		// response ten minutes old has expired, one from ten minutes in
+		// the future is not valid yet.
+		for _, skew := range []time.Duration{10 * time.Minute, -10 * time.Minute} {
+			l = begin("dwho@badwolf.org", "dwho")
+			now := crewjam.TimeNow
+			crewjam.TimeNow = func() time.Time { return now().Add(skew) }
+			_, err = finish(l)
+			crewjam.TimeNow = now
+			refused(fmt.Sprintf("a response with the clock moved by %s", skew), err, "SAML response refused")
 		}
 
 		// rtyler's groups map to no role, and there is no default.

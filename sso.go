@@ -29,7 +29,8 @@ type SSOProvider struct {
 	ClientSecretSet bool   `json:"client_secret_set"`
 	// IDPMetadataURL is where a SAML identity provider's metadata was
 	// fetched from when the provider was saved ("" when pasted);
-	// IDPSSOURL is its single sign-on service that the browser is sent to.
+	// IDPSSOURL is its single sign-on service that the browser is sent to
+	// (HTTP-Redirect binding, else HTTP-POST).
 	IDPMetadataURL string `json:"idp_metadata_url,omitempty"`
 	IDPSSOURL      string `json:"idp_sso_url,omitempty"`
 	// EmailAttribute names the SAML attribute holding the email; empty,

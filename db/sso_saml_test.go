@@ -239,12 +239,12 @@ func TestSAMLSSO(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		forOther, err := other.AuthnRequestURL(idpMD, requestID(t, st.URL))
+		forOther, err := other.AuthnRequest(idpMD, requestID(t, st.URL))
 		if err != nil {
 			t.Fatal(err)
 		}
 		jar, _ := cookiejar.New(nil)
-		if _, form, err := idp.LogInSAML(ctx, &http.Client{Jar: jar}, forOther, "dwho", "dwho"); err != nil {
+		if _, form, err := idp.LogInSAML(ctx, &http.Client{Jar: jar}, forOther.URL, "dwho", "dwho"); err != nil {
 			t.Fatal(err)
 		} else {
 			_, err = finish(login{st, form.Get("SAMLResponse")})
@@ -352,6 +352,36 @@ func TestSAMLSSO(t *testing.T) {
 		}
 		_, err = finish(begin("dwho@badwolf.org", "dwho"))
 		refused("suspended user", err, "user suspended")
+
+		// An identity provider that takes requests only by the HTTP-POST
+		// binding: the request goes as a signed form, and is answered the
+		// same way.
+		postOnly := regexp.MustCompile(`(?s)<SingleSignOnService\s+Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-(Redirect|Artifact)".*?/>`).ReplaceAllString(string(idpMD), "")
+		if strings.Contains(postOnly, "bindings:HTTP-Redirect\"\n      Location=\""+idp.Issuer+"/saml/singleSignOn") || !strings.Contains(postOnly, "bindings:HTTP-POST") {
+			t.Fatalf("metadata without the redirect binding:\n%s", postOnly)
+		}
+		in.IDPMetadataXML = postOnly
+		if p, err = id.UpdateSSOProvider(ctx, admin, ten, p.ID, in); err != nil || p.IDPSSOURL != idp.Issuer+"/saml/singleSignOn" {
+			t.Fatalf("a provider with the POST binding only: %+v, %v", p, err)
+		}
+		in.IDPMetadataXML = ""
+		st, err = id.StartSSO(ctx, rempart.Caller{}, "msmith@badwolf.org", "/")
+		if err != nil || st.URL != idp.Issuer+"/saml/singleSignOn" || st.Form["SAMLRequest"] == "" {
+			t.Fatalf("start by the POST binding: %+v, %v", st, err)
+		}
+		jar, _ = cookiejar.New(nil)
+		_, form, err := idp.LogInSAMLPost(ctx, &http.Client{Jar: jar}, st.URL, url.Values{"SAMLRequest": {st.Form["SAMLRequest"]}}, "msmith", "msmith")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(30 * time.Second)
+		if in5, err := finish(login{st, form.Get("SAMLResponse")}); err != nil || in5.Challenge == "" {
+			t.Fatalf("a sign-in by the POST binding: %+v, %v", in5, err)
+		}
+		in.IDPMetadataXML = string(idpMD)
+		if _, err := id.UpdateSSOProvider(ctx, admin, ten, p.ID, in); err != nil {
+			t.Fatal(err)
+		}
 
 		// A SAML response cannot complete an OpenID sign-in, nor the
 		// reverse: the state of one is unknown to the other's provider.

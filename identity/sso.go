@@ -252,7 +252,7 @@ func (s *Service) providerRow(ctx context.Context, tenant, id string, in rempart
 
 // samlProvider fills row with the identity provider's metadata: pasted, or
 // fetched once from its URL, or on update the stored one; it must name an
-// entity ID, a single sign-on service (HTTP-Redirect) and a signing
+// entity ID, a single sign-on service (HTTP-Redirect or HTTP-POST) and a signing
 // certificate.
 func (s *Service) samlProvider(ctx context.Context, row *SSOProviderRow, in rempart.SSOProviderInput, old *SSOProviderRow, e *rempart.AuditEntry) error {
 	if s.cfg.SSO.SAML == nil {

@@ -17,7 +17,10 @@ import (
 // SSOStart is a sign-in through a provider that has begun: the browser goes
 // to URL, and keeps Binding in an HttpOnly cookie for the callback.
 type SSOStart struct {
-	URL     string
+	URL string
+	// Form, when not nil, is what the browser posts to URL (a SAML
+	// request by the HTTP-POST binding) instead of going there.
+	Form    map[string]string
 	Binding string
 	// Protocol is the provider's: a SAML identity provider answers with a
 	// cross-site form post, which a SameSite=Lax cookie would not follow.
@@ -96,6 +99,7 @@ func (s *Service) StartSSO(ctx context.Context, c rempart.Caller, email, returnT
 		life = defaultSSOLogin
 	}
 	var u string
+	var form map[string]string
 	if p.Protocol == rempart.SSOProtocolSAML {
 		if s.cfg.SSO.SAML == nil {
 			e.Reason = "SAML not configured"
@@ -104,7 +108,9 @@ func (s *Service) StartSSO(ctx context.Context, c rempart.Caller, email, returnT
 		// The authentication request's ID plays the state's part: the
 		// response names it (InResponseTo). An XML ID starts with a letter.
 		state = "id-" + state
-		u, err = s.cfg.SSO.SAML.AuthnRequestURL(p.IDPMetadata, state)
+		var req SAMLRequest
+		req, err = s.cfg.SSO.SAML.AuthnRequest(p.IDPMetadata, state)
+		u, form = req.URL, req.Form
 	} else {
 		u, err = s.cfg.SSO.OIDC.AuthCodeURL(ctx, OIDCClient{Issuer: p.Issuer, ClientID: p.ClientID, RedirectURL: s.cfg.SSO.RedirectURL},
 			state, derive("nonce", binding), derive("pkce", binding))
@@ -121,7 +127,7 @@ func (s *Service) StartSSO(ctx context.Context, c rempart.Caller, email, returnT
 	if _, err := s.store.Audit(ctx, e); err != nil {
 		return SSOStart{}, err
 	}
-	return SSOStart{URL: u, Binding: binding, Protocol: p.Protocol}, nil
+	return SSOStart{URL: u, Form: form, Binding: binding, Protocol: p.Protocol}, nil
 }
 
 // SSOCallback completes a sign-in (IAM-5): the state must be one this

@@ -134,24 +134,34 @@ type SAMLIdentity struct {
 // SAMLIdP is a SAML identity provider as its metadata describes it.
 type SAMLIdP struct {
 	EntityID string
-	// SSOURL is its single sign-on service (HTTP-Redirect binding).
+	// SSOURL is its single sign-on service: with the HTTP-Redirect binding
+	// when it offers one, else with the HTTP-POST binding.
 	SSOURL string
+}
+
+// SAMLRequest is an authentication request on its way: the browser goes to
+// URL (HTTP-Redirect binding), or posts Form to it (HTTP-POST binding)
+// when Form is not nil.
+type SAMLRequest struct {
+	URL  string
+	Form map[string]string
 }
 
 // SAML speaks SAML 2.0 as the deployment's service provider (package
 // identity/saml): one entity ID, signing key and assertion consumer service.
 type SAML interface {
 	// ParseIdPMetadata checks an identity provider's metadata: an entity
-	// ID, a single sign-on service with the HTTP-Redirect binding, and a
-	// signing certificate.
+	// ID, a single sign-on service with the HTTP-Redirect or HTTP-POST
+	// binding, and a signing certificate.
 	ParseIdPMetadata(metadata []byte) (SAMLIdP, error)
 	// FetchIdPMetadata fetches a metadata document from an https URL (http
 	// on loopback only when loopbackHTTP).
 	FetchIdPMetadata(ctx context.Context, url string, loopbackHTTP bool) ([]byte, error)
-	// AuthnRequestURL is the signed authentication request with ID
-	// requestID to send the browser to (HTTP-Redirect binding), asking for
-	// the answer at the assertion consumer service (HTTP-POST binding).
-	AuthnRequestURL(metadata []byte, requestID string) (string, error)
+	// AuthnRequest is the signed authentication request with ID requestID
+	// (HTTP-Redirect binding when the identity provider offers it, else
+	// HTTP-POST), asking for the answer at the assertion consumer service
+	// (HTTP-POST binding).
+	AuthnRequest(metadata []byte, requestID string) (SAMLRequest, error)
 	// InResponseTo reads, without verifying anything, the request a
 	// posted SAMLResponse answers ("" for an unsolicited one), so that the
 	// sign-in it belongs to can be found.

@@ -2,8 +2,10 @@ package web
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,10 +36,8 @@ const ssoCookieLife = 10 * time.Minute
 
 // SSO signs people in through their organisation's OpenID provider.
 type SSO interface {
-	// Start begins a sign-in for email: the URL to send the browser to,
-	// the binding secret to keep in an HttpOnly cookie, and whether the
-	// provider answers with a SAML form post.
-	Start(ctx context.Context, email, next string, in RequestInfo) (to, binding string, saml bool, err error)
+	// Start begins a sign-in for email.
+	Start(ctx context.Context, email, next string, in RequestInfo) (SSOStarted, error)
 	// Callback completes it; every refusal is EUNAUTHORIZED with one
 	// generic message. next is a local path.
 	Callback(ctx context.Context, state, code, binding, providerError string, in RequestInfo) (sess Session, next string, err error)
@@ -46,14 +46,26 @@ type SSO interface {
 	SAMLResponse(ctx context.Context, samlResponse, binding string, in RequestInfo) (sess Session, next string, err error)
 }
 
+// SSOStarted is a sign-in begun at a provider.
+type SSOStarted struct {
+	// URL is where the browser goes, or posts Form when Form is not nil
+	// (a SAML request by the HTTP-POST binding).
+	URL  string
+	Form map[string]string
+	// Binding is the secret to keep in an HttpOnly cookie.
+	Binding string
+	// SAML says the provider answers with a form post from its own site.
+	SAML bool
+}
+
 // IdentitySSO gives the console single sign-on from the identity service.
 func IdentitySSO(id *identity.Service) SSO { return identitySSO{id} }
 
 type identitySSO struct{ id *identity.Service }
 
-func (s identitySSO) Start(ctx context.Context, email, next string, in RequestInfo) (string, string, bool, error) {
+func (s identitySSO) Start(ctx context.Context, email, next string, in RequestInfo) (SSOStarted, error) {
 	st, err := s.id.StartSSO(ctx, caller(in), email, next)
-	return st.URL, st.Binding, st.Protocol == rempart.SSOProtocolSAML, err
+	return SSOStarted{URL: st.URL, Form: st.Form, Binding: st.Binding, SAML: st.Protocol == rempart.SSOProtocolSAML}, err
 }
 
 func (s identitySSO) SAMLResponse(ctx context.Context, samlResponse, binding string, in RequestInfo) (Session, string, error) {
@@ -75,7 +87,11 @@ func (s identitySSO) Callback(ctx context.Context, state, code, binding, provide
 type ssoContinuePage struct {
 	view
 	URL string
+	// Fields, when set, are posted to URL by the page's form.
+	Fields []ssoField
 }
+
+type ssoField struct{ Name, Value string }
 
 // ssoStart checks the sign-in form's CSRF token and sends the browser to
 // the provider, through a page that continues there by itself: the
@@ -95,24 +111,35 @@ func (s *server) ssoStart(w http.ResponseWriter, r *http.Request) {
 		s.showSignIn(w, r, http.StatusBadRequest, "Enter your email address to sign in with single sign-on.", "", next)
 		return
 	}
-	to, binding, saml, err := s.cfg.SSO.Start(r.Context(), email, next, s.info(r))
+	st, err := s.cfg.SSO.Start(r.Context(), email, next, s.info(r))
 	if err != nil {
 		s.showSignIn(w, r, s.status(w, r, err), rempart.ErrorMessage(err), email, next)
 		return
 	}
-	u, err := url.Parse(to)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+	u, err := url.Parse(st.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		s.showSignIn(w, r, http.StatusBadGateway, "The sign-in provider is misconfigured.", email, next)
 		return
 	}
-	ck := &http.Cookie{Name: ssoCookie, Value: binding, Path: "/", MaxAge: int(ssoCookieLife.Seconds()),
+	ck := &http.Cookie{Name: ssoCookie, Value: st.Binding, Path: "/", MaxAge: int(ssoCookieLife.Seconds()),
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
-	if saml {
+	if st.SAML {
 		ck.Name, ck.SameSite = samlCookie, http.SameSiteNoneMode
 	}
 	http.SetCookie(w, ck)
 	p := ssoContinuePage{view: s.view(r, nil, "Continue to sign in", ""), URL: u.String()}
-	s.render(w, r, http.StatusOK, "sso-continue", p)
+	if st.Form == nil {
+		s.render(w, r, http.StatusOK, "sso-continue", p)
+		return
+	}
+	// A SAML request by the HTTP-POST binding: a form posting to the
+	// identity provider, submitted by the console's own script. The CSP of
+	// this page alone lets forms post to that one origin too.
+	for _, k := range slices.Sorted(maps.Keys(st.Form)) {
+		p.Fields = append(p.Fields, ssoField{k, st.Form[k]})
+	}
+	w.Header().Set("Content-Security-Policy", strings.Replace(csp, "form-action 'self'", "form-action 'self' "+u.Scheme+"://"+u.Host, 1))
+	s.render(w, r, http.StatusOK, "sso-continue-post", p)
 }
 
 // ssoCallback completes a sign-in and opens the console session. The

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,7 +30,9 @@ import (
 // service provider registered (from the metadata the console serves) at a
 // real SAML identity provider, and a tenant whose badwolf.org people sign in
 // through it, provisioned as admins when in the group "timelords".
-func newSAMLConsole(t *testing.T) (*ssoConsole, *oidctest.Provider) {
+// With postOnly, the identity provider's metadata offers only the HTTP-POST
+// binding for requests.
+func newSAMLConsole(t *testing.T, postOnly bool) (*ssoConsole, *oidctest.Provider) {
 	t.Helper()
 	ctx := context.Background()
 	var h http.Handler
@@ -65,6 +68,9 @@ func newSAMLConsole(t *testing.T) (*ssoConsole, *oidctest.Provider) {
 	idpMD, err := idp.SAMLMetadata(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if postOnly {
+		idpMD = regexp.MustCompile(`(?s)<SingleSignOnService\s+Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-(Redirect|Artifact)".*?/>`).ReplaceAll(idpMD, nil)
 	}
 	ten := rempart.Tenant{ID: rempart.NewID("ten"), Name: "Bad Wolf", Status: rempart.TenantActive}
 	if _, err := d.CreateTenant(ctx, rempart.AuditEntry{Action: "tenant.create", Outcome: rempart.OutcomeSuccess, TenantID: ten.ID}, ten,
@@ -149,7 +155,7 @@ func postACS(t *testing.T, cl *http.Client, acs *url.URL, form url.Values, origi
 // RelayState); the response works once, only in the browser that started
 // the sign-in, and a refusal says only "Single sign-on failed".
 func TestSAMLConsole(t *testing.T) {
-	c, idp := newSAMLConsole(t)
+	c, idp := newSAMLConsole(t, false)
 	ctx := context.Background()
 	cl := c.browser()
 	acs, form := startSAML(t, c, idp, cl, "dwho@badwolf.org", "dwho", "/tenants?x=1")
@@ -191,8 +197,17 @@ func TestSAMLConsole(t *testing.T) {
 // own site (the binding cookie must follow that cross-site post), and the
 // page first asked for, signed in, with no CSP violation.
 func TestBrowserSAML(t *testing.T) {
+	for _, postOnly := range []bool{false, true} {
+		t.Run(map[bool]string{false: "redirect binding", true: "POST binding"}[postOnly], func(t *testing.T) { browserSAML(t, postOnly) })
+	}
+}
+
+// browserSAML signs in through the identity provider; with postOnly, the
+// request goes by the HTTP-POST binding: a form the console's script posts
+// to the provider, which the CSP of that page alone allows.
+func browserSAML(t *testing.T, postOnly bool) {
 	b := browsertest.New(t)
-	c, idp := newSAMLConsole(t)
+	c, idp := newSAMLConsole(t, postOnly)
 	page := c.srv.URL + "/tenants/" + c.tenant + "/sso"
 	b.Run(chromedp.Navigate(page), chromedp.WaitVisible("#sso-email"))
 	b.Run(chromedp.SendKeys("#sso-email", "dwho@badwolf.org"))

@@ -1,8 +1,8 @@
 // Package saml is the deployment's SAML 2.0 service provider for single
 // sign-on (IAM-5), with github.com/crewjam/saml (ADR 0013): metadata of the
 // service provider, identity providers' metadata checked, signed
-// authentication requests (HTTP-Redirect binding), and responses (HTTP-POST
-// binding) verified: signature by the identity provider's certificate,
+// authentication requests (HTTP-Redirect binding, or HTTP-POST for an
+// identity provider without it), and responses (HTTP-POST binding) verified: signature by the identity provider's certificate,
 // issuer, destination, recipient, audience, validity times and InResponseTo.
 package saml
 
@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
 
@@ -154,7 +155,7 @@ func (s *ServiceProvider) Metadata() ([]byte, error) {
 	return append([]byte(xml.Header), b...), nil
 }
 
-var errMetadata = errors.New("not the metadata of a SAML 2.0 identity provider: it needs an entity ID, a single sign-on service with the HTTP-Redirect binding and a signing certificate")
+var errMetadata = errors.New("not the metadata of a SAML 2.0 identity provider: it needs an entity ID, a single sign-on service with the HTTP-Redirect or HTTP-POST binding and a signing certificate")
 
 // parse reads an identity provider's metadata: one EntityDescriptor.
 func parse(metadata []byte) (*saml.EntityDescriptor, error) {
@@ -177,8 +178,7 @@ func (s *ServiceProvider) ParseIdPMetadata(metadata []byte) (identity.SAMLIdP, e
 	if md.EntityID == "" || len(md.EntityID) > 1024 || len(md.IDPSSODescriptors) != 1 {
 		return identity.SAMLIdP{}, errMetadata
 	}
-	sp := s.sp(md)
-	sso := sp.GetSSOBindingLocation(saml.HTTPRedirectBinding)
+	_, sso := ssoService(s.sp(md))
 	u, err := url.Parse(sso)
 	if sso == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return identity.SAMLIdP{}, errMetadata
@@ -254,23 +254,52 @@ func (s *ServiceProvider) FetchIdPMetadata(ctx context.Context, raw string, loop
 	return b, nil
 }
 
-// AuthnRequestURL is the signed authentication request requestID.
-func (s *ServiceProvider) AuthnRequestURL(metadata []byte, requestID string) (string, error) {
+// ssoService is the identity provider's single sign-on service: with the
+// HTTP-Redirect binding when it offers one, else with HTTP-POST.
+func ssoService(sp *saml.ServiceProvider) (binding, location string) {
+	if l := sp.GetSSOBindingLocation(saml.HTTPRedirectBinding); l != "" {
+		return saml.HTTPRedirectBinding, l
+	}
+	return saml.HTTPPostBinding, sp.GetSSOBindingLocation(saml.HTTPPostBinding)
+}
+
+// AuthnRequest is the signed authentication request requestID: a query
+// signature for the HTTP-Redirect binding, an enveloped XML signature for
+// HTTP-POST.
+func (s *ServiceProvider) AuthnRequest(metadata []byte, requestID string) (identity.SAMLRequest, error) {
 	md, err := parse(metadata)
 	if err != nil {
-		return "", err
+		return identity.SAMLRequest{}, err
 	}
 	sp := s.sp(md)
-	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	binding, location := ssoService(sp)
+	if location == "" {
+		return identity.SAMLRequest{}, errMetadata
+	}
+	req, err := sp.MakeAuthenticationRequest(location, binding, saml.HTTPPostBinding)
 	if err != nil {
-		return "", err
+		return identity.SAMLRequest{}, err
 	}
 	req.ID = requestID
+	if binding == saml.HTTPPostBinding {
+		// The ID is part of what is signed: sign again with ours.
+		req.Signature = nil
+		if err := sp.SignAuthnRequest(req); err != nil {
+			return identity.SAMLRequest{}, err
+		}
+		doc := etree.NewDocument()
+		doc.SetRoot(req.Element())
+		b, err := doc.WriteToBytes()
+		if err != nil {
+			return identity.SAMLRequest{}, err
+		}
+		return identity.SAMLRequest{URL: location, Form: map[string]string{"SAMLRequest": base64.StdEncoding.EncodeToString(b)}}, nil
+	}
 	u, err := req.Redirect("", sp)
 	if err != nil {
-		return "", err
+		return identity.SAMLRequest{}, err
 	}
-	return u.String(), nil
+	return identity.SAMLRequest{URL: u.String()}, nil
 }
 
 // decode reads a posted SAMLResponse.

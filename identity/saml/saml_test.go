@@ -38,8 +38,8 @@ const (
 )
 
 // TestParseIdPMetadata: an identity provider's metadata needs an entity ID,
-// a single sign-on service with the HTTP-Redirect binding and a signing
-// certificate (IAM-5).
+// a single sign-on service with the HTTP-Redirect binding (preferred) or the
+// HTTP-POST binding, and a signing certificate (IAM-5).
 func TestParseIdPMetadata(t *testing.T) {
 	sp, certDER := newSP(t)
 	cert := base64.StdEncoding.EncodeToString(certDER)
@@ -47,14 +47,19 @@ func TestParseIdPMetadata(t *testing.T) {
 	if err != nil || idp.EntityID != "https://idp.example/md" || idp.SSOURL != "https://idp.example/sso" {
 		t.Fatalf("good metadata: %+v, %v", idp, err)
 	}
+	idp, err = sp.ParseIdPMetadata([]byte(idpMetadata("https://idp.example/md", strings.Replace(postSSO, "/sso", "/sso-post", 1), cert)))
+	if err != nil || idp.SSOURL != "https://idp.example/sso-post" {
+		t.Fatalf("metadata with the POST binding only: %+v, %v", idp, err)
+	}
 	for name, md := range map[string]string{
-		"no entity ID":         idpMetadata("", redirectSSO, cert),
-		"POST binding only":    idpMetadata("https://idp.example/md", postSSO, cert),
-		"no certificate":       idpMetadata("https://idp.example/md", redirectSSO, ""),
-		"a broken certificate": idpMetadata("https://idp.example/md", redirectSSO, "bm90IGEgY2VydGlmaWNhdGU="),
-		"not XML":              "{}",
-		"empty":                "",
-		"too large":            strings.Repeat(" ", saml.MaxMetadata+1),
+		"no entity ID":              idpMetadata("", redirectSSO, cert),
+		"no single sign-on service": idpMetadata("https://idp.example/md", "", cert),
+		"an artifact binding only":  idpMetadata("https://idp.example/md", strings.Replace(redirectSSO, "HTTP-Redirect", "HTTP-Artifact", 1), cert),
+		"no certificate":            idpMetadata("https://idp.example/md", redirectSSO, ""),
+		"a broken certificate":      idpMetadata("https://idp.example/md", redirectSSO, "bm90IGEgY2VydGlmaWNhdGU="),
+		"not XML":                   "{}",
+		"empty":                     "",
+		"too large":                 strings.Repeat(" ", saml.MaxMetadata+1),
 	} {
 		if _, err := sp.ParseIdPMetadata([]byte(md)); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -293,7 +293,7 @@ var (
 // redirect URI with the code and state, which it does not follow. client
 // needs a cookie jar; its redirects are handled here.
 func (p *Provider) LogIn(ctx context.Context, client *http.Client, authURL, user, password string) (*url.URL, error) {
-	next, page, err := p.logIn(ctx, client, authURL, user, password)
+	next, page, err := p.logIn(ctx, client, authURL, nil, user, password)
 	if err == nil && page != nil {
 		err = fmt.Errorf("provider answered %s without a redirect: %.400s", page.status, page.body)
 	}
@@ -307,17 +307,18 @@ type page struct {
 	body   []byte
 }
 
-// logIn signs in at the provider and returns either the first URL outside
-// the provider it redirects to or, once the credentials are accepted, the
-// first page that is not a redirect (such as a form posting a SAML response).
-func (p *Provider) logIn(ctx context.Context, client *http.Client, authURL, user, password string) (*url.URL, *page, error) {
+// logIn signs in at the provider, first posting form to authURL if it is
+// not nil, and returns either the first URL outside the provider it
+// redirects to or, once the credentials are accepted, the first page that
+// is not a redirect (such as a form posting a SAML response).
+func (p *Provider) logIn(ctx context.Context, client *http.Client, authURL string, first url.Values, user, password string) (*url.URL, *page, error) {
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	next, err := url.Parse(authURL)
 	if err != nil {
 		return nil, nil, err
 	}
-	var form url.Values
+	form := first
 	posted := false
 	for hops := 0; hops < 20; hops++ {
 		if !strings.HasPrefix(next.String(), p.Issuer+"/") {

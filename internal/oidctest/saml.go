@@ -145,7 +145,13 @@ var (
 // assertion consumer service) and its SAMLResponse and RelayState, which it
 // does not post. client needs a cookie jar.
 func (p *Provider) LogInSAML(ctx context.Context, client *http.Client, authURL, user, password string) (*url.URL, url.Values, error) {
-	_, page, err := p.logIn(ctx, client, authURL, user, password)
+	return p.LogInSAMLPost(ctx, client, authURL, nil, user, password)
+}
+
+// LogInSAMLPost is LogInSAML for a request by the HTTP-POST binding: it
+// posts request (SAMLRequest) to ssoURL first.
+func (p *Provider) LogInSAMLPost(ctx context.Context, client *http.Client, ssoURL string, request url.Values, user, password string) (*url.URL, url.Values, error) {
+	_, page, err := p.logIn(ctx, client, ssoURL, request, user, password)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +31,9 @@ const ssoCookie = "__Host-rempart-sso"
 // (still Secure, HttpOnly, host-only). Sent with another site's post, it
 // only lets a response to this browser's own request through.
 const samlCookie = "__Host-rempart-saml"
+
+// cspHostRE is a host (and port) that may go into a CSP source as is.
+var cspHostRE = regexp.MustCompile(`^([A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$`)
 
 // ssoCookieLife bounds a sign-in at the provider.
 const ssoCookieLife = 10 * time.Minute
@@ -135,6 +139,10 @@ func (s *server) ssoStart(w http.ResponseWriter, r *http.Request) {
 	// A SAML request by the HTTP-POST binding: a form posting to the
 	// identity provider, submitted by the console's own script. The CSP of
 	// this page alone lets forms post to that one origin too.
+	if !cspHostRE.MatchString(u.Host) {
+		s.showSignIn(w, r, http.StatusBadGateway, "The sign-in provider is misconfigured.", email, next)
+		return
+	}
 	for _, k := range slices.Sorted(maps.Keys(st.Form)) {
 		p.Fields = append(p.Fields, ssoField{k, st.Form[k]})
 	}

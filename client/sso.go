@@ -8,7 +8,8 @@ import (
 )
 
 // Single sign-on providers (IAM-5) of a tenant, or of the staff for tenant
-// "". A client secret is sent, never returned.
+// "": OpenID providers, or SAML 2.0 identity providers (Protocol "saml",
+// with their metadata). A client secret is sent, never returned.
 
 // SSOProviders lists the providers.
 func (c *Client) SSOProviders(ctx context.Context, tenant string) ([]rempart.SSOProvider, error) {
@@ -18,7 +19,7 @@ func (c *Client) SSOProviders(ctx context.Context, tenant string) ([]rempart.SSO
 }
 
 // CreateSSOProvider configures a provider; the server checks its discovery
-// document first.
+// document (OpenID) or its metadata (SAML) first.
 func (c *Client) CreateSSOProvider(ctx context.Context, tenant string, in rempart.SSOProviderInput) (rempart.SSOProvider, error) {
 	var out rempart.SSOProvider
 	b, err := jsonBody(in)

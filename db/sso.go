@@ -14,7 +14,15 @@ import (
 // Single sign-on (IAM-5): providers with their domains, identity links, and
 // sign-ins in progress. The identity service authorises every call first.
 
+// ssoSettings are a provider's settings as stored (JSON). Protocol is empty
+// for the OpenID providers stored before SAML existed; a SAML provider keeps
+// its identity provider's metadata document here.
 type ssoSettings struct {
+	Protocol        string            `json:"protocol,omitempty"`
+	IDPMetadata     string            `json:"idp_metadata,omitempty"`
+	IDPMetadataURL  string            `json:"idp_metadata_url,omitempty"`
+	IDPSSOURL       string            `json:"idp_sso_url,omitempty"`
+	EmailAttribute  string            `json:"email_attribute,omitempty"`
 	EmailDomains    []string          `json:"email_domains"`
 	JITProvisioning bool              `json:"jit_provisioning"`
 	RoleClaim       string            `json:"role_claim,omitempty"`
@@ -42,6 +50,13 @@ func scanSSOProvider(row interface{ Scan(...any) error }) (identity.SSOProviderR
 	p.TenantID, p.Enabled, p.CreatedAt, p.UpdatedAt = tenant.String, enabled == 1, fromTS(c), fromTS(u)
 	p.ClientSecretSet = len(p.SealedSecret) > 0
 	p.EmailDomains, p.JITProvisioning, p.RoleClaim, p.RoleMap, p.DefaultRole = s.EmailDomains, s.JITProvisioning, s.RoleClaim, s.RoleMap, s.DefaultRole
+	p.Protocol, p.IDPMetadataURL, p.IDPSSOURL, p.EmailAttribute = s.Protocol, s.IDPMetadataURL, s.IDPSSOURL, s.EmailAttribute
+	if p.Protocol == "" {
+		p.Protocol = rempart.SSOProtocolOIDC
+	}
+	if s.IDPMetadata != "" {
+		p.IDPMetadata = []byte(s.IDPMetadata)
+	}
 	if p.EmailDomains == nil {
 		p.EmailDomains = []string{}
 	}
@@ -49,8 +64,18 @@ func scanSSOProvider(row interface{ Scan(...any) error }) (identity.SSOProviderR
 }
 
 func ssoSettingsJSON(p identity.SSOProviderRow) (string, error) {
-	b, err := json.Marshal(ssoSettings{EmailDomains: p.EmailDomains, JITProvisioning: p.JITProvisioning, RoleClaim: p.RoleClaim, RoleMap: p.RoleMap, DefaultRole: p.DefaultRole})
+	b, err := json.Marshal(ssoSettings{Protocol: p.Protocol, IDPMetadata: string(p.IDPMetadata), IDPMetadataURL: p.IDPMetadataURL, IDPSSOURL: p.IDPSSOURL,
+		EmailAttribute: p.EmailAttribute, EmailDomains: p.EmailDomains, JITProvisioning: p.JITProvisioning, RoleClaim: p.RoleClaim, RoleMap: p.RoleMap, DefaultRole: p.DefaultRole})
 	return string(b), err
+}
+
+// sealedOrEmpty stores a SAML provider's absent client secret as an empty
+// value, not NULL.
+func sealedOrEmpty(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // claimDomains gives a provider its domains, refusing one that another
@@ -82,7 +107,7 @@ func (d *DB) CreateSSOProvider(ctx context.Context, e rempart.AuditEntry, p iden
 	}
 	_, err = d.Write(ctx, e, func(tx *Tx) error {
 		if _, err := tx.Exec(`INSERT INTO sso_providers (`+ssoProviderColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, nullString(p.TenantID), p.Name, p.Issuer, p.ClientID, p.SealedSecret, settings, boolInt(p.Enabled), ts(p.CreatedAt), ts(p.UpdatedAt)); err != nil {
+			p.ID, nullString(p.TenantID), p.Name, p.Issuer, p.ClientID, sealedOrEmpty(p.SealedSecret), settings, boolInt(p.Enabled), ts(p.CreatedAt), ts(p.UpdatedAt)); err != nil {
 			return err
 		}
 		return claimDomains(tx, p)
@@ -98,7 +123,7 @@ func (d *DB) UpdateSSOProvider(ctx context.Context, e rempart.AuditEntry, p iden
 	}
 	_, err = d.Write(ctx, e, func(tx *Tx) error {
 		err := tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "Single sign-on provider not found."), `UPDATE sso_providers SET name = ?, issuer = ?, client_id = ?, client_secret = ?, settings = ?, enabled = ?, updated_at = ? WHERE id = ? AND `+tenantIs(p.TenantID),
-			append([]any{p.Name, p.Issuer, p.ClientID, p.SealedSecret, settings, boolInt(p.Enabled), ts(p.UpdatedAt), p.ID}, tenantArgs(p.TenantID)...)...)
+			append([]any{p.Name, p.Issuer, p.ClientID, sealedOrEmpty(p.SealedSecret), settings, boolInt(p.Enabled), ts(p.UpdatedAt), p.ID}, tenantArgs(p.TenantID)...)...)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/rempart/rempart/client"
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/identity/oidc"
+	"github.com/rempart/rempart/identity/saml"
 	"github.com/rempart/rempart/internal/oidctest"
 )
 
@@ -82,5 +83,78 @@ func TestSSOProvidersAPI(t *testing.T) {
 	}
 	if _, err := c.SSOProvider(ctx, "", p.ID); rempart.ErrorCode(err) != rempart.ENOTFOUND {
 		t.Fatalf("after deletion: %v", err)
+	}
+}
+
+// TestSAMLProvidersAPI configures a SAML identity provider through the API
+// against a real one (IAM-5): the metadata is pasted or fetched from its
+// URL and checked, the provider comes back with its protocol, entity ID and
+// single sign-on service, an update without metadata keeps it, and a
+// protocol other than oidc or saml is refused.
+func TestSAMLProvidersAPI(t *testing.T) {
+	ctx := context.Background()
+	key, cert, err := saml.GenerateKey("api test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := saml.New("https://rempart.example/sso/saml/metadata", "https://rempart.example/sso/saml/acs", key, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spMD, err := sp.Metadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := oidctest.StartSAML(t, string(spMD))
+	idpMD, err := idp.SAMLMetadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newStackWith(t, identity.Config{SSO: identity.SSOConfig{OIDC: &oidc.Client{}, RedirectURL: "https://rempart.example/sso/callback", SAML: sp, LoopbackHTTP: true}})
+	tok, err := st.identity.EnsureBootstrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.identity.Bootstrap(ctx, rempart.Caller{}, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.New(st.srv.URL, client.WithAPIKey(b.Key.Secret))
+	in := rempart.SSOProviderInput{Name: "Staff SAML", Protocol: rempart.SSOProtocolSAML, IDPMetadataXML: string(idpMD),
+		EmailDomains: []string{"badwolf.org"}, RoleClaim: "groups", RoleMap: map[string]string{"timelords": rempart.RoleSystemAdmin}, Enabled: true}
+	for name, edit := range map[string]func(*rempart.SSOProviderInput){
+		"another protocol":      func(b *rempart.SSOProviderInput) { b.Protocol = "ws-fed" },
+		"an OpenID issuer":      func(b *rempart.SSOProviderInput) { b.Issuer = idp.Issuer },
+		"metadata of no IdP":    func(b *rempart.SSOProviderInput) { b.IDPMetadataXML = string(spMD) },
+		"a metadata URL of ftp": func(b *rempart.SSOProviderInput) { b.IDPMetadataXML, b.IDPMetadataURL = "", "ftp://idp.example/md" },
+	} {
+		bad := in
+		edit(&bad)
+		if _, err := c.CreateSSOProvider(ctx, "", bad); rempart.ErrorCode(err) != rempart.EINVALID {
+			t.Fatalf("%s: got %v, want invalid", name, err)
+		}
+	}
+	p, err := c.CreateSSOProvider(ctx, "", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Protocol != rempart.SSOProtocolSAML || p.Issuer != idp.SAMLMetadataURL() || p.IDPSSOURL != idp.Issuer+"/saml/singleSignOn" || p.ClientSecretSet || p.ClientID != "" {
+		t.Fatalf("created: %+v", p)
+	}
+	in.IDPMetadataXML, in.Name = "", "Renamed"
+	if p2, err := c.UpdateSSOProvider(ctx, "", p.ID, in); err != nil || p2.Name != "Renamed" || p2.Issuer != p.Issuer || p2.IDPSSOURL != p.IDPSSOURL {
+		t.Fatalf("update keeping the metadata: %+v, %v", p2, err)
+	}
+	in.IDPMetadataURL = idp.SAMLMetadataURL()
+	if p3, err := c.UpdateSSOProvider(ctx, "", p.ID, in); err != nil || p3.IDPMetadataURL != idp.SAMLMetadataURL() || p3.Issuer != p.Issuer {
+		t.Fatalf("update from the metadata URL: %+v, %v", p3, err)
+	}
+	// A provider's protocol does not change.
+	oidcIn := rempart.SSOProviderInput{Name: "x", Issuer: idp.Issuer, ClientID: "c", ClientSecret: "s", EmailDomains: []string{"badwolf.org"}, DefaultRole: rempart.RoleAuditor}
+	if _, err := c.UpdateSSOProvider(ctx, "", p.ID, oidcIn); rempart.ErrorCode(err) != rempart.EINVALID {
+		t.Fatalf("changing the protocol: %v", err)
+	}
+	if got, err := c.SSOProvider(ctx, "", p.ID); err != nil || got.Protocol != rempart.SSOProtocolSAML || got.IDPMetadataURL != idp.SAMLMetadataURL() {
+		t.Fatalf("read: %+v, %v", got, err)
 	}
 }

@@ -20,6 +20,9 @@ type SSOConfig struct {
 	OIDC        OIDC
 	Secrets     SecretSealer
 	RedirectURL string
+	// SAML is the deployment's SAML 2.0 service provider; nil refuses
+	// SAML providers.
+	SAML SAML
 	// LoginLifetime bounds the time between starting a sign-in and its
 	// callback; default 10 minutes.
 	LoginLifetime time.Duration
@@ -37,11 +40,16 @@ const (
 	maxSSODomains  = 50
 	maxSSORoleMap  = 100
 	maxSSOProvider = 2048 // bytes of issuer, client ID or client secret
+	// maxSAMLMetadata bounds an identity provider's metadata document.
+	maxSAMLMetadata = 256 << 10
 )
 
 var (
 	domainRE    = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	claimNameRE = regexp.MustCompile(`^[A-Za-z0-9_:./-]{1,100}$`)
+	// samlAttrRE also admits the URIs that name SAML attributes, such as
+	// http://schemas.xmlsoap.org/claims/Group or urn:oid:1.3.6.1.4.1.5923.1.5.1.1.
+	samlAttrRE = regexp.MustCompile(`^[A-Za-z0-9_:./#?=-]{1,255}$`)
 )
 
 // ssoAD binds a provider's sealed client secret to the provider.
@@ -53,14 +61,15 @@ func validIssuer(s string, loopbackHTTP bool) (string, error) {
 	u, err := url.Parse(s)
 	bad := err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || len(s) > maxSSOProvider
 	if !bad && u.Scheme != "https" {
-		h := u.Hostname()
-		bad = !loopbackHTTP || u.Scheme != "http" || (h != "127.0.0.1" && h != "localhost" && h != "::1")
+		bad = !loopbackHTTP || u.Scheme != "http" || !isLoopback(u.Hostname())
 	}
 	if bad {
 		return "", rempart.Errorf(rempart.EINVALID, "issuer must be an https URL without query or fragment, such as https://login.example.com.")
 	}
 	return strings.TrimSuffix(s, "/"), nil
 }
+
+func isLoopback(h string) bool { return h == "127.0.0.1" || h == "localhost" || h == "::1" }
 
 // checkProviderInput validates a provider's settings at the edge; roles are
 // those of the tenant ("" staff).
@@ -69,16 +78,41 @@ func checkProviderInput(tenant string, in *rempart.SSOProviderInput, create, loo
 	if in.Name == "" || utf8.RuneCountInString(in.Name) > 100 || strings.ContainsAny(in.Name, "\r\n\t") {
 		return rempart.Errorf(rempart.EINVALID, "name must be 1 to 100 characters on one line.")
 	}
-	iss, err := validIssuer(in.Issuer, loopbackHTTP)
-	if err != nil {
-		return err
-	}
-	in.Issuer = iss
-	if in.ClientID == "" || len(in.ClientID) > 255 || strings.ContainsAny(in.ClientID, "\r\n\t ") {
-		return rempart.Errorf(rempart.EINVALID, "client_id must be 1 to 255 characters without spaces.")
-	}
-	if len(in.ClientSecret) > maxSSOProvider || (create && in.ClientSecret == "") {
-		return rempart.Errorf(rempart.EINVALID, "client_secret is required (at most %d bytes).", maxSSOProvider)
+	switch in.Protocol {
+	case "", rempart.SSOProtocolOIDC:
+		in.Protocol = rempart.SSOProtocolOIDC
+		if in.IDPMetadataXML != "" || in.IDPMetadataURL != "" || in.EmailAttribute != "" {
+			return rempart.Errorf(rempart.EINVALID, "idp_metadata_xml, idp_metadata_url and email_attribute are for SAML providers (protocol saml).")
+		}
+		iss, err := validIssuer(in.Issuer, loopbackHTTP)
+		if err != nil {
+			return err
+		}
+		in.Issuer = iss
+		if in.ClientID == "" || len(in.ClientID) > 255 || strings.ContainsAny(in.ClientID, "\r\n\t ") {
+			return rempart.Errorf(rempart.EINVALID, "client_id must be 1 to 255 characters without spaces.")
+		}
+		if len(in.ClientSecret) > maxSSOProvider || (create && in.ClientSecret == "") {
+			return rempart.Errorf(rempart.EINVALID, "client_secret is required (at most %d bytes).", maxSSOProvider)
+		}
+	case rempart.SSOProtocolSAML:
+		if in.Issuer != "" || in.ClientID != "" || in.ClientSecret != "" {
+			return rempart.Errorf(rempart.EINVALID, "a SAML provider has no issuer, client_id or client_secret: its metadata names it.")
+		}
+		if in.IDPMetadataXML != "" && in.IDPMetadataURL != "" {
+			return rempart.Errorf(rempart.EINVALID, "give idp_metadata_xml or idp_metadata_url, not both.")
+		}
+		if create && in.IDPMetadataXML == "" && in.IDPMetadataURL == "" {
+			return rempart.Errorf(rempart.EINVALID, "a SAML provider needs its identity provider's metadata: idp_metadata_xml or idp_metadata_url.")
+		}
+		if len(in.IDPMetadataXML) > maxSAMLMetadata {
+			return rempart.Errorf(rempart.EINVALID, "idp_metadata_xml is larger than %d bytes.", maxSAMLMetadata)
+		}
+		if in.EmailAttribute != "" && !samlAttrRE.MatchString(in.EmailAttribute) {
+			return rempart.Errorf(rempart.EINVALID, "email_attribute must be an attribute name such as mail (or empty: the NameID is the email).")
+		}
+	default:
+		return rempart.Errorf(rempart.EINVALID, "protocol must be oidc or saml.")
 	}
 	if len(in.EmailDomains) == 0 || len(in.EmailDomains) > maxSSODomains {
 		return rempart.Errorf(rempart.EINVALID, "email_domains must list 1 to %d domains.", maxSSODomains)
@@ -96,8 +130,8 @@ func checkProviderInput(tenant string, in *rempart.SSOProviderInput, create, loo
 	if tenant == "" {
 		roles = rempart.StaffRoles
 	}
-	if in.RoleClaim != "" && !claimNameRE.MatchString(in.RoleClaim) {
-		return rempart.Errorf(rempart.EINVALID, "role_claim must be a claim name such as groups.")
+	if in.RoleClaim != "" && (!claimNameRE.MatchString(in.RoleClaim) && (in.Protocol != rempart.SSOProtocolSAML || !samlAttrRE.MatchString(in.RoleClaim))) {
+		return rempart.Errorf(rempart.EINVALID, "role_claim must be a claim (or SAML attribute) name such as groups.")
 	}
 	if len(in.RoleMap) > maxSSORoleMap || (len(in.RoleMap) > 0 && in.RoleClaim == "") {
 		return rempart.Errorf(rempart.EINVALID, "role_map needs a role_claim and holds at most %d values.", maxSSORoleMap)
@@ -170,8 +204,9 @@ func (s *Service) UpdateSSOProvider(ctx context.Context, c rempart.Caller, tenan
 	return row.SSOProvider, nil
 }
 
-// providerRow validates in, checks the issuer's discovery, and seals the
-// secret; old is the stored provider on update.
+// providerRow validates in, checks the issuer's discovery (OpenID) or the
+// identity provider's metadata (SAML), and seals the secret; old is the
+// stored provider on update.
 func (s *Service) providerRow(ctx context.Context, tenant, id string, in rempart.SSOProviderInput, old *SSOProviderRow, e *rempart.AuditEntry) (SSOProviderRow, error) {
 	if !s.cfg.SSO.ready() {
 		return SSOProviderRow{}, s.reject(ctx, *e, errSSOOff)
@@ -179,16 +214,30 @@ func (s *Service) providerRow(ctx context.Context, tenant, id string, in rempart
 	if err := checkProviderInput(tenant, &in, old == nil, s.cfg.SSO.LoopbackHTTP); err != nil {
 		return SSOProviderRow{}, s.reject(ctx, *e, err)
 	}
+	if old != nil && old.Protocol != in.Protocol {
+		return SSOProviderRow{}, s.reject(ctx, *e, rempart.Errorf(rempart.EINVALID, "A provider's protocol cannot change: add another provider."))
+	}
+	now := s.clock.Now()
+	row := SSOProviderRow{SSOProvider: rempart.SSOProvider{ID: id, TenantID: tenant, Name: in.Name, Protocol: in.Protocol, Issuer: in.Issuer, ClientID: in.ClientID,
+		EmailDomains: in.EmailDomains, JITProvisioning: in.JITProvisioning, RoleClaim: in.RoleClaim,
+		RoleMap: maps.Clone(in.RoleMap), DefaultRole: in.DefaultRole, Enabled: in.Enabled, CreatedAt: now, UpdatedAt: now}}
+	if old != nil {
+		row.CreatedAt = old.CreatedAt
+	}
+	if in.Protocol == rempart.SSOProtocolSAML {
+		if err := s.samlProvider(ctx, &row, in, old, e); err != nil {
+			return SSOProviderRow{}, err
+		}
+		e.Reason = "SAML identity provider " + row.Issuer + ", domains " + strings.Join(in.EmailDomains, " ")
+		return row, nil
+	}
 	if err := s.cfg.SSO.OIDC.Check(ctx, in.Issuer); err != nil {
 		e.Reason = "discovery failed"
 		return SSOProviderRow{}, s.reject(ctx, *e, rempart.Errorf(rempart.EINVALID, "The issuer's discovery document could not be fetched, or does not name this issuer, or lacks the authorization code flow with PKCE (S256)."))
 	}
-	now := s.clock.Now()
-	row := SSOProviderRow{SSOProvider: rempart.SSOProvider{ID: id, TenantID: tenant, Name: in.Name, Issuer: in.Issuer, ClientID: in.ClientID,
-		ClientSecretSet: true, EmailDomains: in.EmailDomains, JITProvisioning: in.JITProvisioning, RoleClaim: in.RoleClaim,
-		RoleMap: maps.Clone(in.RoleMap), DefaultRole: in.DefaultRole, Enabled: in.Enabled, CreatedAt: now, UpdatedAt: now}}
+	row.ClientSecretSet = true
 	if old != nil {
-		row.CreatedAt, row.SealedSecret = old.CreatedAt, old.SealedSecret
+		row.SealedSecret = old.SealedSecret
 	}
 	if in.ClientSecret != "" {
 		sealed, err := s.cfg.SSO.Secrets.Seal(ctx, []byte(in.ClientSecret), ssoAD(id))
@@ -199,6 +248,42 @@ func (s *Service) providerRow(ctx context.Context, tenant, id string, in rempart
 	}
 	e.Reason = "issuer " + in.Issuer + ", domains " + strings.Join(in.EmailDomains, " ")
 	return row, nil
+}
+
+// samlProvider fills row with the identity provider's metadata: pasted, or
+// fetched once from its URL, or on update the stored one; it must name an
+// entity ID, a single sign-on service (HTTP-Redirect or HTTP-POST) and a signing
+// certificate.
+func (s *Service) samlProvider(ctx context.Context, row *SSOProviderRow, in rempart.SSOProviderInput, old *SSOProviderRow, e *rempart.AuditEntry) error {
+	if s.cfg.SSO.SAML == nil {
+		return s.reject(ctx, *e, rempart.Errorf(rempart.EINVALID, "SAML single sign-on is not configured on this deployment."))
+	}
+	md := []byte(in.IDPMetadataXML)
+	switch {
+	case in.IDPMetadataURL != "":
+		b, err := s.cfg.SSO.SAML.FetchIdPMetadata(ctx, in.IDPMetadataURL, s.cfg.SSO.LoopbackHTTP)
+		if err != nil {
+			e.Reason = "metadata fetch failed"
+			return s.reject(ctx, *e, rempart.Errorf(rempart.EINVALID, "idp_metadata_url: %s.", err.Error()))
+		}
+		md, row.IDPMetadataURL = b, in.IDPMetadataURL
+	case len(md) == 0 && old != nil:
+		md, row.IDPMetadataURL = old.IDPMetadata, old.IDPMetadataURL
+	}
+	idp, err := s.cfg.SSO.SAML.ParseIdPMetadata(md)
+	if err != nil {
+		e.Reason = "metadata refused"
+		return s.reject(ctx, *e, rempart.Errorf(rempart.EINVALID, "The identity provider's metadata was refused: %s.", err.Error()))
+	}
+	// The browser is sent to the single sign-on service: https only (http
+	// on loopback for tests, as for OpenID issuers).
+	if u, err := url.Parse(idp.SSOURL); err != nil || u.User != nil || (u.Scheme != "https" && !(s.cfg.SSO.LoopbackHTTP && u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		e.Reason = "metadata refused"
+		return s.reject(ctx, *e, rempart.Errorf(rempart.EINVALID, "The identity provider's single sign-on service must be an https URL."))
+	}
+	row.Issuer, row.IDPSSOURL, row.IDPMetadata, row.EmailAttribute = idp.EntityID, idp.SSOURL, md, in.EmailAttribute
+	row.SealedSecret = []byte{}
+	return nil
 }
 
 // tenantProvider returns a provider of tenant ("" staff), or a denied

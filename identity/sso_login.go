@@ -17,8 +17,14 @@ import (
 // SSOStart is a sign-in through a provider that has begun: the browser goes
 // to URL, and keeps Binding in an HttpOnly cookie for the callback.
 type SSOStart struct {
-	URL     string
+	URL string
+	// Form, when not nil, is what the browser posts to URL (a SAML
+	// request by the HTTP-POST binding) instead of going there.
+	Form    map[string]string
 	Binding string
+	// Protocol is the provider's: a SAML identity provider answers with a
+	// cross-site form post, which a SameSite=Lax cookie would not follow.
+	Protocol string
 }
 
 // SSOSignedIn is the outcome of a callback: the console session, and the
@@ -92,8 +98,23 @@ func (s *Service) StartSSO(ctx context.Context, c rempart.Caller, email, returnT
 	if life <= 0 {
 		life = defaultSSOLogin
 	}
-	u, err := s.cfg.SSO.OIDC.AuthCodeURL(ctx, OIDCClient{Issuer: p.Issuer, ClientID: p.ClientID, RedirectURL: s.cfg.SSO.RedirectURL},
-		state, derive("nonce", binding), derive("pkce", binding))
+	var u string
+	var form map[string]string
+	if p.Protocol == rempart.SSOProtocolSAML {
+		if s.cfg.SSO.SAML == nil {
+			e.Reason = "SAML not configured"
+			return SSOStart{}, s.deny(ctx, e, errSSO)
+		}
+		// The authentication request's ID plays the state's part: the
+		// response names it (InResponseTo). An XML ID starts with a letter.
+		state = "id-" + state
+		var req SAMLRequest
+		req, err = s.cfg.SSO.SAML.AuthnRequest(p.IDPMetadata, state)
+		u, form = req.URL, req.Form
+	} else {
+		u, err = s.cfg.SSO.OIDC.AuthCodeURL(ctx, OIDCClient{Issuer: p.Issuer, ClientID: p.ClientID, RedirectURL: s.cfg.SSO.RedirectURL},
+			state, derive("nonce", binding), derive("pkce", binding))
+	}
 	if err != nil {
 		e.Reason = "provider unreachable"
 		return SSOStart{}, s.deny(ctx, e, errSSO)
@@ -106,7 +127,7 @@ func (s *Service) StartSSO(ctx context.Context, c rempart.Caller, email, returnT
 	if _, err := s.store.Audit(ctx, e); err != nil {
 		return SSOStart{}, err
 	}
-	return SSOStart{URL: u, Binding: binding}, nil
+	return SSOStart{URL: u, Form: form, Binding: binding, Protocol: p.Protocol}, nil
 }
 
 // SSOCallback completes a sign-in (IAM-5): the state must be one this
@@ -123,43 +144,15 @@ func (s *Service) SSOCallback(ctx context.Context, c rempart.Caller, state, code
 		e.Reason = reason
 		return SSOSignedIn{}, s.deny(ctx, e, errSSO)
 	}
-	if !s.cfg.SSO.ready() {
-		return deny("single sign-on not configured")
-	}
-	if len(state) > 200 || len(code) > 2048 || len(binding) > 200 || state == "" {
+	if len(code) > 2048 {
 		return deny("malformed callback")
 	}
-	stateHash := tokenHash("sso state", state)
-	l, err := s.store.SSOLogin(ctx, stateHash)
-	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
-		return deny("unknown state")
-	} else if err != nil {
-		return SSOSignedIn{}, err
-	}
-	now := s.clock.Now()
-	switch {
-	case !equalHash(l.BindingHash, tokenHash("sso binding", binding)):
-		return deny("state not started by this browser")
-	case l.UsedAt != nil:
-		return deny("callback replayed")
-	case !now.Before(l.ExpiresAt):
-		return deny("sign-in expired")
-	}
-	if err := s.store.UseSSOLogin(ctx, stateHash, now); err != nil {
-		if rempart.ErrorCode(err) == rempart.EUNAUTHORIZED {
-			return deny("callback replayed")
+	l, p, refused, err := s.useSSOLogin(ctx, &e, rempart.SSOProtocolOIDC, state, binding)
+	if refused != "" || err != nil {
+		if refused != "" {
+			return deny(refused)
 		}
 		return SSOSignedIn{}, err
-	}
-	p, err := s.store.SSOProvider(ctx, l.ProviderID)
-	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
-		return deny("provider removed")
-	} else if err != nil {
-		return SSOSignedIn{}, err
-	}
-	e.TenantID, e.Resource = p.TenantID, ssoPath(p.TenantID, p.ID)
-	if !p.Enabled {
-		return deny("provider disabled")
 	}
 	if providerError != "" {
 		return deny("provider answered error " + clip(providerError, 64))
@@ -182,12 +175,141 @@ func (s *Service) SSOCallback(ctx context.Context, c rempart.Caller, state, code
 	if id.Issuer != p.Issuer || id.Subject == "" {
 		return deny("wrong issuer or no subject")
 	}
+	if id.EmailVerified != nil && !*id.EmailVerified {
+		return deny("email not verified")
+	}
+	return s.signInSSO(ctx, c, e, p, l, ssoIdentity{Issuer: id.Issuer, Subject: id.Subject, Email: id.Email, Name: id.Name, Claims: id.Claims})
+}
+
+// SAMLResponse completes a sign-in through a SAML identity provider
+// (IAM-5), from the response the browser posts to the assertion consumer
+// service (HTTP-POST binding). The response must answer a request this
+// browser started (InResponseTo and the binding), unused, unexpired: an
+// unsolicited (IdP-initiated) response is refused, and a response works
+// once. It is verified (signature by the identity provider's certificate,
+// issuer, destination, recipient, audience, validity times) before the same
+// checks and account handling as an OpenID sign-in.
+func (s *Service) SAMLResponse(ctx context.Context, c rempart.Caller, samlResponse, binding string) (SSOSignedIn, error) {
+	e := c.Entry("", "auth.sso", "")
+	deny := func(reason string) (SSOSignedIn, error) {
+		e.Reason = reason
+		return SSOSignedIn{}, s.deny(ctx, e, errSSO)
+	}
+	if s.cfg.SSO.SAML == nil {
+		return deny("SAML not configured")
+	}
+	requestID, err := s.cfg.SSO.SAML.InResponseTo(samlResponse)
+	switch {
+	case err != nil:
+		return deny("malformed SAML response")
+	case requestID == "":
+		return deny("unsolicited SAML response")
+	}
+	l, p, refused, err := s.useSSOLogin(ctx, &e, rempart.SSOProtocolSAML, requestID, binding)
+	if refused != "" || err != nil {
+		if refused != "" {
+			return deny(refused)
+		}
+		return SSOSignedIn{}, err
+	}
+	id, err := s.cfg.SSO.SAML.Verify(p.IDPMetadata, samlResponse, requestID)
+	if err != nil {
+		return deny("SAML response refused: " + clip(err.Error(), 200))
+	}
+	if id.Issuer != p.Issuer || id.NameID == "" {
+		return deny("wrong issuer or no NameID")
+	}
+	email := ""
+	if p.EmailAttribute != "" {
+		if v := id.Attributes[p.EmailAttribute]; len(v) == 1 {
+			email = v[0]
+		}
+	} else if id.NameIDFormat == samlEmailFormat {
+		email = id.NameID
+	}
+	claims := make(map[string]any, len(id.Attributes))
+	for k, vs := range id.Attributes {
+		list := make([]any, len(vs))
+		for i, v := range vs {
+			list[i] = v
+		}
+		claims[k] = list
+	}
+	return s.signInSSO(ctx, c, e, p, l, ssoIdentity{Issuer: id.Issuer, Subject: id.NameID, Email: email, Claims: claims})
+}
+
+// samlEmailFormat is the NameID format whose value is an email address.
+const samlEmailFormat = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+
+// useSSOLogin finds the sign-in in progress that state (OpenID) or the
+// request ID (SAML) names and marks it used: it must be this browser's
+// (binding), unused, unexpired, of a provider of that protocol still
+// enabled. refused is the audited reason of a refusal.
+func (s *Service) useSSOLogin(ctx context.Context, e *rempart.AuditEntry, protocol, state, binding string) (SSOLoginRow, SSOProviderRow, string, error) {
+	if !s.cfg.SSO.ready() {
+		return SSOLoginRow{}, SSOProviderRow{}, "single sign-on not configured", nil
+	}
+	if len(state) > 200 || len(binding) > 200 || state == "" {
+		return SSOLoginRow{}, SSOProviderRow{}, "malformed callback", nil
+	}
+	stateHash := tokenHash("sso state", state)
+	l, err := s.store.SSOLogin(ctx, stateHash)
+	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
+		return l, SSOProviderRow{}, "unknown state", nil
+	} else if err != nil {
+		return l, SSOProviderRow{}, "", err
+	}
+	now := s.clock.Now()
+	switch {
+	case !equalHash(l.BindingHash, tokenHash("sso binding", binding)):
+		return l, SSOProviderRow{}, "state not started by this browser", nil
+	case l.UsedAt != nil:
+		return l, SSOProviderRow{}, "callback replayed", nil
+	case !now.Before(l.ExpiresAt):
+		return l, SSOProviderRow{}, "sign-in expired", nil
+	}
+	if err := s.store.UseSSOLogin(ctx, stateHash, now); err != nil {
+		if rempart.ErrorCode(err) == rempart.EUNAUTHORIZED {
+			return l, SSOProviderRow{}, "callback replayed", nil
+		}
+		return l, SSOProviderRow{}, "", err
+	}
+	p, err := s.store.SSOProvider(ctx, l.ProviderID)
+	if rempart.ErrorCode(err) == rempart.ENOTFOUND {
+		return l, p, "provider removed", nil
+	} else if err != nil {
+		return l, p, "", err
+	}
+	e.TenantID, e.Resource = p.TenantID, ssoPath(p.TenantID, p.ID)
+	switch {
+	case !p.Enabled:
+		return l, p, "provider disabled", nil
+	case p.Protocol != protocol:
+		return l, p, "answer of another protocol than the provider's", nil
+	}
+	return l, p, "", nil
+}
+
+// ssoIdentity is who a provider verified: (issuer, subject) links the
+// person; the claims (or SAML attributes) give the role.
+type ssoIdentity struct {
+	Issuer, Subject string
+	Email, Name     string
+	Claims          map[string]any
+}
+
+// signInSSO ends every single sign-on the same way, once the provider's
+// answer is verified: the email must be in the provider's domains and the
+// claims must map to a role; the person is found, linked or provisioned;
+// the session opens through openSSOSession.
+func (s *Service) signInSSO(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, p SSOProviderRow, l SSOLoginRow, id ssoIdentity) (SSOSignedIn, error) {
+	deny := func(reason string) (SSOSignedIn, error) {
+		e.Reason = reason
+		return SSOSignedIn{}, s.deny(ctx, e, errSSO)
+	}
 	email, err := normalEmail(id.Email)
 	if err != nil {
 		return deny("no usable email")
-	}
-	if id.EmailVerified != nil && !*id.EmailVerified {
-		return deny("email not verified")
 	}
 	if _, domain, _ := strings.Cut(email, "@"); !slices.Contains(p.EmailDomains, domain) {
 		return deny("email domain " + domain + " not allowed")
@@ -196,7 +318,7 @@ func (s *Service) SSOCallback(ctx context.Context, c rempart.Caller, state, code
 	if role == "" {
 		return deny("no mapped role")
 	}
-	u, err := s.ssoUser(ctx, &e, p, id, email, role, now)
+	u, err := s.ssoUser(ctx, &e, p, id, email, role, s.clock.Now())
 	if err != nil {
 		if reason, ok := err.(ssoRefusal); ok {
 			return deny(string(reason))
@@ -216,7 +338,7 @@ type ssoRefusal string
 func (r ssoRefusal) Error() string { return string(r) }
 
 // ssoUser finds, links or provisions the person a verified identity names.
-func (s *Service) ssoUser(ctx context.Context, e *rempart.AuditEntry, p SSOProviderRow, id OIDCIdentity, email, role string, now time.Time) (rempart.User, error) {
+func (s *Service) ssoUser(ctx context.Context, e *rempart.AuditEntry, p SSOProviderRow, id ssoIdentity, email, role string, now time.Time) (rempart.User, error) {
 	link := SSOLink{Issuer: id.Issuer, Subject: id.Subject, ProviderID: p.ID, CreatedAt: now}
 	u, err := s.store.UserBySSO(ctx, id.Issuer, id.Subject)
 	switch {

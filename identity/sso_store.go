@@ -8,10 +8,12 @@ import (
 )
 
 // SSOProviderRow is a single sign-on provider as stored: its client secret
-// only sealed under the deployment's root key (see SecretSealer).
+// only sealed under the deployment's root key (see SecretSealer), and a
+// SAML identity provider's metadata document.
 type SSOProviderRow struct {
 	rempart.SSOProvider
 	SealedSecret []byte
+	IDPMetadata  []byte
 }
 
 // SSOLoginRow is a sign-in in progress (IAM-5): the hash of the state sent to
@@ -117,4 +119,57 @@ type OIDC interface {
 	// identity once its signature (by the issuer's discovery JWKS), issuer,
 	// audience and expiry are verified. The caller checks the nonce.
 	Exchange(ctx context.Context, c OIDCClient, code, verifier string) (OIDCIdentity, error)
+}
+
+// SAMLIdentity is what a verified SAML response says about who signed in.
+type SAMLIdentity struct {
+	// Issuer is the identity provider's entity ID; NameID and its format
+	// name the person there.
+	Issuer, NameID, NameIDFormat string
+	// Attributes are the assertion's attributes by name, for the email and
+	// role mapping.
+	Attributes map[string][]string
+}
+
+// SAMLIdP is a SAML identity provider as its metadata describes it.
+type SAMLIdP struct {
+	EntityID string
+	// SSOURL is its single sign-on service: with the HTTP-Redirect binding
+	// when it offers one, else with the HTTP-POST binding.
+	SSOURL string
+}
+
+// SAMLRequest is an authentication request on its way: the browser goes to
+// URL (HTTP-Redirect binding), or posts Form to it (HTTP-POST binding)
+// when Form is not nil.
+type SAMLRequest struct {
+	URL  string
+	Form map[string]string
+}
+
+// SAML speaks SAML 2.0 as the deployment's service provider (package
+// identity/saml): one entity ID, signing key and assertion consumer service.
+type SAML interface {
+	// ParseIdPMetadata checks an identity provider's metadata: an entity
+	// ID, a single sign-on service with the HTTP-Redirect or HTTP-POST
+	// binding, and a signing certificate.
+	ParseIdPMetadata(metadata []byte) (SAMLIdP, error)
+	// FetchIdPMetadata fetches a metadata document from an https URL (http
+	// on loopback only when loopbackHTTP).
+	FetchIdPMetadata(ctx context.Context, url string, loopbackHTTP bool) ([]byte, error)
+	// AuthnRequest is the signed authentication request with ID requestID
+	// (HTTP-Redirect binding when the identity provider offers it, else
+	// HTTP-POST), asking for the answer at the assertion consumer service
+	// (HTTP-POST binding).
+	AuthnRequest(metadata []byte, requestID string) (SAMLRequest, error)
+	// InResponseTo reads, without verifying anything, the request a
+	// posted SAMLResponse answers ("" for an unsolicited one), so that the
+	// sign-in it belongs to can be found.
+	InResponseTo(samlResponse string) (string, error)
+	// Verify checks a posted SAMLResponse against the identity provider
+	// whose metadata is given, as the answer to requestID: signature by
+	// the provider's certificate (of the response or of the assertion),
+	// issuer, destination and recipient (the assertion consumer service),
+	// audience (this service provider), validity times, InResponseTo.
+	Verify(metadata []byte, samlResponse, requestID string) (SAMLIdentity, error)
 }

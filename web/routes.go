@@ -34,6 +34,8 @@ func (s *server) routes() {
 	s.mux.Handle("POST /mfa/verify/webauthn", s.authed(s.verifyMFAWebAuthn))
 	s.mux.HandleFunc("POST /sso/start", s.ssoStart)
 	s.mux.HandleFunc("GET /sso/callback", s.ssoCallback)
+	s.mux.HandleFunc("POST /sso/saml/acs", s.samlACS)
+	s.mux.HandleFunc("GET /sso/saml/metadata", s.samlMetadata)
 	s.mux.Handle("GET /{$}", s.authed(s.home))
 
 	s.mux.Handle("GET /tenants", s.authed(s.tenants))

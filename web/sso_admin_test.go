@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -49,13 +50,19 @@ func (f *fakeSSOAdmin) CreateSSOProvider(_ context.Context, c rempart.Caller, te
 		return rempart.SSOProvider{}, err
 	}
 	f.last = in
-	if !strings.HasPrefix(in.Issuer, "https://") {
+	issuer := in.Issuer
+	if in.Protocol == rempart.SSOProtocolSAML {
+		if !strings.Contains(in.IDPMetadataXML, "<md:EntityDescriptor") {
+			return rempart.SSOProvider{}, rempart.Errorf(rempart.EINVALID, "The identity provider's metadata was refused.")
+		}
+		issuer = "https://idp.acme.example/saml"
+	} else if !strings.HasPrefix(in.Issuer, "https://") {
 		return rempart.SSOProvider{}, rempart.Errorf(rempart.EINVALID, "issuer must be an https URL without query or fragment, such as https://login.example.com.")
 	}
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	p := rempart.SSOProvider{ID: "sso_1", TenantID: tenant, Name: in.Name, Issuer: in.Issuer, ClientID: in.ClientID, ClientSecretSet: true,
-		EmailDomains: in.EmailDomains, JITProvisioning: in.JITProvisioning, RoleClaim: in.RoleClaim, RoleMap: in.RoleMap, DefaultRole: in.DefaultRole,
-		Enabled: in.Enabled, CreatedAt: t0, UpdatedAt: t0}
+	p := rempart.SSOProvider{ID: fmt.Sprintf("sso_%d", len(f.providers)+1), TenantID: tenant, Name: in.Name, Protocol: in.Protocol, Issuer: issuer, ClientID: in.ClientID,
+		ClientSecretSet: in.ClientSecret != "", EmailDomains: in.EmailDomains, JITProvisioning: in.JITProvisioning, RoleClaim: in.RoleClaim, RoleMap: in.RoleMap,
+		DefaultRole: in.DefaultRole, Enabled: in.Enabled, CreatedAt: t0, UpdatedAt: t0}
 	f.providers = append(f.providers, p)
 	return p, nil
 }
@@ -84,7 +91,8 @@ func TestSSOAdminPages(t *testing.T) {
 	admin := &fakeSSOAdmin{}
 	c.h = web.New(web.Config{Sessions: c.sessions, Tenants: c.tenants, Accounts: c.accounts, Audit: c.audit,
 		Keys: c.keys, TenantKeys: c.tenantKeys, Backups: c.backups, Jobs: fakeJobs{}, SSOAdmin: admin,
-		SSOCallbackURL: "https://rempart.example/sso/callback", CSRFKey: []byte("0123456789abcdef0123456789abcdef")})
+		SSOCallbackURL: "https://rempart.example/sso/callback", SAMLEntityID: "https://rempart.example/sso/saml/metadata",
+		SAMLACSURL: "https://rempart.example/sso/saml/acs", CSRFKey: []byte("0123456789abcdef0123456789abcdef")})
 
 	form := url.Values{"name": {"Acme login"}, "issuer": {"http://login.acme.example"}, "client_id": {"rempart"}, "client_secret": {"s3cret-value"},
 		"email_domains": {"acme.example, acme.test"}, "role_claim": {"groups"}, "role_map": {"admins = admin\r\nstaff = writer\r\n"},
@@ -99,14 +107,32 @@ func TestSSOAdminPages(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/tenants/ten_acme/sso?done=sso-created" {
 		t.Fatalf("create: %d %s\n%s", r.StatusCode, r.Header.Get("Location"), r.body)
 	}
-	want := rempart.SSOProviderInput{Name: "Acme login", Issuer: "https://login.acme.example", ClientID: "rempart", ClientSecret: "s3cret-value",
+	want := rempart.SSOProviderInput{Name: "Acme login", Protocol: rempart.SSOProtocolOIDC, Issuer: "https://login.acme.example", ClientID: "rempart", ClientSecret: "s3cret-value",
 		EmailDomains: []string{"acme.example", "acme.test"}, JITProvisioning: true, RoleClaim: "groups",
 		RoleMap: map[string]string{"admins": "admin", "staff": "writer"}, Enabled: true}
 	if diff := cmp.Diff(want, admin.last); diff != "" {
 		t.Fatalf("the service got (-want +got):\n%s", diff)
 	}
+	// A SAML identity provider: its metadata pasted, kept in the form
+	// when refused.
+	saml := url.Values{"protocol": {"saml"}, "name": {"Acme SAML"}, "idp_metadata_xml": {"<html>not metadata</html>"}, "email_attribute": {"mail"},
+		"email_domains": {"acme.org"}, "role_claim": {"memberOf"}, "role_map": {"cn=admins = admin"}, "default_role": {"reader"}, "enabled": {"on"}}
+	r = c.post("/tenants/ten_acme/sso", "tok-tenant", saml)
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "metadata was refused") || !strings.Contains(r.body, "&lt;html&gt;not metadata&lt;/html&gt;</textarea>") {
+		t.Fatalf("invalid SAML form: %d\n%s", r.StatusCode, r.body)
+	}
+	const md = `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.acme.example/saml"/>`
+	saml.Set("idp_metadata_xml", md)
+	if r = c.post("/tenants/ten_acme/sso", "tok-tenant", saml); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create SAML: %d\n%s", r.StatusCode, r.body)
+	}
+	want = rempart.SSOProviderInput{Name: "Acme SAML", Protocol: rempart.SSOProtocolSAML, IDPMetadataXML: md, EmailAttribute: "mail",
+		EmailDomains: []string{"acme.org"}, RoleClaim: "memberOf", RoleMap: map[string]string{"cn=admins": "admin"}, DefaultRole: "reader", Enabled: true}
+	if diff := cmp.Diff(want, admin.last); diff != "" {
+		t.Fatalf("the service got (-want +got):\n%s", diff)
+	}
 	r = c.get("/tenants/ten_acme/sso?done=sso-created", "tok-tenant")
-	if r.StatusCode != http.StatusOK || strings.Contains(r.body, "s3cret-value") {
+	if r.StatusCode != http.StatusOK || strings.Contains(r.body, "s3cret-value") || !strings.Contains(r.body, "<code>https://rempart.example/sso/saml/acs</code>") {
 		t.Fatalf("page: %d\n%s", r.StatusCode, r.body)
 	}
 	path := filepath.Join("testdata", "sso-providers.html")
@@ -122,7 +148,7 @@ func TestSSOAdminPages(t *testing.T) {
 	if r := c.get("/tenants/ten_globex/sso", "tok-tenant"); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("another tenant's page: %d", r.StatusCode)
 	}
-	if r := c.post("/tenants/ten_acme/sso/sso_1/delete", "tok-tenant", nil); r.StatusCode != http.StatusSeeOther || len(admin.providers) != 0 {
+	if r := c.post("/tenants/ten_acme/sso/sso_1/delete", "tok-tenant", nil); r.StatusCode != http.StatusSeeOther || len(admin.providers) != 1 {
 		t.Fatalf("delete: %d, %d left", r.StatusCode, len(admin.providers))
 	}
 	if r := c.get("/staff/sso", "tok-admin"); r.StatusCode != http.StatusOK || !strings.Contains(r.body, `<option value="auditor">`) {

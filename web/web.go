@@ -54,6 +54,12 @@ type Config struct {
 	// SSOCallbackURL is the redirect URI they tell admins to register.
 	SSOAdmin       SSOProviderService
 	SSOCallbackURL string
+	// SAMLMetadata, when set, gives the SAML service provider's metadata
+	// (served at /sso/saml/metadata); SAMLEntityID and SAMLACSURL are what
+	// the configuration pages tell admins to register at an identity
+	// provider.
+	SAMLMetadata             func() ([]byte, error)
+	SAMLEntityID, SAMLACSURL string
 
 	// CSRFKey derives the CSRF token of each session (HMAC-SHA256 of the
 	// session token), so that tokens need no storage. Every node of a
@@ -105,6 +111,9 @@ func newServer(cfg Config) *server {
 	s.pages = mustParsePages()
 	s.cop = http.NewCrossOriginProtection()
 	s.cop.SetDenyHandler(http.HandlerFunc(s.crossOriginDenied))
+	// A SAML identity provider posts its response from its own site
+	// (HTTP-POST binding); see samlACS for what protects that route.
+	s.cop.AddInsecureBypassPattern("POST /sso/saml/acs")
 	s.mux = &routeMux{ServeMux: http.NewServeMux()}
 	s.routes()
 	return s

@@ -24,6 +24,7 @@ import (
 	"github.com/rempart/rempart/httpsrv"
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/identity/password"
+	"github.com/rempart/rempart/identity/saml"
 	"github.com/rempart/rempart/internal/blobstore"
 	"github.com/rempart/rempart/jobs"
 	"github.com/rempart/rempart/keys"
@@ -54,6 +55,8 @@ type Main struct {
 	customerKeySources, customerKeyModules, customerTTL *string
 	publicURL                                           *string
 	ssoCallback                                         string
+	samlMetadata, samlACS                               string
+	samlSP                                              *saml.ServiceProvider
 	maxAttachmentBytes, attachmentTypes                 *string
 	retentionMin, retentionMax                          *string
 
@@ -245,6 +248,12 @@ func (m *Main) Run(ctx context.Context) error {
 	sso, err := m.ssoConfig()
 	if err != nil {
 		return err
+	}
+	if sso.Secrets != nil {
+		if m.samlSP, err = m.samlServiceProvider(ctx, sso.Secrets); err != nil {
+			return fmt.Errorf("SAML service provider: %w", err)
+		}
+		sso.SAML = m.samlSP
 	}
 	m.Grants = grants.New(m.DB, clock)
 	rp := webauthnConfig(*m.webauthnRPID, *m.webauthnOrigins, *m.listen)

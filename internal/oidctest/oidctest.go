@@ -3,7 +3,9 @@
 // plackup with Starman on a free loopback port, with its demo user database (dwho, rtyler
 // and msmith, whose passwords are their names) and its OpenID Connect issuer
 // enabled for the relying parties a test declares. Its configuration is
-// generated per provider under a temporary directory.
+// generated per provider under a temporary directory. StartSAML turns its
+// SAML 2.0 issuer (identity provider) on instead, for service providers whose
+// metadata a test gives (see saml.go).
 //
 // Install it with
 //
@@ -71,7 +73,7 @@ type Provider struct {
 
 	cmd  *exec.Cmd
 	done chan struct{}
-	logs *bytes.Buffer
+	logs *lockedBuffer
 	once sync.Once
 }
 
@@ -91,6 +93,11 @@ func Available() bool {
 // Without the provider installed the test is skipped, or fails under CI.
 func Start(t testing.TB, clients ...Client) *Provider {
 	t.Helper()
+	return start(t, clients, nil)
+}
+
+func start(t testing.TB, clients []Client, sps []string) *Provider {
+	t.Helper()
 	if !Available() {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("the OpenID provider (LemonLDAP::NG portal, plackup) is required under CI; install it with: %s", Install)
@@ -103,13 +110,13 @@ func Start(t testing.TB, clients ...Client) *Provider {
 		t.Fatal(err)
 	}
 	issuer := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := writeConfig(dir, issuer, clients); err != nil {
+	if err := writeConfig(dir, issuer, clients, sps); err != nil {
 		t.Fatal(err)
 	}
-	p := &Provider{Issuer: issuer, done: make(chan struct{}), logs: new(bytes.Buffer)}
+	p := &Provider{Issuer: issuer, done: make(chan struct{}), logs: new(lockedBuffer)}
 	// Starman serves several connections at once: a browser's idle
 	// connections must not hold up the relying party's token request.
-	p.cmd = exec.Command("plackup", "-s", "Starman", "--workers", "3", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--no-default-middleware", portalPSGI)
+	p.cmd = exec.Command("plackup", "-s", "Starman", "--workers", "3", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--no-default-middleware", filepath.Join(dir, "app.psgi"))
 	p.cmd.Env = append(os.Environ(), "LLNG_DEFAULTCONFFILE="+filepath.Join(dir, "lemonldap-ng.ini"))
 	p.cmd.Dir = dir
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
@@ -171,7 +178,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func writeConfig(dir, issuer string, clients []Client) error {
+func writeConfig(dir, issuer string, clients []Client, sps []string) error {
 	for _, d := range []string{"conf", "sessions/lock", "psessions/lock", "cache", "notifications"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return err
@@ -189,6 +196,22 @@ templateDir = /usr/share/lemonldap-ng/portal/templates
 languages = en
 `, dir)
 	if err := os.WriteFile(filepath.Join(dir, "lemonldap-ng.ini"), []byte(ini), 0o600); err != nil {
+		return err
+	}
+	// The portal with the static files a web server would serve beside it:
+	// its scripts (such as the one that posts a SAML response on) and the
+	// Debian packaged libraries they use.
+	app := `use Plack::Builder;
+use Plack::App::File;
+use Plack::Util;
+my $portal = Plack::Util::load_psgi("` + portalPSGI + `");
+builder {
+	mount "/static" => Plack::App::File->new(root => "/usr/share/lemonldap-ng/portal/htdocs/static")->to_app;
+	mount "/javascript" => Plack::App::File->new(root => "/usr/share/javascript")->to_app;
+	mount "/" => $portal;
+};
+`
+	if err := os.WriteFile(filepath.Join(dir, "app.psgi"), []byte(app), 0o600); err != nil {
 		return err
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -245,6 +268,11 @@ languages = en
 		"requireToken":                          0,
 		"portalSkin":                            "bootstrap",
 	}
+	if len(sps) > 0 {
+		if err := samlConfig(conf, sps); err != nil {
+			return err
+		}
+	}
 	b, err := json.MarshalIndent(conf, "", " ")
 	if err != nil {
 		return err
@@ -265,17 +293,36 @@ var (
 // redirect URI with the code and state, which it does not follow. client
 // needs a cookie jar; its redirects are handled here.
 func (p *Provider) LogIn(ctx context.Context, client *http.Client, authURL, user, password string) (*url.URL, error) {
+	next, page, err := p.logIn(ctx, client, authURL, nil, user, password)
+	if err == nil && page != nil {
+		err = fmt.Errorf("provider answered %s without a redirect: %.400s", page.status, page.body)
+	}
+	return next, err
+}
+
+// page is a page of the provider that is neither a redirect nor its login form.
+type page struct {
+	url    *url.URL
+	status string
+	body   []byte
+}
+
+// logIn signs in at the provider, first posting form to authURL if it is
+// not nil, and returns either the first URL outside the provider it
+// redirects to or, once the credentials are accepted, the first page that
+// is not a redirect (such as a form posting a SAML response).
+func (p *Provider) logIn(ctx context.Context, client *http.Client, authURL string, first url.Values, user, password string) (*url.URL, *page, error) {
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	next, err := url.Parse(authURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var form url.Values
+	form := first
 	posted := false
 	for hops := 0; hops < 20; hops++ {
 		if !strings.HasPrefix(next.String(), p.Issuer+"/") {
-			return next, nil // leaving the provider: the redirect to the relying party
+			return next, nil, nil // leaving the provider: the redirect to the relying party
 		}
 		var req *http.Request
 		if form != nil {
@@ -288,27 +335,30 @@ func (p *Provider) LogIn(ctx context.Context, client *http.Client, authURL, user
 			req, err = http.NewRequestWithContext(ctx, http.MethodGet, next.String(), nil)
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		req.Header.Set("Accept", "text/html")
 		resp, err := c.Do(req)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
 			if next, err = next.Parse(loc); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
 		f := formRE.Find(body)
 		if f == nil || !bytes.Contains(bytes.ToLower(f), []byte(`name="password"`)) {
-			return nil, fmt.Errorf("provider answered %s without a login form or redirect: %.400s", resp.Status, body)
+			if posted && resp.StatusCode == http.StatusOK {
+				return nil, &page{url: next, status: resp.Status, body: body}, nil
+			}
+			return nil, nil, fmt.Errorf("provider answered %s without a login form or redirect: %.400s", resp.Status, body)
 		}
 		if posted {
-			return nil, errors.New("provider refused the credentials")
+			return nil, nil, errors.New("provider refused the credentials")
 		}
 		posted = true
 		form = url.Values{}
@@ -325,9 +375,28 @@ func (p *Provider) LogIn(ctx context.Context, client *http.Client, authURL, user
 		form.Set("password", password)
 		if m := actionRE.FindSubmatch(f); m != nil && string(m[1]) != "#" && string(m[1]) != "" {
 			if next, err = next.Parse(html.UnescapeString(string(m[1]))); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	return nil, errors.New("too many redirects at the provider")
+	return nil, nil, errors.New("too many redirects at the provider")
+}
+
+// lockedBuffer collects the provider's output, written by the process's
+// copying goroutines while a test may read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

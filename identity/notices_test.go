@@ -75,6 +75,13 @@ func TestFactorChangesNoticed(t *testing.T) {
 	if err := id.DeleteFactor(ctx, me, phone); err != nil {
 		t.Fatal(err)
 	}
+	// The notices wait in the outbox until the sender runs.
+	if len(sent) != 0 {
+		t.Fatalf("notices sent before the sender ran: %+v", sent)
+	}
+	if n, err := id.SendNotices(ctx); err != nil || n != 4 {
+		t.Fatalf("SendNotices: %d, %v; want 4", n, err)
+	}
 	wants := []string{`An authenticator app ("phone") was added`, `An authenticator app ("tablet") was added`, "New recovery codes were made", "A second factor was removed"}
 	if len(sent) != len(wants) {
 		t.Fatalf("notices %+v, want %d", sent, len(wants))

@@ -79,6 +79,9 @@ func TestAccountNoticesMailed(t *testing.T) {
 	if err := id.ChangePassword(ctx, rempart.Caller{IP: "198.51.100.7"}, rempart.PasswordChange{Email: "grace@example.test", Current: password, New: newPassword}); err != nil {
 		t.Fatal(err)
 	}
+	if n, err := id.SendNotices(ctx); err != nil || n != 2 {
+		t.Fatalf("SendNotices: %d, %v; want 2", n, err)
+	}
 	msgs := srv.Wait(t, 2)
 	wants := [][]string{
 		{`An authenticator app ("work phone") was added`, "From: 192.0.2.44", "Hello Grace Hopper"},
@@ -105,6 +108,9 @@ func TestAccountNoticesMailed(t *testing.T) {
 	out, err := enrol("nobody@example.test")
 	if err != nil || len(out.RecoveryCodes) != 10 {
 		t.Fatalf("enrolment whose notice is refused: %+v, %v", out, err)
+	}
+	if n, err := id.SendNotices(ctx); err != nil || n != 0 {
+		t.Fatalf("SendNotices of a refused notice: %d, %v", n, err)
 	}
 	es, err := d.AuditLog(ctx, audit.Query{Action: "account.notice", Limit: 10})
 	if err != nil || len(es) != 3 || es[0].Outcome != rempart.OutcomeSuccess || es[1].Outcome != rempart.OutcomeSuccess || es[2].Outcome != rempart.OutcomeFailure {

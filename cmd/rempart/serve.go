@@ -255,6 +255,7 @@ func (m *Main) Run(ctx context.Context) error {
 		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"],
 		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: rp, Mailer: mailer, Notices: notices, SSO: sso})
 	m.setupReviews(clock)
+	m.setupNotices()
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Grants: m.Grants, Reviews: m.Reviews}
 	m.API = httpapi.New(services, m.Logger, clock, httpapi.Config{
@@ -325,6 +326,10 @@ func (m *Main) startJobs(checkpointEvery time.Duration) {
 	// A root key rotation started on another node: take its new version as
 	// the active one here too.
 	go m.every(ctx, 10*time.Second, logErr("follow root key"), m.Rotator.Follow)
+	if m.mailer != nil {
+		m.jobs.Add(1)
+		go m.sendNotices(ctx)
+	}
 }
 
 // every runs fn every period until ctx ends, reporting its failures (but

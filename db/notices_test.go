@@ -272,7 +272,7 @@ func TestAccountNotices(t *testing.T) {
 			}
 		}
 		expires := changed.Add(90 * 24 * time.Hour)
-		clock.Advance(changed.Add(75*24*time.Hour).Sub(clock.Now()))
+		clock.Advance(changed.Add(75 * 24 * time.Hour).Sub(clock.Now()))
 		remind(0)
 		clock.Advance(24*time.Hour + time.Hour) // 13 days 23 hours left
 		remind(1)

@@ -107,9 +107,10 @@ func browserFamily(ua string) string {
 		}
 		return browser + " on " + system
 	}
-	product, _, _ := strings.Cut(strings.TrimSpace(ua), "/")
-	product, _, _ = strings.Cut(product, " ")
-	if product == "" || len(product) > 32 || strings.ContainsFunc(product, func(r rune) bool {
+	// A product token is "name/version" (RFC 9110): the name only.
+	first, _, _ := strings.Cut(strings.TrimSpace(ua), " ")
+	product, _, isToken := strings.Cut(first, "/")
+	if !isToken || product == "" || len(product) > 32 || strings.ContainsFunc(product, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_')
 	}) {
 		return "an unrecognised program"

@@ -12,15 +12,16 @@ import (
 )
 
 // mailOptions are the settings of the SMTP relay that mails invitation
-// links (IAM-1; ADR 0009). Without smtp-host the server sends no mail and
-// an invitation's link is shown once to the inviter instead.
+// links (IAM-1; ADR 0009) and account notices (see notices.go). Without
+// smtp-host the server sends no mail: an invitation's link is shown once
+// to the inviter instead, and no notice is queued.
 type mailOptions struct {
 	host, port, security, user, password, caFile, from, publicURL *string
 }
 
 func addMailOptions(o *options, publicURL *string) *mailOptions {
 	return &mailOptions{
-		host:      o.add("smtp-host", "", `SMTP relay that mails invitation links ("" sends no mail: the inviter gets the link to pass on)`),
+		host:      o.add("smtp-host", "", `SMTP relay that mails invitation links and account notices ("" sends no mail: the inviter gets the link to pass on, and people get no notice)`),
 		port:      o.add("smtp-port", "", "SMTP relay port (default 587, 465 with smtp-security tls, 25 with none)"),
 		security:  o.add("smtp-security", notify.StartTLS, "starttls (required, the default), tls (implicit, port 465) or none (only for a trusted local relay)"),
 		user:      o.add("smtp-user", "", "user name for SMTP authentication (PLAIN over TLS); none when empty"),

@@ -103,7 +103,10 @@ func TestAccountNotices(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		notices := &notify.AccountNotices{Mailer: up}
+		notices, err := notify.NewAccountNotices(up, "security@example.test")
+		if err != nil {
+			t.Fatal(err)
+		}
 		d := open(t)
 		clock := testclock.New(time.Date(2026, 11, 24, 7, 0, 0, 0, time.UTC))
 		id := identity.New(d, clock, identity.Config{MFAKey: mfaKey, Notices: notices})
@@ -181,7 +184,7 @@ func TestAccountNotices(t *testing.T) {
 			t.Errorf("sign-in notice to %q, subject %q", to, subj)
 		}
 		for _, want := range []string{"Hello P,", "from a network and browser not seen for it before", "When:    " + at.Format(time.RFC1123),
-			"From:    198.51.100.5", "Browser: Chrome on Windows", "end every session you do not recognise", "Change your password", "security team"} {
+			"From:    198.51.100.5", "Browser: Chrome on Windows", "end every session you do not recognise", "Change your password", "security team", "Write to security@example.test."} {
 			if !strings.Contains(body, want) {
 				t.Errorf("sign-in notice lacks %q:\n%s", want, body)
 			}
@@ -304,7 +307,9 @@ func TestAccountNotices(t *testing.T) {
 }
 
 // TestSignInNetworksStore: a person's remembered networks are bounded to
-// the most recent and forgotten after the memory, on both dialects.
+// the most recent and forgotten after the memory; the outbox bounds a
+// person's waiting notices and leases each to one sender; on both
+// dialects.
 func TestSignInNetworksStore(t *testing.T) {
 	dialects(t, func(t *testing.T, open func(t *testing.T) *db.DB) {
 		d := open(t)
@@ -347,6 +352,34 @@ func TestSignInNetworksStore(t *testing.T) {
 		}
 		if fps, _ := d.SignInNetworks(ctx, u.ID); len(fps) != 1 {
 			t.Errorf("after 180 days: %d remembered, want 1", len(fps))
+		}
+
+		// The outbox: a person's waiting notices are bounded; a due notice
+		// is claimed once, counted, and not due again before the lease ends.
+		now := clock.Now()
+		for i := range 3 {
+			n := identity.NoticeRow{ID: rempart.NewID("ntc"), UserID: u.ID, Kind: identity.NoticeChange, What: "change", IP: "192.0.2.1", At: now, NextAt: now.Add(time.Duration(i) * time.Second), CreatedAt: now}
+			if err := d.QueueNotice(ctx, n, 2); i < 2 && err != nil || i == 2 && rempart.ErrorCode(err) != rempart.ERATELIMIT {
+				t.Fatalf("notice %d of at most 2: %v", i, err)
+			}
+		}
+		got, err := d.ClaimNotices(ctx, now.Add(time.Minute), now.Add(6*time.Minute), 10)
+		if err != nil || len(got) != 2 || got[0].Attempts != 1 || !got[0].NextAt.Equal(now.Add(6*time.Minute)) || got[0].IP != "192.0.2.1" {
+			t.Fatalf("claimed %+v, %v; want both, at attempt 1, leased", got, err)
+		}
+		if again, err := d.ClaimNotices(ctx, now.Add(2*time.Minute), now.Add(7*time.Minute), 10); err != nil || len(again) != 0 {
+			t.Fatalf("claimed again within the lease: %+v, %v", again, err)
+		}
+		e := rempart.AuditEntry{PrincipalID: "system:notices", Action: "account.notice", Outcome: rempart.OutcomeSuccess}
+		if err := d.NoticeDone(ctx, e, got[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.NoticeRetry(ctx, e, got[1].ID, now.Add(3*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		again, err := d.ClaimNotices(ctx, now.Add(3*time.Minute), now.Add(8*time.Minute), 10)
+		if err != nil || len(again) != 1 || again[0].ID != got[1].ID || again[0].Attempts != 2 {
+			t.Fatalf("after done and retry: %+v, %v; want the retried one at attempt 2", again, err)
 		}
 	})
 }

@@ -24,17 +24,35 @@ var (
 // (IAM-3): identity's AccountNotifier. The message holds no secret and no
 // link, so that it cannot be used for phishing or to take over the
 // account.
-type AccountNotices struct{ Mailer *Mailer }
+type AccountNotices struct {
+	Mailer *Mailer
+	// Contact, when set, is the address a notice tells people to write
+	// to when what it reports was not them: the security team's.
+	Contact string
+}
+
+// NewAccountNotices returns the notices of m naming contact ("" for
+// none), which must be one plain email address.
+func NewAccountNotices(m *Mailer, contact string) (*AccountNotices, error) {
+	if contact != "" {
+		a, err := parseAddress(contact)
+		if err != nil || a.Name != "" {
+			return nil, fmt.Errorf("%w: the contact must be one plain email address", ErrInvalid)
+		}
+		contact = a.Address
+	}
+	return &AccountNotices{Mailer: m, Contact: contact}, nil
+}
 
 type noticeData struct {
-	Name, What, When, From, Agent, Expires, Days string
+	Name, What, When, From, Agent, Expires, Days, Contact string
 }
 
 // NotifyAccount sends one notice. A failure to send is an
 // *identity.DeliveryError, which names neither the address nor the
 // message, wrapping the mailer's error.
 func (a *AccountNotices) NotifyAccount(ctx context.Context, n identity.AccountNotice) error {
-	d := noticeData{Name: n.Name, What: n.What, When: n.At.UTC().Format(time.RFC1123), From: "unknown", Agent: n.Agent}
+	d := noticeData{Name: n.Name, What: n.What, When: n.At.UTC().Format(time.RFC1123), From: "unknown", Agent: n.Agent, Contact: a.Contact}
 	if ip, err := netip.ParseAddr(n.IP); err == nil {
 		d.From = ip.Unmap().WithZone("").String()
 	}

@@ -17,6 +17,7 @@ import (
 // to the inviter instead, and no notice is queued.
 type mailOptions struct {
 	host, port, security, user, password, caFile, from, publicURL *string
+	contact                                                       *string
 }
 
 func addMailOptions(o *options, publicURL *string) *mailOptions {
@@ -29,6 +30,7 @@ func addMailOptions(o *options, publicURL *string) *mailOptions {
 		caFile:    o.add("smtp-ca-file", "", "PEM file of the CA that signed the relay's certificate (default: the system's roots)"),
 		from:      o.add("mail-from", "", `sender of the mail, such as "rempart <noreply@example.com>"; required with smtp-host`),
 		publicURL: publicURL, // required with smtp-host: links in mail lead there
+		contact:   o.add("notice-contact", "", `address that account notices tell people to write to when a sign-in or a change was not theirs, such as security@example.com ("" names none: they are told to tell their administrator)`),
 	}
 }
 
@@ -36,8 +38,8 @@ func addMailOptions(o *options, publicURL *string) *mailOptions {
 // no relay is set.
 func (mo *mailOptions) mailer() (*notify.Invitations, error) {
 	if *mo.host == "" {
-		if *mo.user != "" || *mo.password != "" {
-			return nil, errors.New("smtp-user and smtp-password need smtp-host")
+		if *mo.user != "" || *mo.password != "" || *mo.contact != "" {
+			return nil, errors.New("smtp-user, smtp-password and notice-contact need smtp-host")
 		}
 		return nil, nil
 	}
@@ -68,4 +70,13 @@ func (mo *mailOptions) mailer() (*notify.Invitations, error) {
 		return nil, fmt.Errorf("public-url: %w", err)
 	}
 	return inv, nil
+}
+
+// notices returns the account notices of m, naming the notice contact.
+func (mo *mailOptions) notices(m *notify.Mailer) (*notify.AccountNotices, error) {
+	n, err := notify.NewAccountNotices(m, *mo.contact)
+	if err != nil {
+		return nil, fmt.Errorf("notice-contact: %q: %w", *mo.contact, err)
+	}
+	return n, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"mime"
@@ -10,9 +11,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rempart/rempart"
 	"github.com/rempart/rempart/internal/smtptest"
+	"github.com/rempart/rempart/jobs"
 )
 
 // The server configured with a relay (a real Postfix, over verified
@@ -22,7 +25,8 @@ import (
 func TestServeMailsInvitations(t *testing.T) {
 	mta := smtptest.Start(t, smtptest.Options{})
 	m, _ := startMain(t, filepath.Join(t.TempDir(), "data"), "--smtp-host", mta.Host, "--smtp-port", strconv.Itoa(mta.Port),
-		"--smtp-ca-file", mta.CAFile, "--mail-from", "rempart <noreply@rempart.test>", "--public-url", "https://rempart.example.com")
+		"--smtp-ca-file", mta.CAFile, "--mail-from", "rempart <noreply@rempart.test>", "--public-url", "https://rempart.example.com",
+		"--notice-contact", "security@rempart.test")
 	url := "https://" + m.Server.Addr("https")
 	var b rempart.Bootstrapped
 	newAPI(t, url, m.Bootstrap).must(201, "POST", "/api/v1/bootstrap", "", &b)
@@ -60,7 +64,18 @@ func TestServeMailsInvitations(t *testing.T) {
 			notice = string(b)
 		}
 	}
-	if !strings.Contains(notice, "Your password was changed") || strings.Contains(notice, "Harbour-l1ghts-over-bay") {
+	if !strings.Contains(notice, "Your password was changed") || !strings.Contains(notice, "security@rempart.test") || strings.Contains(notice, "Harbour-l1ghts-over-bay") {
 		t.Fatalf("password change notice:\n%s", notice)
+	}
+	// The daily password expiry job is registered and runs (nobody's
+	// password expires within 14 days: it queues nothing).
+	j, _, err := m.Jobs.Enqueue(context.Background(), system, jobPasswordExpiry, "", struct{}{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); j.Status != jobs.Done; time.Sleep(50 * time.Millisecond) {
+		if j, err = m.DB.Job(context.Background(), j.ID); err != nil || j.Status == jobs.Failed || time.Now().After(deadline) {
+			t.Fatalf("password expiry job: %+v, %v", j, err)
+		}
 	}
 }

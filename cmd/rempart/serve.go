@@ -195,7 +195,10 @@ func (m *Main) Run(ctx context.Context) error {
 	var mailer identity.InvitationMailer // nil, not a nil *notify.Invitations, without a relay
 	var notices identity.AccountNotifier
 	if m.mailer != nil {
-		mailer, notices = m.mailer, &notify.AccountNotices{Mailer: m.mailer.Mailer}
+		if notices, err = m.mail.notices(m.mailer.Mailer); err != nil {
+			return err
+		}
+		mailer = m.mailer
 	}
 	if m.Deployment, err = openDeployment(ctx, m.storage); err != nil {
 		return err

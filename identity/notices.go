@@ -123,7 +123,7 @@ const (
 	// noticeLease is how long a claimed notice waits before another node
 	// may try it: longer than the mailer's own attempts take.
 	noticeLease = 5 * time.Minute
-	// noticeBatch is how many notices one SendNotices call takes.
+	// noticeBatch is how many notices one SendNotices call sends at most.
 	noticeBatch = 50
 	// maxPendingNotices bounds a person's waiting notices, so that a flood
 	// of sign-ins cannot fill the outbox.
@@ -185,13 +185,16 @@ func (s *Service) SendNotices(ctx context.Context) (int, error) {
 	if s.cfg.Notices == nil {
 		return 0, nil
 	}
-	now := s.clock.Now()
-	ns, err := s.store.ClaimNotices(ctx, now, now.Add(noticeLease), noticeBatch)
-	if err != nil {
-		return 0, err
-	}
 	sent := 0
-	for _, n := range ns {
+	for range noticeBatch {
+		// One at a time: a slow relay must not hold a batch past its
+		// lease, when another node would take and send it again.
+		now := s.clock.Now()
+		ns, err := s.store.ClaimNotices(ctx, now, now.Add(noticeLease), 1)
+		if err != nil || len(ns) == 0 {
+			return sent, err
+		}
+		n := ns[0]
 		e := noticeCaller.Entry(n.TenantID, "account.notice", "users/"+n.UserID+"/notices/"+n.ID)
 		e.Reason = n.Kind + ": " + n.What
 		u, err := s.store.User(ctx, n.UserID)

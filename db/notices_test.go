@@ -183,7 +183,7 @@ func TestAccountNotices(t *testing.T) {
 		if to, subj := msg.Header.Get("To"), msg.Header.Get("Subject"); to != "<grace@example.test>" || subj != "A new sign-in to your rempart account" {
 			t.Errorf("sign-in notice to %q, subject %q", to, subj)
 		}
-		for _, want := range []string{"Hello P,", "from a network and browser not seen for it before", "When:    " + at.Format(time.RFC1123),
+		for _, want := range []string{"Hello P,", "An API access token was issued for your account to a network and program not seen for it before.", "When:    " + at.Format(time.RFC1123),
 			"From:    198.51.100.5", "Browser: Chrome on Windows", "end every session you do not recognise", "Change your password", "security team", "Write to security@example.test."} {
 			if !strings.Contains(body, want) {
 				t.Errorf("sign-in notice lacks %q:\n%s", want, body)

@@ -140,7 +140,7 @@ func TestSSOSignInNoticed(t *testing.T) {
 	if n, err := id.SendNotices(ctx); err != nil || n != 1 || len(sent) != 1 {
 		t.Fatalf("another network: %d sent, %v; want 1", n, err)
 	}
-	if n := sent[0]; n.Kind != identity.NoticeSignIn || n.To != "ada@example.com" || n.IP != "2001:db8:5::1" || n.Agent != "Firefox on Linux" || !strings.Contains(n.What, "console session") {
+	if n := sent[0]; n.Kind != identity.NoticeSignIn || n.To != "ada@example.com" || n.IP != "2001:db8:5::1" || n.Agent != "Firefox on Linux" || !strings.Contains(n.What, "signed in to the console") {
 		t.Errorf("notice %+v", n)
 	}
 }

@@ -147,6 +147,9 @@ func (s *Service) noticeSignIn(ctx context.Context, c rempart.Caller, u rempart.
 	if known || u.LastLoginAt == nil {
 		return
 	}
-	what := "Your account was signed in to (" + kind + " session) from a network and browser not seen for it before."
+	what := "Your account was signed in to the console from a network and browser not seen for it before."
+	if kind == rempart.SessionAPI {
+		what = "An API access token was issued for your account to a network and program not seen for it before."
+	}
 	s.queueNotice(ctx, c, NoticeRow{UserID: u.ID, TenantID: u.TenantID, Kind: NoticeSignIn, What: what, IP: c.IP, Agent: family})
 }

@@ -128,6 +128,19 @@ func (d *DB) RecordSignIn(ctx context.Context, userID string, fingerprint []byte
 	return known, err
 }
 
+// ForgetSignIns deletes every remembered network last seen before before.
+func (d *DB) ForgetSignIns(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := d.writeQuiet(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(`DELETE FROM sign_in_networks WHERE last_seen_at < ?`, ts(before))
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
+	return int(n), err
+}
+
 // SignInNetworks returns the fingerprints remembered of a user, most
 // recent first (for tests and inspection).
 func (d *DB) SignInNetworks(ctx context.Context, userID string) ([][]byte, error) {

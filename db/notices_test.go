@@ -353,6 +353,16 @@ func TestSignInNetworksStore(t *testing.T) {
 		if fps, _ := d.SignInNetworks(ctx, u.ID); len(fps) != 1 {
 			t.Errorf("after 180 days: %d remembered, want 1", len(fps))
 		}
+		// Forgotten also without a sign-in, by the purge.
+		if n, err := d.ForgetSignIns(ctx, late); err != nil || n != 0 {
+			t.Errorf("forget before the last sign-in: %d, %v; want none", n, err)
+		}
+		if n, err := d.ForgetSignIns(ctx, late.Add(time.Nanosecond)); err != nil || n != 1 {
+			t.Errorf("forget after the last sign-in: %d, %v; want 1", n, err)
+		}
+		if fps, _ := d.SignInNetworks(ctx, u.ID); len(fps) != 0 {
+			t.Errorf("after the purge: %d remembered, want none", len(fps))
+		}
 
 		// The outbox: a person's waiting notices are bounded; a due notice
 		// is claimed once, counted, and not due again before the lease ends.

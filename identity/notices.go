@@ -105,6 +105,9 @@ type NoticeStore interface {
 	// all but the keep most recent, and reports whether fingerprint was
 	// known (seen since since).
 	RecordSignIn(ctx context.Context, userID string, fingerprint []byte, now, since time.Time, keep int) (known bool, err error)
+	// ForgetSignIns forgets, for everyone, the networks and browsers last
+	// seen before before, and returns how many.
+	ForgetSignIns(ctx context.Context, before time.Time) (int, error)
 	// PasswordHolders lists the active people with a password.
 	PasswordHolders(ctx context.Context) ([]PasswordHolder, error)
 	// QueuePasswordReminder adds n to the outbox and records, in the same

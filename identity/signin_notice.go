@@ -153,3 +153,10 @@ func (s *Service) noticeSignIn(ctx context.Context, c rempart.Caller, u rempart.
 	}
 	s.queueNotice(ctx, c, NoticeRow{UserID: u.ID, TenantID: u.TenantID, Kind: NoticeSignIn, What: what, IP: c.IP, Agent: family})
 }
+
+// ForgetSignInNetworks forgets the networks and browsers of people who
+// have not signed in from them for networkMemory, whether they sign in
+// again or not; the hourly purge job calls it, with or without a relay.
+func (s *Service) ForgetSignInNetworks(ctx context.Context) (int, error) {
+	return s.store.ForgetSignIns(ctx, s.clock.Now().Add(-networkMemory))
+}

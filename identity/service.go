@@ -64,7 +64,10 @@ type Config struct {
 	WebAuthn WebAuthnConfig
 
 	// Notices, when set, tells people by mail when their password or
-	// second factors change; see notices.go.
+	// second factors change, when they sign in from a network and browser
+	// not seen before (which needs MFAKey, whose derived key hashes the
+	// networks), and when their password expires soon. Notices go through
+	// a durable outbox that SendNotices empties; see notices.go.
 	Notices AccountNotifier
 
 	// SSO is single sign-on (IAM-5); see sso.go. Without it, configuring a
@@ -79,6 +82,9 @@ type Service struct {
 	cfg     Config
 	checker *password.Checker
 	mfa     *mfaKit
+	// networkKey keys the hashes of the networks people sign in from.
+	networkKey []byte
+	noticeWake chan struct{}
 }
 
 // New returns the identity service.
@@ -91,7 +97,7 @@ func New(store Store, clock rempart.Clock, cfg Config) *Service {
 	}
 	cfg = peopleDefaults(cfg, clock)
 	kit := mfaDefaults(&cfg, clock)
-	return &Service{store: store, clock: clock, cfg: cfg, mfa: kit,
+	return &Service{store: store, clock: clock, cfg: cfg, mfa: kit, networkKey: networkKey(cfg.MFAKey), noticeWake: make(chan struct{}, 1),
 		checker: &password.Checker{Policy: cfg.PasswordPolicy, Hasher: cfg.Hasher, Breach: cfg.Breach}}
 }
 

@@ -132,6 +132,7 @@ func (s *Service) openSession(ctx context.Context, c rempart.Caller, e rempart.A
 	if err := s.store.CreateSession(ctx, e, row); err != nil {
 		return rempart.SessionCreated{}, err
 	}
+	s.noticeSignIn(ctx, c, u, kind)
 	return rempart.SessionCreated{Session: row.Session, Token: token}, nil
 }
 

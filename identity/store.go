@@ -29,6 +29,7 @@ type Store interface {
 	PeopleStore
 	MFAStore
 	SSOStore
+	NoticeStore
 
 	Audit(ctx context.Context, e rempart.AuditEntry) (rempart.AuditEntry, error)
 	Tenant(ctx context.Context, id string) (rempart.Tenant, error)

@@ -23,7 +23,8 @@ const (
 	jobVerify      = backup.KindVerify
 	jobRestoreTest = backup.KindRestoreTest
 	// jobPurge removes what retention let go and expires records past their
-	// maximum age (BCK-3), at most purgeBatch of each per run.
+	// maximum age (BCK-3), at most purgeBatch of each per run, and the
+	// sign-in networks past their memory.
 	jobPurge   = "retention.purge"
 	purgeBatch = 1000
 )
@@ -82,6 +83,11 @@ func (m *Main) handleJobs(retention time.Duration) {
 		n, err := m.Vault.Purge(ctx, purgeBatch)
 		if err == nil {
 			err = run.Save(ctx, nil, int64(n), int64(n))
+		}
+		if err == nil {
+			// The sign-in networks of new-sign-in notices past their
+			// 180 days (docs/notices.md).
+			_, err = m.Identity.ForgetSignInNetworks(ctx)
 		}
 		return err
 	})

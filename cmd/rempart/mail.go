@@ -12,15 +12,17 @@ import (
 )
 
 // mailOptions are the settings of the SMTP relay that mails invitation
-// links (IAM-1; ADR 0009). Without smtp-host the server sends no mail and
-// an invitation's link is shown once to the inviter instead.
+// links (IAM-1; ADR 0009) and account notices (see notices.go). Without
+// smtp-host the server sends no mail: an invitation's link is shown once
+// to the inviter instead, and no notice is queued.
 type mailOptions struct {
 	host, port, security, user, password, caFile, from, publicURL *string
+	contact                                                       *string
 }
 
 func addMailOptions(o *options, publicURL *string) *mailOptions {
 	return &mailOptions{
-		host:      o.add("smtp-host", "", `SMTP relay that mails invitation links ("" sends no mail: the inviter gets the link to pass on)`),
+		host:      o.add("smtp-host", "", `SMTP relay that mails invitation links and account notices ("" sends no mail: the inviter gets the link to pass on, and people get no notice)`),
 		port:      o.add("smtp-port", "", "SMTP relay port (default 587, 465 with smtp-security tls, 25 with none)"),
 		security:  o.add("smtp-security", notify.StartTLS, "starttls (required, the default), tls (implicit, port 465) or none (only for a trusted local relay)"),
 		user:      o.add("smtp-user", "", "user name for SMTP authentication (PLAIN over TLS); none when empty"),
@@ -28,6 +30,7 @@ func addMailOptions(o *options, publicURL *string) *mailOptions {
 		caFile:    o.add("smtp-ca-file", "", "PEM file of the CA that signed the relay's certificate (default: the system's roots)"),
 		from:      o.add("mail-from", "", `sender of the mail, such as "rempart <noreply@example.com>"; required with smtp-host`),
 		publicURL: publicURL, // required with smtp-host: links in mail lead there
+		contact:   o.add("notice-contact", "", `address that account notices tell people to write to when a sign-in or a change was not theirs, such as security@example.com ("" names none: they are told to tell their administrator)`),
 	}
 }
 
@@ -35,8 +38,8 @@ func addMailOptions(o *options, publicURL *string) *mailOptions {
 // no relay is set.
 func (mo *mailOptions) mailer() (*notify.Invitations, error) {
 	if *mo.host == "" {
-		if *mo.user != "" || *mo.password != "" {
-			return nil, errors.New("smtp-user and smtp-password need smtp-host")
+		if *mo.user != "" || *mo.password != "" || *mo.contact != "" {
+			return nil, errors.New("smtp-user, smtp-password and notice-contact need smtp-host")
 		}
 		return nil, nil
 	}
@@ -67,4 +70,13 @@ func (mo *mailOptions) mailer() (*notify.Invitations, error) {
 		return nil, fmt.Errorf("public-url: %w", err)
 	}
 	return inv, nil
+}
+
+// notices returns the account notices of m, naming the notice contact.
+func (mo *mailOptions) notices(m *notify.Mailer) (*notify.AccountNotices, error) {
+	n, err := notify.NewAccountNotices(m, *mo.contact)
+	if err != nil {
+		return nil, fmt.Errorf("notice-contact: %q: %w", *mo.contact, err)
+	}
+	return n, nil
 }

@@ -47,4 +47,16 @@ func TestMailSettings(t *testing.T) {
 	if err != nil || m == nil {
 		t.Fatalf("valid settings: %v", err)
 	}
+	// The notice contact: one plain address, and only with a relay.
+	if _, err := mailSettings(t, "-notice-contact", "security@example.com").mailer(); err == nil {
+		t.Error("notice-contact without smtp-host accepted")
+	}
+	for _, bad := range []string{"security", "Security <security@example.com>", "a@example.com, b@example.com", "security@example.com\r\nBcc: x@example.com"} {
+		if _, err := mailSettings(t, "-notice-contact", bad).notices(m.Mailer); err == nil {
+			t.Errorf("notice-contact %q accepted", bad)
+		}
+	}
+	if n, err := mailSettings(t, "-notice-contact", "security@example.com").notices(m.Mailer); err != nil || n.Contact != "security@example.com" {
+		t.Errorf("notice-contact security@example.com: %+v, %v", n, err)
+	}
 }

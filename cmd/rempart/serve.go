@@ -198,7 +198,10 @@ func (m *Main) Run(ctx context.Context) error {
 	var mailer identity.InvitationMailer // nil, not a nil *notify.Invitations, without a relay
 	var notices identity.AccountNotifier
 	if m.mailer != nil {
-		mailer, notices = m.mailer, &notify.AccountNotices{Mailer: m.mailer.Mailer}
+		if notices, err = m.mail.notices(m.mailer.Mailer); err != nil {
+			return err
+		}
+		mailer = m.mailer
 	}
 	if m.Deployment, err = openDeployment(ctx, m.storage); err != nil {
 		return err
@@ -264,6 +267,7 @@ func (m *Main) Run(ctx context.Context) error {
 		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"],
 		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: rp, Mailer: mailer, Notices: notices, SSO: sso})
 	m.setupReviews(clock)
+	m.setupNotices()
 	services := httpapi.Services{Vault: m.Vault, Identity: m.Identity, Audit: m.Log, Backups: m.Deployment.Backups, Jobs: m.Jobs,
 		Keys: m.KeyAdmin, TenantKeys: m.TenantKeys, Grants: m.Grants, Reviews: m.Reviews}
 	m.API = httpapi.New(services, m.Logger, clock, httpapi.Config{
@@ -334,6 +338,10 @@ func (m *Main) startJobs(checkpointEvery time.Duration) {
 	// A root key rotation started on another node: take its new version as
 	// the active one here too.
 	go m.every(ctx, 10*time.Second, logErr("follow root key"), m.Rotator.Follow)
+	if m.mailer != nil {
+		m.jobs.Add(1)
+		go m.sendNotices(ctx)
+	}
 }
 
 // every runs fn every period until ctx ends, reporting its failures (but

@@ -415,6 +415,8 @@ func authzRows() []authzRow {
 		authzRow{pattern: "POST /sign-in/webauthn", path: "/sign-in/webauthn", public: true, form: form("challenge", "x", "response", "{}"), want: all(oDenied)},
 		authzRow{pattern: "POST /sso/start", path: "/sso/start", public: true, form: form("email", "ann@anvil.example"), want: all(oGone)},
 		authzRow{pattern: "GET /sso/callback", path: "/sso/callback?state=x&code=y", public: true, want: all(oGone)},
+		authzRow{pattern: "POST /sso/saml/acs", path: "/sso/saml/acs", public: true, form: form("SAMLResponse", "x"), want: all(oGone)},
+		authzRow{pattern: "GET /sso/saml/metadata", path: "/sso/saml/metadata", public: true, want: all(oGone)},
 		authzRow{pattern: "GET /join", path: "/join", public: true, want: all(oPage)},
 		authzRow{pattern: "POST /join", path: "/join", public: true, form: form("token", "ri_x.y", "name", "X", "password", consolePassword, "confirm", consolePassword), want: all(oDenied)},
 		authzRow{pattern: "/", path: "/nowhere", public: true, want: all(oGone)},

@@ -38,6 +38,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
+	// words writes a status such as "pending_approval" for people.
+	"words": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 	"ms":    formatMillis,
 	"bytes": formatBytes,
 	"pct": func(done, total int64) int64 {

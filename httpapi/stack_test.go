@@ -17,6 +17,7 @@ import (
 	"github.com/rempart/rempart/db"
 	"github.com/rempart/rempart/grants"
 	"github.com/rempart/rempart/httpapi"
+	"github.com/rempart/rempart/guard"
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/internal/blobstore"
 	"github.com/rempart/rempart/internal/testclock"
@@ -168,9 +169,25 @@ func (s *stack) tenant(admin rempart.Caller, name string) string {
 func (s *stack) account(admin rempart.Caller, tenant, name, role string, days int) (string, string, string) {
 	s.t.Helper()
 	ctx := context.Background()
-	sa, err := s.identity.CreateServiceAccount(ctx, admin, tenant, rempart.ServiceAccountCreate{Name: name, Role: role})
+	// A privileged role comes only through an approved role change (IAM-10).
+	first := role
+	if guard.Privileged(role) {
+		first = rempart.RoleWriter
+	}
+	sa, err := s.identity.CreateServiceAccount(ctx, admin, tenant, rempart.ServiceAccountCreate{Name: name, Role: first})
 	if err != nil {
 		s.t.Fatal(err)
+	}
+	if first != role {
+		rv := reviews.New(s.db, s.clock, reviews.Config{})
+		rc, err := rv.RequestRoleChange(ctx, admin, tenant, rempart.RoleChangeCreate{PrincipalID: sa.ID, Role: role, Reason: "test fixture"})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		second := rempart.Caller{Principal: rempart.Principal{ID: "sa_second", Role: rempart.RoleSystemAdmin}}
+		if _, err := rv.ApproveRoleChange(ctx, second, tenant, rc.ID, rempart.RoleChangeDecision{}); err != nil {
+			s.t.Fatal(err)
+		}
 	}
 	k, err := s.identity.CreateAPIKey(ctx, admin, tenant, sa.ID, rempart.APIKeyCreate{ExpiresInDays: days})
 	if err != nil {

@@ -189,7 +189,9 @@ func (s *Service) authorize(ctx context.Context, c rempart.Caller, tenant string
 	return scope, nil
 }
 
-// CreateServiceAccount adds a service account with a tenant role.
+// CreateServiceAccount adds a service account with a tenant role that is
+// not privileged; a privileged one comes only through an approved role
+// change (IAM-10).
 func (s *Service) CreateServiceAccount(ctx context.Context, c rempart.Caller, tenant string, in rempart.ServiceAccountCreate) (rempart.ServiceAccount, error) {
 	sa := rempart.ServiceAccount{ID: rempart.NewID("sa"), TenantID: tenant, Name: in.Name, Role: in.Role, CreatedAt: s.clock.Now()}
 	e := c.Entry(tenant, "service_account.create", "tenants/"+tenant+"/service-accounts/"+sa.ID)
@@ -203,8 +205,28 @@ func (s *Service) CreateServiceAccount(ctx context.Context, c rempart.Caller, te
 	if !slices.Contains(rempart.TenantRoles, in.Role) {
 		return sa, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "role must be one of %s.", strings.Join(rempart.TenantRoles, ", ")))
 	}
+	if guard.Privileged(in.Role) {
+		// Granting a privileged role is request → approval (IAM-10): the
+		// account starts without it, and a role change that another person
+		// approves gives it, as for a person.
+		return sa, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID,
+			"A service account starts with a role that works on its tenant's records only (%s): to give it %s, request the role change once it exists, for another administrator to approve.",
+			strings.Join(creatableAccountRoles(), " or "), in.Role))
+	}
 	e.Reason = "role " + in.Role
 	return sa, s.store.CreateServiceAccount(ctx, scope, e, sa)
+}
+
+// creatableAccountRoles are the tenant roles a service account may be
+// created with: those that are not privileged (guard.Privileged).
+func creatableAccountRoles() []string {
+	var out []string
+	for _, r := range rempart.TenantRoles {
+		if !guard.Privileged(r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // ServiceAccounts lists a tenant's service accounts.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/guard"
 )
 
 // A tenant's service accounts and their API keys.
@@ -34,7 +35,7 @@ func (s *server) showAccounts(w http.ResponseWriter, r *http.Request, v *visit, 
 		return err
 	}
 	p := accountsPage{view: s.view(r, v, t.Name+": service accounts", "accounts"), Tenant: t, Accounts: as,
-		Roles: rempart.TenantRoles, Name: in.Name, Role: in.Role}
+		Roles: accountRoles(), Name: in.Name, Role: in.Role}
 	p.Alert = alert
 	s.render(w, r, status, "accounts", p)
 	return nil
@@ -124,4 +125,17 @@ func (s *server) revokeKey(w http.ResponseWriter, r *http.Request, v *visit) err
 	}
 	redirect(w, r, "/tenants/"+tenant+"/service-accounts/"+account, "key-revoked")
 	return nil
+}
+
+// accountRoles are the roles a service account can be created with: not
+// the privileged ones, which come only through an approved role change
+// (IAM-10).
+func accountRoles() []string {
+	var out []string
+	for _, r := range rempart.TenantRoles {
+		if !guard.Privileged(r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -49,8 +49,7 @@ func TestKeyRotationsOverTheAPI(t *testing.T) {
 	admin := newAPI(t, url, b.Key.Secret)
 	var ten rempart.Tenant
 	admin.must(201, "POST", "/api/v1/tenants", `{"name":"Acme"}`, &ten)
-	var sa rempart.ServiceAccount
-	admin.must(201, "POST", "/api/v1/tenants/"+ten.ID+"/service-accounts", `{"name":"ops","role":"admin"}`, &sa)
+	sa := adminAccount(t, m, admin, ten.ID)
 	var k rempart.APIKeyCreated
 	admin.must(201, "POST", "/api/v1/tenants/"+ten.ID+"/service-accounts/"+sa.ID+"/keys", `{}`, &k)
 	tenantAdmin := newAPI(t, url, k.Secret)
@@ -169,8 +168,7 @@ func TestCustomerKeyOverTheAPI(t *testing.T) {
 	tenantAdmin := func(name string) (*api, string) {
 		var ten rempart.Tenant
 		admin.must(201, "POST", "/api/v1/tenants", `{"name":"`+name+`"}`, &ten)
-		var sa rempart.ServiceAccount
-		admin.must(201, "POST", "/api/v1/tenants/"+ten.ID+"/service-accounts", `{"name":"ops","role":"admin"}`, &sa)
+		sa := adminAccount(t, m, admin, ten.ID)
 		var k rempart.APIKeyCreated
 		admin.must(201, "POST", "/api/v1/tenants/"+ten.ID+"/service-accounts/"+sa.ID+"/keys", `{}`, &k)
 		return newAPI(t, url, k.Secret), ten.ID
@@ -201,4 +199,21 @@ func TestCustomerKeyOverTheAPI(t *testing.T) {
 		t.Fatalf("read after the tenant destroyed its key: got %d, want 503", status)
 	}
 	globex.must(200, "GET", "/api/v1/tenants/"+globexID+"/collections/calls/records/"+rg.ID, "", nil)
+}
+
+// adminAccount makes a tenant's admin service account the one way there
+// is (IAM-10): created as a writer over the API, then a role change the
+// admin requests there and a second person approves.
+func adminAccount(t *testing.T, m *Main, admin *api, tenant string) rempart.ServiceAccount {
+	t.Helper()
+	var sa rempart.ServiceAccount
+	admin.must(400, "POST", "/api/v1/tenants/"+tenant+"/service-accounts", `{"name":"ops","role":"admin"}`, nil)
+	admin.must(201, "POST", "/api/v1/tenants/"+tenant+"/service-accounts", `{"name":"ops","role":"writer"}`, &sa)
+	var rc rempart.RoleChange
+	admin.must(201, "POST", "/api/v1/tenants/"+tenant+"/role-changes", `{"principal_id":"`+sa.ID+`","role":"admin","reason":"runs the key rotations"}`, &rc)
+	second := rempart.Caller{Principal: rempart.Principal{ID: "sa_second", Role: rempart.RoleSystemAdmin}}
+	if _, err := m.Reviews.ApproveRoleChange(context.Background(), second, tenant, rc.ID, rempart.RoleChangeDecision{}); err != nil {
+		t.Fatal(err)
+	}
+	return sa
 }

@@ -133,6 +133,18 @@ func TestPersonalKeys(t *testing.T) {
 		if c, err := id.Authenticate(ctx, rempart.Caller{}, bens.Secret); err != nil || c.Principal.ID != users["ben@acme.example"].ID {
 			t.Fatalf("ben's key after ann's offboarding: %+v, %v", c, err)
 		}
+		// A suspension revokes the keys too: a reactivation does not bring
+		// them back.
+		benID := users["ben@acme.example"].ID
+		if err := d.SetUserStatus(ctx, entry("user.suspend"), ten, benID, rempart.UserSuspended); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.SetUserStatus(ctx, entry("user.reactivate"), ten, benID, rempart.UserActive); err != nil {
+			t.Fatal(err)
+		}
+		if k, err := d.PersonalKey(ctx, bens.ID); err != nil || k.RevokedAt == nil || k.UserStatus != rempart.UserActive {
+			t.Fatalf("ben's key after a suspension: %+v, %v", k, err)
+		}
 		es, err := d.AuditLog(ctx, audit.Query{Action: "user.offboard", Limit: 10})
 		if err != nil || len(es) != 1 || !strings.Contains(es[0].Reason, "0 grants, 20 personal API keys") {
 			t.Fatalf("the evidence: %+v, %v", es, err)

@@ -115,6 +115,12 @@ func TestPersonalKeysOverTheAPI(t *testing.T) {
 		}
 	}
 
+	k3, err := bob.CreatePersonalKey(ctx, rempart.PersonalKeyCreate{Name: "cron", ExpiresInDays: 90})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := client.New(s.srv.URL, client.WithAPIKey(k3.Secret))
+
 	// Revocation is immediate; another person's key is not found.
 	k2, err := bob.CreatePersonalKey(ctx, rempart.PersonalKeyCreate{Name: "laptop", ExpiresInDays: 1})
 	if err != nil {
@@ -171,20 +177,6 @@ func TestPersonalKeysOverTheAPI(t *testing.T) {
 		t.Fatalf("an enrolment-only session: got %v, want mfa required", err)
 	}
 
-	// A suspended person's key is refused, at once.
-	if err := root.SuspendUser(ctx, acme, bobU.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := key.Me(ctx); code(err) != rempart.EUNAUTHORIZED {
-		t.Fatalf("a suspended person's key: got %v, want unauthorized", err)
-	}
-	if err := root.ReactivateUser(ctx, acme, bobU.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := key.Me(ctx); err != nil {
-		t.Fatalf("reactivated: %v", err)
-	}
-
 	// The expiry: still valid a second before, refused at it.
 	s.clock.Advance(k.ExpiresAt.Add(-time.Second).Sub(s.clock.Now()))
 	if _, err := key.Me(ctx); err != nil {
@@ -193,6 +185,24 @@ func TestPersonalKeysOverTheAPI(t *testing.T) {
 	s.clock.Advance(time.Second)
 	if _, err := key.Me(ctx); code(err) != rempart.EUNAUTHORIZED {
 		t.Fatalf("at expiry: got %v, want unauthorized", err)
+	}
+
+	// A suspended person's key is refused at once, and revoked: it does
+	// not come back with a reactivation.
+	if _, err := other.Me(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.SuspendUser(ctx, acme, bobU.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Me(ctx); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("a suspended person's key: got %v, want unauthorized", err)
+	}
+	if err := root.ReactivateUser(ctx, acme, bobU.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Me(ctx); code(err) != rempart.EUNAUTHORIZED {
+		t.Fatalf("a suspended person's key after reactivation: got %v, want unauthorized", err)
 	}
 
 	// Every refused use is audited under the key, with why.
@@ -206,7 +216,7 @@ func TestPersonalKeysOverTheAPI(t *testing.T) {
 			refused[e.CredentialID+" "+e.Reason] = true
 		}
 	}
-	for _, want := range []string{k2.ID + " revoked", k.ID + " user suspended", k.ID + " expired"} {
+	for _, want := range []string{k2.ID + " revoked", k3.ID + " revoked", k.ID + " expired"} {
 		if !refused[want] {
 			t.Errorf("no refusal %q audited; have %v", want, refused)
 		}

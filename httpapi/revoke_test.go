@@ -14,10 +14,10 @@ import (
 
 // TestRevokeAccess: offboarding a staff member revokes, in one action and
 // at once, every session and access token, the personal API key, the
-// second factor and recovery
-// codes, the active grant and the password, and the audit entry says so;
-// a tenant admin cuts off a suspected compromise of the tenant's user, and
-// cannot reach another tenant's (IAM-8, PPL-3, TEN-1).
+// second factor and recovery codes, the active grant and the password, and
+// the audit entry says so; a tenant admin cuts off a suspected compromise
+// of the tenant's user, and cannot reach another tenant's (IAM-8, PPL-3,
+// TEN-1).
 func TestRevokeAccess(t *testing.T) {
 	ctx := context.Background()
 	s := newStack(t)

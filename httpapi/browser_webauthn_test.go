@@ -178,6 +178,10 @@ func TestBrowserSecurityKeyOverTheAPI(t *testing.T) {
 	if e := s.lastAudit("mfa.webauthn.register"); e.Outcome != rempart.OutcomeSuccess || e.PrincipalID != ops.ID || e.Reason != "confirmed" {
 		t.Errorf("registration audited: %+v", e)
 	}
+	// Notices wait in the outbox until it is emptied.
+	if _, err := s.identity.SendNotices(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if got := notices.sent(); len(got) != 1 || got[0].To != "ops@example.com" || got[0].What != `A security key ("blue key") was added to your account as a second factor.` {
 		t.Errorf("account notices: %+v, want one for the key", got)
 	}

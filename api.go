@@ -331,3 +331,46 @@ type Retention struct {
 	MinDays       int             `json:"min_days"`
 	MaxDays       int             `json:"max_days"`
 }
+
+// PersonalKey is a person's own API key (IAM-6): it authenticates as the
+// person, with the person's current role, until it expires or is revoked.
+// Its secret is shown once, at creation; only a hash is stored.
+type PersonalKey struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	UserID     string     `json:"user_id"`
+	TenantID   string     `json:"tenant_id,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	Current    bool       `json:"current,omitempty"` // the key of this request
+}
+
+// PersonalKeyCreate is the body of POST /api/v1/me/api-keys. ExpiresInDays
+// is required: 1 to the deployment's key lifetime in days (90 by default).
+type PersonalKeyCreate struct {
+	Name          string `json:"name"`
+	ExpiresInDays int    `json:"expires_in_days"`
+}
+
+// PersonalKeyCreated carries the secret of a new personal key: the only
+// time it is shown.
+type PersonalKeyCreated struct {
+	PersonalKey
+	Secret string `json:"secret"`
+}
+
+// PersonalKeyList is the answer of GET /api/v1/me/api-keys: the keys that
+// still work, never their secrets.
+type PersonalKeyList struct {
+	Keys []PersonalKey `json:"keys"`
+}
+
+// PersonalKeyKind is the ID kind of personal API keys: their credential IDs
+// (in callers and audit entries) start with "pak_".
+const PersonalKeyKind = "pak"
+
+// IsPersonalKey reports whether a credential ID names a person's API key.
+func IsPersonalKey(credentialID string) bool {
+	return len(credentialID) > len(PersonalKeyKind) && credentialID[:len(PersonalKeyKind)+1] == PersonalKeyKind+"_"
+}

@@ -30,12 +30,13 @@ type Revocation struct {
 	Factors         int       `json:"factors"`
 	RecoveryCodes   int       `json:"recovery_codes"`
 	Grants          int       `json:"grants"`
+	PersonalKeys    int       `json:"personal_keys"`
 	PasswordCleared bool      `json:"password_cleared"`
 }
 
 // Summary is the revocation in one line, as the audit trail records it.
 func (r Revocation) Summary() string {
-	s := fmt.Sprintf("revoked %d sessions, %d second factors, %d recovery codes, %d grants", r.Sessions, r.Factors, r.RecoveryCodes, r.Grants)
+	s := fmt.Sprintf("revoked %d sessions, %d second factors, %d recovery codes, %d grants, %d personal API keys", r.Sessions, r.Factors, r.RecoveryCodes, r.Grants, r.PersonalKeys)
 	if r.PasswordCleared {
 		s += ", the password"
 	}

@@ -166,3 +166,29 @@ func (c *Client) SetPasswordPolicy(ctx context.Context, tenant string, in rempar
 	err = c.call(ctx, request{method: http.MethodPut, segs: []string{"tenants", tenant, "password-policy"}, body: b, want: http.StatusOK}, &out)
 	return out, err
 }
+
+// CreatePersonalKey issues an API key for the signed-in person (IAM-6),
+// from a session with a recent second factor when the person has one. The
+// secret is in the answer only.
+func (c *Client) CreatePersonalKey(ctx context.Context, in rempart.PersonalKeyCreate) (rempart.PersonalKeyCreated, error) {
+	var out rempart.PersonalKeyCreated
+	b, err := jsonBody(in)
+	if err != nil {
+		return out, err
+	}
+	err = c.call(ctx, request{method: http.MethodPost, segs: []string{"me", "api-keys"}, body: b, want: http.StatusCreated}, &out)
+	return out, err
+}
+
+// PersonalKeys lists the signed-in person's API keys that still work,
+// without their secrets.
+func (c *Client) PersonalKeys(ctx context.Context) ([]rempart.PersonalKey, error) {
+	var out rempart.PersonalKeyList
+	err := c.call(ctx, request{method: http.MethodGet, segs: []string{"me", "api-keys"}, want: http.StatusOK}, &out)
+	return out.Keys, err
+}
+
+// RevokePersonalKey revokes one of the signed-in person's API keys at once.
+func (c *Client) RevokePersonalKey(ctx context.Context, id string) error {
+	return c.call(ctx, request{method: http.MethodDelete, segs: []string{"me", "api-keys", id}, want: http.StatusNoContent}, nil)
+}

@@ -253,6 +253,25 @@ func TestRoutes(t *testing.T) {
 			method: "DELETE", path: "/api/v1/me/sessions/ses_1",
 		},
 		{
+			name: "create personal key", answer: jsonAnswer(201, `{"id":"pak_1","name":"deploy","user_id":"usr_1","tenant_id":"ten_1","created_at":`+t0JSON+`,"expires_at":`+t0JSON+`,"secret":"rpk_1.s"}`),
+			call: func(c *client.Client) (any, error) {
+				return c.CreatePersonalKey(ctx, rempart.PersonalKeyCreate{Name: "deploy", ExpiresInDays: 30})
+			},
+			want:   rempart.PersonalKeyCreated{PersonalKey: rempart.PersonalKey{ID: "pak_1", Name: "deploy", UserID: "usr_1", TenantID: "ten_1", CreatedAt: t0, ExpiresAt: t0}, Secret: "rpk_1.s"},
+			method: "POST", path: "/api/v1/me/api-keys", body: `{"name":"deploy","expires_in_days":30}`,
+		},
+		{
+			name: "my personal keys", answer: jsonAnswer(200, `{"keys":[{"id":"pak_1","name":"deploy","user_id":"usr_1","created_at":`+t0JSON+`,"expires_at":`+t0JSON+`,"current":true}]}`),
+			call:   func(c *client.Client) (any, error) { return c.PersonalKeys(ctx) },
+			want:   []rempart.PersonalKey{{ID: "pak_1", Name: "deploy", UserID: "usr_1", CreatedAt: t0, ExpiresAt: t0, Current: true}},
+			method: "GET", path: "/api/v1/me/api-keys",
+		},
+		{
+			name: "revoke my personal key", answer: answer{Status: 204},
+			call:   func(c *client.Client) (any, error) { return nil, c.RevokePersonalKey(ctx, "pak_1") },
+			method: "DELETE", path: "/api/v1/me/api-keys/pak_1",
+		},
+		{
 			name: "my factors", answer: jsonAnswer(200, `{"factors":[{"id":"mfa_1","kind":"totp","name":"phone","created_at":`+t0JSON+`}],"recovery_codes_left":9}`),
 			call:   func(c *client.Client) (any, error) { return c.Factors(ctx) },
 			want:   rempart.FactorList{Factors: []rempart.Factor{{ID: "mfa_1", Kind: "totp", Name: "phone", CreatedAt: t0}}, RecoveryCodesLeft: 9},
@@ -436,12 +455,12 @@ func TestRoutes(t *testing.T) {
 			method: "POST", path: "/api/v1/tenants/ten_1/users/usr_1/suspend",
 		},
 		{
-			name: "offboard a user", answer: jsonAnswer(200, `{"user_id":"usr_1","kind":"offboard","reason":"left the company","at":`+t0JSON+`,"sessions":2,"factors":1,"recovery_codes":10,"grants":0,"password_cleared":true}`),
+			name: "offboard a user", answer: jsonAnswer(200, `{"user_id":"usr_1","kind":"offboard","reason":"left the company","at":`+t0JSON+`,"sessions":2,"factors":1,"recovery_codes":10,"grants":0,"personal_keys":1,"password_cleared":true}`),
 			call: func(c *client.Client) (any, error) {
 				return c.RevokeAccess(ctx, "ten_1", "usr_1", rempart.RevocationRequest{Kind: rempart.RevokeOffboard, Reason: "left the company"})
 			},
 			want: rempart.Revocation{UserID: "usr_1", Kind: "offboard", Reason: "left the company", At: t0,
-				Sessions: 2, Factors: 1, RecoveryCodes: 10, PasswordCleared: true},
+				Sessions: 2, Factors: 1, RecoveryCodes: 10, PersonalKeys: 1, PasswordCleared: true},
 			method: "POST", path: "/api/v1/tenants/ten_1/users/usr_1/revoke-access", body: `{"kind":"offboard","reason":"left the company"}`,
 		},
 		{

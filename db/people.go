@@ -207,7 +207,8 @@ func (d *DB) Users(ctx context.Context, tenant string) ([]rempart.User, error) {
 }
 
 // SetUserStatus changes the status of a user of a tenant ("" staff); a
-// suspension revokes the user's sessions in the same transaction (IAM-8).
+// suspension revokes the user's sessions and personal API keys in the same
+// transaction (IAM-8).
 func (d *DB) SetUserStatus(ctx context.Context, e rempart.AuditEntry, tenant, id, status string) error {
 	now := ts(d.clock.Now())
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
@@ -218,7 +219,11 @@ func (d *DB) SetUserStatus(ctx context.Context, e rempart.AuditEntry, tenant, id
 		if status == rempart.UserActive {
 			return nil
 		}
-		_, err = tx.Exec(`UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE user_id = ? AND revoked_at IS NULL`, now, "user "+status, id)
+		if _, err = tx.Exec(`UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE user_id = ? AND revoked_at IS NULL`, now, "user "+status, id); err != nil {
+			return err
+		}
+		// Personal API keys too: a reactivation does not bring them back.
+		_, err = tx.Exec(`UPDATE personal_keys SET revoked_at = ?, revoked_why = ? WHERE user_id = ? AND revoked_at IS NULL`, now, "user "+status, id)
 		return err
 	})
 	return err

@@ -296,6 +296,9 @@ func (d *DB) DecideItem(ctx context.Context, e rempart.AuditEntry, tenant, campa
 			if _, err := tx.Exec(`UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE user_id = ? AND revoked_at IS NULL`, at, "access review revoked", it.PrincipalID); err != nil {
 				return err
 			}
+			if _, err := tx.Exec(`UPDATE personal_keys SET revoked_at = ?, revoked_why = ? WHERE user_id = ? AND revoked_at IS NULL`, at, "access review revoked", it.PrincipalID); err != nil {
+				return err
+			}
 		case it.Decision == rempart.DecisionRevoke:
 			if _, err := tx.Exec(`UPDATE api_keys SET revoked_at = ? WHERE principal_id = ? AND revoked_at IS NULL AND `+scopeIs("tenant_id", tenant),
 				append([]any{at, it.PrincipalID}, tenantArgs(tenant)...)...); err != nil {

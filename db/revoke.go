@@ -8,7 +8,7 @@ import (
 
 // RevokeAccess suspends a user of tenant ("" for staff) and, in the same
 // transaction, revokes everything that lets the person in or acts for
-// them: sessions and API access tokens, second factors and recovery codes,
+// them: sessions and API access tokens, personal API keys, second factors and recovery codes,
 // and staff grants not yet over (IAM-8). With clearPassword the password
 // hash goes too, so that no reactivation brings the old password back. What
 // was revoked is counted in the transaction and written into e's reason,
@@ -17,7 +17,7 @@ func (d *DB) RevokeAccess(ctx context.Context, e rempart.AuditEntry, tenant, id 
 	now := d.clock.Now()
 	r := rempart.Revocation{UserID: id, At: now}
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
-		r.Sessions, r.Factors, r.RecoveryCodes, r.Grants, r.PasswordCleared = 0, 0, 0, 0, false
+		r.Sessions, r.Factors, r.RecoveryCodes, r.Grants, r.PersonalKeys, r.PasswordCleared = 0, 0, 0, 0, 0, false
 		res, err := tx.Exec(`UPDATE users SET status = ? WHERE id = ? AND `+tenantIs(tenant), append([]any{rempart.UserSuspended, id}, tenantArgs(tenant)...)...)
 		if err != nil {
 			return err
@@ -36,6 +36,9 @@ func (d *DB) RevokeAccess(ctx context.Context, e rempart.AuditEntry, tenant, id 
 		}
 		why := "access revoked: " + e.Action
 		if err := count(&r.Sessions, `UPDATE sessions SET revoked_at = ?, revoked_why = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`, ts(now), why, id, ts(now)); err != nil {
+			return err
+		}
+		if err := count(&r.PersonalKeys, `UPDATE personal_keys SET revoked_at = ?, revoked_why = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?`, ts(now), why, id, ts(now)); err != nil {
 			return err
 		}
 		if err := count(&r.Factors, `DELETE FROM mfa_factors WHERE user_id = ?`, id); err != nil {

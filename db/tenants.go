@@ -148,6 +148,7 @@ func (d *DB) DeleteTenant(ctx context.Context, s guard.Scope, e rempart.AuditEnt
 			`DELETE FROM records WHERE tenant_id = ?`,
 			`DELETE FROM idempotency_keys WHERE tenant_id = ?`,
 			`DELETE FROM api_keys WHERE tenant_id = ?`,
+			`DELETE FROM personal_keys WHERE tenant_id = ?`,
 			`DELETE FROM principals WHERE tenant_id = ?`,
 		} {
 			if _, err := tx.Exec(q, id); err != nil {

@@ -132,7 +132,7 @@ func Authorize(c rempart.Caller, t rempart.Tenant, p Permission) (Scope, error) 
 		return Scope{}, rempart.Errorf(rempart.EUNAUTHORIZED, "A valid credential is required.")
 	}
 	if c.EnrolOnly {
-		return Scope{}, errEnrolOnly
+		return Scope{}, ErrEnrolOnly
 	}
 	pr := c.Principal
 	system := pr.TenantID == ""
@@ -155,7 +155,7 @@ func AuthorizeSystem(c rempart.Caller, p Permission) error {
 		return rempart.Errorf(rempart.EUNAUTHORIZED, "A valid credential is required.")
 	}
 	if c.EnrolOnly {
-		return errEnrolOnly
+		return ErrEnrolOnly
 	}
 	if !Has(c.Principal.Role, p) {
 		return rempart.Errorf(rempart.EFORBIDDEN, "Your role (%s) does not allow %s.", c.Principal.Role, p)
@@ -177,17 +177,23 @@ func Maintenance(t rempart.Tenant, task string) Scope {
 	return Scope{tenantID: t.ID, perm: Maintain, caller: rempart.Caller{Principal: rempart.Principal{ID: "system:" + task}}}
 }
 
-var errEnrolOnly = rempart.Errorf(rempart.EMFAREQUIRED, "Enrol a second factor first: until you do, this session can only enrol one (IAM-4).")
+// ErrEnrolOnly refuses an enrolment-only session (IAM-4).
+var ErrEnrolOnly = rempart.Errorf(rempart.EMFAREQUIRED, "Enrol a second factor first: until you do, this session can only enrol one (IAM-4).")
 
 // StepUp refuses a sensitive action (removing a second factor, new recovery
 // codes, staff management, root key rotation) unless the person proved a
 // second factor within the step-up window (IAM-4). It is the one check of
 // re-authentication: identity sets RecentMFA when it authenticates the
 // session. Service accounts' API keys are machine credentials without a
-// second factor (IAM-6 governs them) and pass.
+// second factor (IAM-6 governs them) and pass. A person's own API key
+// (rempart.IsPersonalKey) never proves a second factor and never passes:
+// it is not a way around MFA.
 func StepUp(c rempart.Caller) error {
 	if c.Anonymous() {
 		return rempart.Errorf(rempart.EUNAUTHORIZED, "A valid credential is required.")
+	}
+	if rempart.IsPersonalKey(c.CredentialID) {
+		return rempart.Errorf(rempart.EMFAREQUIRED, "This action needs a second factor proven in the last minutes, which a personal API key cannot give: do it from a session (sign in with your second factor).")
 	}
 	if strings.HasPrefix(c.CredentialID, "ses_") && !c.RecentMFA {
 		return rempart.Errorf(rempart.EMFAREQUIRED, "This action needs a second factor proven in the last minutes: confirm a code (POST /api/v1/mfa/verify) or a security key (POST /api/v1/mfa/webauthn/options, then /api/v1/mfa/webauthn) and try again.")

@@ -89,3 +89,24 @@ func TestPrivileged(t *testing.T) {
 		}
 	}
 }
+
+// TestStepUpPersonalKey: a person's own API key never passes a step-up,
+// whatever the caller claims, while a session with a recent second factor
+// and a service account's key do (IAM-4, IAM-6).
+func TestStepUpPersonalKey(t *testing.T) {
+	p := rempart.Principal{ID: "usr_1", Role: rempart.RoleSystemAdmin}
+	for _, c := range []struct {
+		caller rempart.Caller
+		want   string
+	}{
+		{rempart.Caller{Principal: p, CredentialID: "pak_1", RecentMFA: true}, rempart.EMFAREQUIRED},
+		{rempart.Caller{Principal: p, CredentialID: "pak_1"}, rempart.EMFAREQUIRED},
+		{rempart.Caller{Principal: p, CredentialID: "ses_1"}, rempart.EMFAREQUIRED},
+		{rempart.Caller{Principal: p, CredentialID: "ses_1", RecentMFA: true}, ""},
+		{rempart.Caller{Principal: rempart.Principal{ID: "sa_1", Role: rempart.RoleSystemAdmin}, CredentialID: "key_1"}, ""},
+	} {
+		if got := rempart.ErrorCode(guard.StepUp(c.caller)); got != c.want {
+			t.Errorf("%s (recent MFA %v): got %q, want %q", c.caller.CredentialID, c.caller.RecentMFA, got, c.want)
+		}
+	}
+}

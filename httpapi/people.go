@@ -70,6 +70,39 @@ func (s *Server) revokeMySession(w http.ResponseWriter, r *http.Request, c rempa
 	return nil
 }
 
+// maxPersonalKeyBody bounds the body of a new personal key: a name and a
+// number.
+const maxPersonalKeyBody = 4 << 10
+
+func (s *Server) createPersonalKey(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	var in rempart.PersonalKeyCreate
+	r.Body = http.MaxBytesReader(w, r.Body, maxPersonalKeyBody)
+	if err := decodeJSON(r, &in); err != nil {
+		return s.identity.Refused(r.Context(), c, "personal_key.create", "malformed request: "+rempart.ErrorCode(err), err)
+	}
+	k, err := s.identity.CreatePersonalKey(r.Context(), c, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, k)
+}
+
+func (s *Server) myPersonalKeys(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	out, err := s.identity.PersonalKeys(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rempart.PersonalKeyList{Keys: out})
+}
+
+func (s *Server) revokePersonalKey(w http.ResponseWriter, r *http.Request, c rempart.Caller) error {
+	if err := s.identity.RevokePersonalKey(r.Context(), c, r.PathValue("key")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // peopleTenant is the tenant of a people route: "" under /staff.
 func peopleTenant(r *http.Request) string { return r.PathValue("tenant") }
 

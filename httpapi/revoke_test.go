@@ -13,10 +13,11 @@ import (
 )
 
 // TestRevokeAccess: offboarding a staff member revokes, in one action and
-// at once, every session and access token, the second factor and recovery
-// codes, the active grant and the password, and the audit entry says so;
-// a tenant admin cuts off a suspected compromise of the tenant's user, and
-// cannot reach another tenant's (IAM-8, PPL-3, TEN-1).
+// at once, every session and access token, the personal API key, the
+// second factor and recovery codes, the active grant and the password, and
+// the audit entry says so; a tenant admin cuts off a suspected compromise
+// of the tenant's user, and cannot reach another tenant's (IAM-8, PPL-3,
+// TEN-1).
 func TestRevokeAccess(t *testing.T) {
 	ctx := context.Background()
 	s := newStack(t)
@@ -55,6 +56,16 @@ func TestRevokeAccess(t *testing.T) {
 		t.Fatalf("recovery codes before: %d, %v", len(codes), err)
 	}
 
+	// And a personal API key, made from the session that proved a factor.
+	samKey, err := laptop.CreatePersonalKey(ctx, rempart.PersonalKeyCreate{Name: "scripts", ExpiresInDays: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts := client.New(s.srv.URL, client.WithAPIKey(samKey.Secret))
+	if _, err := scripts.Me(ctx); err != nil {
+		t.Fatal(err)
+	}
+
 	// Refusals first: no reason, an unknown kind, another tenant's user.
 	if _, err := root.RevokeAccess(ctx, "", sam.ID, rempart.RevocationRequest{Kind: rempart.RevokeOffboard, Reason: "left"}); code(err) != rempart.EINVALID {
 		t.Fatalf("a reason too short: got %v, want invalid", err)
@@ -78,11 +89,11 @@ func TestRevokeAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := rempart.Revocation{UserID: sam.ID, Kind: rempart.RevokeOffboard, Reason: "left the company on 2026-11-24", At: r.At,
-		Sessions: 2, Factors: 1, RecoveryCodes: 10, Grants: 1, PasswordCleared: true}
+		Sessions: 2, Factors: 1, RecoveryCodes: 10, Grants: 1, PersonalKeys: 1, PasswordCleared: true}
 	if r != want {
 		t.Fatalf("revocation: got %+v, want %+v", r, want)
 	}
-	for name, c := range map[string]*client.Client{"first session": support, "second session": laptop} {
+	for name, c := range map[string]*client.Client{"first session": support, "second session": laptop, "personal key": scripts} {
 		if _, err := c.Me(ctx); code(err) != rempart.EUNAUTHORIZED {
 			t.Errorf("%s after offboarding: got %v, want unauthorized", name, err)
 		}
@@ -108,7 +119,7 @@ func TestRevokeAccess(t *testing.T) {
 		t.Fatalf("offboarding entries: %+v, %v", es, err)
 	}
 	if e := es[1]; e.Outcome != rempart.OutcomeSuccess || !strings.Contains(e.Reason, "left the company on 2026-11-24") ||
-		!strings.Contains(e.Reason, "revoked 2 sessions, 1 second factors, 10 recovery codes, 1 grants, the password") {
+		!strings.Contains(e.Reason, "revoked 2 sessions, 1 second factors, 10 recovery codes, 1 grants, 1 personal API keys, the password") {
 		t.Errorf("offboarding entry: %+v", e)
 	}
 

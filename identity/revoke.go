@@ -11,7 +11,7 @@ import (
 // RevokeAccess is the one action for a person who leaves (kind offboard) or
 // whose account is suspected compromised (kind compromise): in one
 // transaction it suspends the user and revokes every session and API
-// access token, second factor, recovery code and staff grant not yet over;
+// access token, personal API key, second factor, recovery code and staff grant not yet over;
 // offboarding also removes the password (IAM-8, PPL-3). Sessions and grants
 // are checked against the database on every request, on every node, so the
 // revocation holds from the moment this returns. The audit entry

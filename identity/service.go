@@ -114,7 +114,8 @@ func (s *Service) deny(ctx context.Context, e rempart.AuditEntry, err error) err
 
 var errBadCredential = rempart.Errorf(rempart.EUNAUTHORIZED, "The credential is missing, malformed, unknown, expired or revoked.")
 
-// Authenticate turns a presented API key, or a person's API access token,
+// Authenticate turns a presented API key, a person's API access token or
+// personal API key,
 // into a caller. Every failure is
 // audited (AUD-1) and answers the same EUNAUTHORIZED, so that a caller cannot
 // tell an unknown key from a revoked one. c carries the request's IP, user
@@ -122,6 +123,9 @@ var errBadCredential = rempart.Errorf(rempart.EUNAUTHORIZED, "The credential is 
 func (s *Service) Authenticate(ctx context.Context, c rempart.Caller, token string) (rempart.Caller, error) {
 	if isSessionToken(token) {
 		return s.AuthenticateSession(ctx, c, token, rempart.SessionAPI)
+	}
+	if isPersonalKeyToken(token) {
+		return s.authenticatePersonalKey(ctx, c, token)
 	}
 	e := c.Entry("", "auth.api_key", "")
 	keyID, hash, ok := parseSecret(token)

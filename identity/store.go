@@ -40,6 +40,8 @@ type Store interface {
 	CreateAPIKey(ctx context.Context, s guard.Scope, e rempart.AuditEntry, k KeyRow) error
 	RevokeAPIKey(ctx context.Context, s guard.Scope, e rempart.AuditEntry, principalID, keyID string) error
 
+	PersonalKeyStore
+
 	ServiceAccounts(ctx context.Context, s guard.Scope) ([]rempart.ServiceAccount, error)
 	ServiceAccount(ctx context.Context, s guard.Scope, id string) (rempart.ServiceAccount, error)
 	CreateServiceAccount(ctx context.Context, s guard.Scope, e rempart.AuditEntry, sa rempart.ServiceAccount) error

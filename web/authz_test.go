@@ -175,6 +175,9 @@ func newAuthzWorld(t *testing.T) *authzWorld {
 	fs, err := w.identity.Factors(ctx, kim)
 	must(err)
 	w.ids["{FACTOR}"], w.ids["{SESSION}"] = fs.Factors[0].ID, kim.CredentialID
+	kimKey, err := w.identity.CreatePersonalKey(ctx, kim, rempart.PersonalKeyCreate{Name: "kim's script", ExpiresInDays: 30})
+	must(err)
+	w.ids["{KIMKEY}"] = kimKey.ID
 
 	sup := w.callerOf(t, kSupport)
 	g, err := w.grants.Request(ctx, sup, rempart.GrantCreate{TenantID: ta.ID, Reason: "ticket 4711: check the import", Scope: rempart.GrantRead, DurationMinutes: 60})
@@ -539,6 +542,10 @@ func authzRows() []authzRow {
 		authzRow{pattern: "POST /me/password", path: "/me/password", form: form("current", "wrong", "new", "Another-h0rse-battery", "confirm", "Another-h0rse-batterx"), allow: signedIn, ok: "400"},
 		authzRow{pattern: "POST /me/sessions/{session}/revoke", path: "/me/sessions/{SESSION}/revoke", allow: signedIn, ok: oGone},
 		authzRow{pattern: "POST /me/sessions/revoke-others", path: "/me/sessions/revoke-others", allow: signedIn, ok: oDone},
+		// A personal key needs a fresh second factor from whoever has one;
+		// nobody but kim finds kim's key.
+		authzRow{pattern: "POST /me/api-keys", path: "/me/api-keys", form: form("name", "script {N}", "expires_in_days", "7"), allow: signedIn, ok: "201", stepUp: true},
+		authzRow{pattern: "POST /me/api-keys/{key}/revoke", path: "/me/api-keys/{KIMKEY}/revoke", allow: signedIn, ok: oGone},
 	)
 	for _, p := range []struct{ base, pattern string }{{"/staff/sso", "/staff/sso"}, {t + "/sso", "/tenants/{tenant}/sso"}} {
 		who, stepUp := adminsOfA, false

@@ -71,9 +71,9 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// Pages shown only in answer to a form post — a new API key or invitation
-// link shown once, an authenticator app's QR code, recovery codes, the
-// evidence of a revocation, the second step of a sign-in, step-up — against
+// Pages shown only in answer to a form post — a new API key (a service
+// account's or a personal one) or invitation link shown once, an
+// authenticator app's QR code, recovery codes, the evidence of a revocation, the second step of a sign-in, step-up — against
 // golden files too (regenerate with -update).
 func TestGoldenAfterPost(t *testing.T) {
 	signin := &http.Cookie{Name: "__Host-rempart-signin", Value: "0123456789abcdefghjkmnpqrstvwxyz"}
@@ -84,6 +84,7 @@ func TestGoldenAfterPost(t *testing.T) {
 		before              []string // posts made first, in the same console
 	}{
 		{"account-new-key.html", "/tenants/ten_acme/service-accounts/sa_crm/keys", "tok-tenant", url.Values{"expires_in_days": {"30"}}, http.StatusCreated, nil},
+		{"me-new-key.html", "/me/api-keys", "tok-tenant", url.Values{"name": {"deploy script"}, "expires_in_days": {"30"}}, http.StatusCreated, nil},
 		{"people-invitation-link.html", "/tenants/ten_acme/people/invitations", "tok-tenant", url.Values{"email": {"pat@example.com"}, "role": {"reader"}}, http.StatusCreated, nil},
 		{"revoke-access-done.html", "/tenants/ten_acme/people/users/usr_sue/revoke-access", "tok-tenant",
 			url.Values{"kind": {"offboard"}, "reason": {"left the company on Friday"}}, http.StatusOK, nil},

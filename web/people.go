@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/rempart/rempart"
@@ -28,6 +29,9 @@ type PeopleService interface {
 	Sessions(ctx context.Context, c rempart.Caller) ([]rempart.Session, error)
 	RevokeSession(ctx context.Context, c rempart.Caller, id string) error
 	ChangePassword(ctx context.Context, c rempart.Caller, in rempart.PasswordChange) error
+	CreatePersonalKey(ctx context.Context, c rempart.Caller, in rempart.PersonalKeyCreate) (rempart.PersonalKeyCreated, error)
+	PersonalKeys(ctx context.Context, c rempart.Caller) ([]rempart.PersonalKey, error)
+	RevokePersonalKey(ctx context.Context, c rempart.Caller, id string) error
 }
 
 func init() {
@@ -262,6 +266,11 @@ type mePage struct {
 	view
 	User     rempart.User
 	Sessions []rempart.Session
+	Keys     []rempart.PersonalKey
+	// NewKey is a personal key just made: its secret is shown this once.
+	NewKey *rempart.PersonalKeyCreated
+	// KeyName and KeyDays are the new key form's values, kept on error.
+	KeyName, KeyDays string
 }
 
 func (s *server) me(w http.ResponseWriter, r *http.Request, v *visit) error {
@@ -269,6 +278,12 @@ func (s *server) me(w http.ResponseWriter, r *http.Request, v *visit) error {
 }
 
 func (s *server) showMe(w http.ResponseWriter, r *http.Request, v *visit, status int, alert string) error {
+	return s.renderMe(w, r, v, status, mePage{view: view{Alert: alert}})
+}
+
+// renderMe renders the account page with p's own fields (a new key, the
+// form's values, an alert) and the person's account, sessions and keys.
+func (s *server) renderMe(w http.ResponseWriter, r *http.Request, v *visit, status int, p mePage) error {
 	ctx := r.Context()
 	u, err := s.cfg.People.Me(ctx, v.caller)
 	if err != nil {
@@ -278,9 +293,49 @@ func (s *server) showMe(w http.ResponseWriter, r *http.Request, v *visit, status
 	if err != nil {
 		return err
 	}
-	p := mePage{view: s.view(r, v, "My account", "me"), User: u, Sessions: ss}
+	ks, err := s.cfg.People.PersonalKeys(ctx, v.caller)
+	if err != nil {
+		return err
+	}
+	alert, notice := p.Alert, p.Notice
+	p.view, p.User, p.Sessions, p.Keys = s.view(r, v, "My account", "me"), u, ss, ks
 	p.Alert = alert
+	if notice != "" {
+		p.Notice = notice
+	}
 	s.render(w, r, status, "me", p)
+	return nil
+}
+
+// createPersonalKey makes a personal API key (IAM-6) and shows its secret
+// this once. A person with a second factor proves it again first: the
+// service answers EMFAREQUIRED and the step-up page follows.
+func (s *server) createPersonalKey(w http.ResponseWriter, r *http.Request, v *visit) error {
+	name, days := r.PostFormValue("name"), strings.TrimSpace(r.PostFormValue("expires_in_days"))
+	n, err := strconv.Atoi(days)
+	if err != nil || len(days) > 4 {
+		n = 0 // refused by the service, with its message, and audited
+	}
+	k, err := s.cfg.People.CreatePersonalKey(r.Context(), v.caller, rempart.PersonalKeyCreate{Name: name, ExpiresInDays: n})
+	if err != nil {
+		if formError(err) {
+			p := mePage{KeyName: name, KeyDays: days}
+			p.Alert = rempart.ErrorMessage(err)
+			return s.renderMe(w, r, v, s.status(w, r, err), p)
+		}
+		return err
+	}
+	p := mePage{NewKey: &k}
+	p.Notice = "Personal API key created. Copy its secret now: it is not shown again."
+	return s.renderMe(w, r, v, http.StatusCreated, p)
+}
+
+// revokePersonalKey revokes one of the person's keys at once.
+func (s *server) revokePersonalKey(w http.ResponseWriter, r *http.Request, v *visit) error {
+	if err := s.cfg.People.RevokePersonalKey(r.Context(), v.caller, r.PathValue("key")); err != nil {
+		return err
+	}
+	redirect(w, r, "/me", "key-revoked")
 	return nil
 }
 

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,8 +27,9 @@ type fakePeople struct {
 	users       []rempart.User
 	invitations []rempart.Invitation
 	accepted    []rempart.InvitationAccept
-	revoked     []string // session IDs
+	revoked     []string // session and personal key IDs
 	changed     []rempart.PasswordChange
+	keys        []rempart.PersonalKey
 }
 
 const fakeToken = "ri_inv1.s3cretS3cretS3cret"
@@ -205,7 +207,7 @@ func (f *fakePeople) RevokeAccess(ctx context.Context, c rempart.Caller, tenant,
 	for i, u := range f.users {
 		if u.ID == id && u.TenantID == tenant {
 			f.users[i].Status = rempart.UserSuspended
-			return rempart.Revocation{UserID: id, Kind: in.Kind, Reason: in.Reason, At: epoch, Sessions: 3, Factors: 1, RecoveryCodes: 9, PasswordCleared: in.Kind == rempart.RevokeOffboard}, nil
+			return rempart.Revocation{UserID: id, Kind: in.Kind, Reason: in.Reason, At: epoch, Sessions: 3, Factors: 1, RecoveryCodes: 9, PersonalKeys: 2, PasswordCleared: in.Kind == rempart.RevokeOffboard}, nil
 		}
 	}
 	return rempart.Revocation{}, rempart.Errorf(rempart.ENOTFOUND, "No such user.")
@@ -504,4 +506,89 @@ func TestRevokeAccessPages(t *testing.T) {
 	if c.people.users[1].Status != rempart.UserSuspended {
 		t.Error("the user was not suspended")
 	}
+}
+
+func (f *fakePeople) CreatePersonalKey(ctx context.Context, c rempart.Caller, in rempart.PersonalKeyCreate) (rempart.PersonalKeyCreated, error) {
+	if in.Name == "" || in.ExpiresInDays < 1 || in.ExpiresInDays > 90 {
+		return rempart.PersonalKeyCreated{}, rempart.Errorf(rempart.EINVALID, "expires_in_days is required: a personal API key expires after 1 to 90 days.")
+	}
+	if c.Principal.TenantID == "" && !c.RecentMFA {
+		return rempart.PersonalKeyCreated{}, rempart.Errorf(rempart.EMFAREQUIRED, "This action needs a second factor proven in the last minutes.")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := rempart.PersonalKey{ID: fmt.Sprintf("pak_%d", len(f.keys)+1), Name: in.Name, UserID: c.Principal.ID, TenantID: c.Principal.TenantID,
+		CreatedAt: epoch, ExpiresAt: epoch.Add(time.Duration(in.ExpiresInDays) * 24 * time.Hour)}
+	f.keys = append(f.keys, k)
+	return rempart.PersonalKeyCreated{PersonalKey: k, Secret: "rpk_secretshownonce"}, nil
+}
+
+func (f *fakePeople) PersonalKeys(ctx context.Context, c rempart.Caller) ([]rempart.PersonalKey, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []rempart.PersonalKey
+	for _, k := range f.keys {
+		if k.UserID == c.Principal.ID && !slices.Contains(f.revoked, k.ID) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakePeople) RevokePersonalKey(ctx context.Context, c rempart.Caller, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, k := range f.keys {
+		if k.ID == id && k.UserID == c.Principal.ID && !slices.Contains(f.revoked, id) {
+			f.revoked = append(f.revoked, id)
+			return nil
+		}
+	}
+	return rempart.Errorf(rempart.ENOTFOUND, "Key not found or already revoked.")
+}
+
+// Personal API keys on the account page: the form makes one and the result
+// page shows its secret once; the list never does; a bad expiry comes back
+// with the service's reason and the form's values; revoking is a CSRF
+// form; another person's key is not found (IAM-6).
+func TestMePersonalKeys(t *testing.T) {
+	c := newPeopleConsole(t)
+	r := c.get("/me", "tok-tenant")
+	wantStatus(t, r, http.StatusOK)
+	wantBody(t, r, []string{"No personal API keys.", `action="/me/api-keys"`, `name="expires_in_days"`}, nil)
+
+	r = c.post("/me/api-keys", "tok-tenant", url.Values{"name": {"deploy script"}, "expires_in_days": {"91"}})
+	wantStatus(t, r, http.StatusBadRequest)
+	wantBody(t, r, []string{"1 to 90 days", `value="deploy script"`, `value="91"`}, nil)
+	r = c.post("/me/api-keys", "tok-tenant", url.Values{"name": {"deploy script"}, "expires_in_days": {"seven"}})
+	wantStatus(t, r, http.StatusBadRequest)
+	if len(c.people.keys) != 0 {
+		t.Fatalf("keys after refusals: %+v", c.people.keys)
+	}
+	// Without the CSRF token, nothing happens.
+	wantStatus(t, c.do(request{method: http.MethodPost, path: "/me/api-keys", session: "tok-tenant", form: url.Values{"name": {"x"}, "expires_in_days": {"7"}}}), http.StatusForbidden)
+
+	r = c.post("/me/api-keys", "tok-tenant", url.Values{"name": {"deploy script"}, "expires_in_days": {"30"}})
+	wantStatus(t, r, http.StatusCreated)
+	wantBody(t, r, []string{"rpk_secretshownonce", "not shown again", "deploy script", `action="/me/api-keys/pak_1/revoke"`}, nil)
+	if len(c.people.keys) != 1 || c.people.keys[0].ExpiresAt != epoch.Add(30*24*time.Hour) {
+		t.Fatalf("keys: %+v", c.people.keys)
+	}
+	r = c.get("/me", "tok-tenant")
+	wantBody(t, r, []string{"deploy script", "/me/api-keys/pak_1/revoke"}, []string{"rpk_secretshownonce"})
+
+	// Someone else does not find the key; staff without a fresh second
+	// factor are asked for one before making their own.
+	r = c.post("/me/api-keys/pak_1/revoke", "tok-admin", nil)
+	wantStatus(t, r, http.StatusNotFound)
+	r = c.post("/me/api-keys", "tok-admin", url.Values{"name": {"ops"}, "expires_in_days": {"7"}})
+	wantStatus(t, r, http.StatusForbidden)
+	wantBody(t, r, []string{"Confirm it is you", `name="action" value="/me/api-keys"`}, nil)
+	if len(c.people.keys) != 1 {
+		t.Fatalf("a key made without the step-up: %+v", c.people.keys)
+	}
+	r = c.post("/me/api-keys/pak_1/revoke", "tok-tenant", nil)
+	wantLocation(t, r, "/me?done=key-revoked")
+	r = c.get("/me", "tok-tenant")
+	wantBody(t, r, []string{"No personal API keys."}, []string{"pak_1"})
 }

@@ -116,6 +116,8 @@ func (s *server) routes() {
 		s.mux.Handle("POST /me/password", s.authed(s.changePassword))
 		s.mux.Handle("POST /me/sessions/{session}/revoke", s.authed(s.revokeSession))
 		s.mux.Handle("POST /me/sessions/revoke-others", s.authed(s.signOutOthers))
+		s.mux.Handle("POST /me/api-keys", s.authed(s.createPersonalKey))
+		s.mux.Handle("POST /me/api-keys/{key}/revoke", s.authed(s.revokePersonalKey))
 	}
 	for _, p := range []string{"/staff/sso", t + "/sso"} {
 		s.mux.Handle("GET "+p, s.authed(s.ssoProviders))

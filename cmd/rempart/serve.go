@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,7 @@ type Main struct {
 	tlsCert, tlsKey, hostnames, trustedProxies          *string
 	keyLifetime, retention, checkpointEvery, purgeEvery *string
 	passwordMaxAge, sessionIdle, sessionLifetime        *string
+	passwordBreachCheck                                 *string
 	mfaStepUp, webauthnRPID, webauthnOrigins            *string
 	rateIP, rateCredential, maxRecordBytes, logLevel    *string
 	pprof, backupSchedule, backupRetention              *string
@@ -99,6 +101,7 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.trustedProxies = o.add("trusted-proxies", "", "comma-separated CIDRs of reverse proxies allowed to set X-Forwarded-For")
 	m.keyLifetime = o.add("key-lifetime", "2160h", "default and maximum lifetime of API keys")
 	m.passwordMaxAge = o.add("password-max-age", "2160h", "when a person's password expires (IAM-3): at least 720h, or 0 for never")
+	m.passwordBreachCheck = o.add("password-breach-check", "", `base URL of a Have I Been Pwned range API, "https://api.pwnedpasswords.com" or a mirror (https, or http on loopback), that new passwords are checked against (IAM-3): only the first 5 hex digits of a password's SHA-1 leave the server. It fails closed: while the service cannot answer, new passwords are refused. "" turns the check off`)
 	m.sessionIdle = o.add("session-idle", "30m", "a console session ends after this long without use")
 	m.sessionLifetime = o.add("session-lifetime", "12h", "a console session ends this long after sign-in, used or not")
 	m.mfaStepUp = o.add("mfa-step-up", "10m", "how recently a person must have proved a second factor for a sensitive action (IAM-4): removing a factor, new recovery codes, staff changes, root key rotation")
@@ -263,7 +266,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := identity.ValidateWebAuthn(rp); err != nil {
 		return fmt.Errorf("webauthn-rp-id, webauthn-origins: %w", err)
 	}
-	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy,
+	breach, err := breachChecker(*m.passwordBreachCheck)
+	if err != nil {
+		return fmt.Errorf("password-breach-check: %w", err)
+	}
+	m.Identity = identity.New(m.DB, clock, identity.Config{KeyLifetime: durations["key-lifetime"], PasswordPolicy: policy, Breach: breach,
 		SessionIdle: durations["session-idle"], SessionLifetime: durations["session-lifetime"],
 		MFAKey: m.Deployment.MFAKey, StepUpWindow: durations["mfa-step-up"], WebAuthn: rp, Mailer: mailer, Notices: notices, SSO: sso})
 	m.setupReviews(clock)
@@ -454,4 +461,30 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// breachChecker is the breached-password check of password-breach-check:
+// none for "", else the Have I Been Pwned range API at base, over https
+// (or http to a mirror on this host).
+func breachChecker(base string) (password.BreachChecker, error) {
+	if base == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("want a base URL such as https://api.pwnedpasswords.com")
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return nil, errors.New("want https (http only to a mirror on this host)")
+	}
+	return password.NewPwnedClient(password.PwnedConfig{BaseURL: base}), nil
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

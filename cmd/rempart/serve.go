@@ -55,10 +55,11 @@ type Main struct {
 	pprof, backupSchedule, backupRetention              *string
 	restoreTestSchedule                                 *string
 	customerKeySources, customerKeyModules, customerTTL *string
-	publicURL                                           *string
+	publicURL, ssoAllowedNetworks                       *string
 	ssoCallback                                         string
 	samlMetadata, samlACS                               string
 	samlSP                                              *saml.ServiceProvider
+	ssoHTTP                                             *http.Client // single sign-on's outbound requests (egress.go)
 	maxAttachmentBytes, attachmentTypes                 *string
 	retentionMin, retentionMax                          *string
 
@@ -125,6 +126,7 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.customerKeySources = o.add("customer-key-sources", "", `kinds of key tenants may bring to wrap their own keys (customer-managed keys): a comma-separated list of pkcs11, awskms, gcpkms, azurekeyvault, hashivault ("" refuses them)`)
 	m.customerKeyModules = o.add("customer-key-pkcs11-modules", "", "comma-separated PKCS#11 module libraries tenants' keys may use (a tenant never chooses the library the server loads)")
 	m.publicURL = o.add("public-url", "", `the console's public address, such as https://rempart.example.com: single sign-on (IAM-5) returns to <public-url>/sso/callback ("" disables single sign-on); links in invitation mail lead there too, so it is required with smtp-host`)
+	m.ssoAllowedNetworks = o.add("sso-allowed-networks", "", `comma-separated CIDRs of non-public networks where identity providers may be reached, such as an in-house one at 10.20.0.0/16 (by default single sign-on reaches public addresses only, so that an issuer or metadata URL a tenant's admin gives cannot make the server reach its own network)`)
 	m.mail = addMailOptions(o, m.publicURL)
 	m.customerTTL = o.add("customer-key-cache", "60s", "how long a data key unwrapped through a tenant's own key stays cached: a revocation of that key takes effect within this time")
 	return m
@@ -187,7 +189,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if _, err := strconv.ParseBool(*m.pprof); err != nil {
 		return fmt.Errorf("pprof: %q is not true or false", *m.pprof)
 	}
-	proxies, err := parsePrefixes(*m.trustedProxies)
+	proxies, err := parsePrefixes("trusted-proxies", *m.trustedProxies)
 	if err != nil {
 		return err
 	}
@@ -441,12 +443,12 @@ func parseRate(name, v string) (float64, int, error) {
 	return rate, burst, nil
 }
 
-func parsePrefixes(v string) ([]netip.Prefix, error) {
+func parsePrefixes(name, v string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, s := range splitList(v) {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return nil, fmt.Errorf("trusted-proxies: %w", err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		out = append(out, p)
 	}

@@ -25,11 +25,16 @@ func (m *Main) ssoConfig() (identity.SSOConfig, error) {
 	}
 	m.ssoCallback = "https://" + u.Host + "/sso/callback"
 	m.samlMetadata, m.samlACS = "https://"+u.Host+"/sso/saml/metadata", "https://"+u.Host+"/sso/saml/acs"
+	allowed, err := parsePrefixes("sso-allowed-networks", *m.ssoAllowedNetworks)
+	if err != nil {
+		return identity.SSOConfig{}, err
+	}
+	m.ssoHTTP = egressClient(allowed)
 	sealer, err := keys.NewSealer(m.Deployment.SecretsKey)
 	if err != nil {
 		return identity.SSOConfig{}, err
 	}
-	return identity.SSOConfig{OIDC: &oidc.Client{}, Secrets: sealer, RedirectURL: m.ssoCallback}, nil
+	return identity.SSOConfig{OIDC: &oidc.Client{HTTP: m.ssoHTTP}, Secrets: sealer, RedirectURL: m.ssoCallback}, nil
 }
 
 // samlKeyMeta is where the deployment's SAML service provider key is kept:
@@ -80,5 +85,10 @@ func (m *Main) samlServiceProvider(ctx context.Context, sealer identity.SecretSe
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", samlKeyMeta, err)
 	}
-	return saml.New(m.samlMetadata, m.samlACS, der, k.Cert)
+	sp, err := saml.New(m.samlMetadata, m.samlACS, der, k.Cert)
+	if err != nil {
+		return nil, err
+	}
+	sp.HTTP = m.ssoHTTP
+	return sp, nil
 }

@@ -32,7 +32,8 @@ func TestSSOConfig(t *testing.T) {
 		"https://rempart.example.com?a=b":  "error",
 		"rempart.example.com":              "error",
 	} {
-		m := &Main{publicURL: &in, Deployment: &deployment{SecretsKey: bytes.Repeat([]byte{9}, 32)}}
+		none := ""
+		m := &Main{publicURL: &in, ssoAllowedNetworks: &none, Deployment: &deployment{SecretsKey: bytes.Repeat([]byte{9}, 32)}}
 		cfg, err := m.ssoConfig()
 		switch {
 		case want == "error" && err == nil:
@@ -57,7 +58,8 @@ func TestSAMLServiceProviderKey(t *testing.T) {
 	public := "https://rempart.example.com"
 	start := func() (*saml.ServiceProvider, []byte) {
 		t.Helper()
-		m := &Main{publicURL: &public, Deployment: &deployment{SecretsKey: bytes.Repeat([]byte{9}, 32)}, DB: d}
+		none := ""
+		m := &Main{publicURL: &public, ssoAllowedNetworks: &none, Deployment: &deployment{SecretsKey: bytes.Repeat([]byte{9}, 32)}, DB: d}
 		cfg, err := m.ssoConfig()
 		if err != nil {
 			t.Fatal(err)

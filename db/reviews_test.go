@@ -73,6 +73,10 @@ func TestRoleChangesAndReviews(t *testing.T) {
 		}
 		adaC, _ := signIn("ada@a.example")
 		carolC, carolToken := signIn("carol@a.example")
+		carolKey, err := id.CreatePersonalKey(ctx, carolC, rempart.PersonalKeyCreate{Name: "laptop", ExpiresInDays: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
 		bAdmin := rempart.Caller{Principal: rempart.Principal{ID: "sa_b", TenantID: b, Role: rempart.RoleAdmin}}
 
 		// IAM-10: the requester and the subject cannot approve; another
@@ -191,6 +195,12 @@ func TestRoleChangesAndReviews(t *testing.T) {
 		}
 		if _, err := id.AuthenticateSession(ctx, rempart.Caller{}, carolToken, rempart.SessionConsole); rempart.ErrorCode(err) != rempart.EUNAUTHORIZED {
 			t.Fatalf("carol's session after a revoke: got %v, want unauthorized", err)
+		}
+		if _, err := id.Authenticate(ctx, rempart.Caller{}, carolKey.Secret); rempart.ErrorCode(err) != rempart.EUNAUTHORIZED {
+			t.Fatalf("carol's personal API key after a revoke: got %v, want unauthorized", err)
+		}
+		if keys, err := d.PersonalKeys(ctx, carol.ID, clock.Now()); err != nil || len(keys) != 0 {
+			t.Fatalf("carol's personal keys after a revoke: %+v, %v; want none left", keys, err)
 		}
 		if _, err := rv.Decide(ctx, adaC, a, cp.ID, crm.ID, rempart.ReviewDecision{Decision: rempart.DecisionRevoke}); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/rempart/rempart"
+	"github.com/rempart/rempart/audit"
 	"github.com/rempart/rempart/db"
 	"github.com/rempart/rempart/identity"
 	"github.com/rempart/rempart/internal/testclock"
@@ -100,6 +101,58 @@ func TestPeople(t *testing.T) {
 		users, err := id.Users(ctx, admin, "")
 		if err != nil || len(users) != 1 || users[0].Status != rempart.UserSuspended || users[0].LastLoginAt == nil {
 			t.Fatalf("users: got %+v, %v", users, err)
+		}
+	})
+}
+
+// TestUserRead: one user is read through its own tenant ("" for staff) by
+// someone who may manage that tenant's people; through another tenant, or
+// by someone else, it is not there, and the refusal is audited (TEN-1).
+func TestUserRead(t *testing.T) {
+	dialects(t, func(t *testing.T, open func(t *testing.T) *db.DB) {
+		ctx := context.Background()
+		d := open(t)
+		id := identity.New(d, testclock.New(time.Now()), identity.Config{})
+		a, b := newTenant(t, d, "Read A").TenantID(), newTenant(t, d, "Read B").TenantID()
+		sys := rempart.Caller{Principal: rempart.Principal{ID: "sa_admin", Role: rempart.RoleSystemAdmin}}
+		inv, err := id.Invite(ctx, sys, a, rempart.InvitationCreate{Email: "wes@a.example", Role: rempart.RoleWriter})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wes, err := id.AcceptInvitation(ctx, rempart.Caller{}, rempart.InvitationAccept{Token: inv.Token, Name: "Wes", Password: "Read-passw0rd-fine"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		adminA := rempart.Caller{Principal: rempart.Principal{ID: "sa_a", TenantID: a, Role: rempart.RoleAdmin}}
+		adminB := rempart.Caller{Principal: rempart.Principal{ID: "sa_b", TenantID: b, Role: rempart.RoleAdmin}}
+		readerA := rempart.Caller{Principal: rempart.Principal{ID: "sa_r", TenantID: a, Role: rempart.RoleReader}}
+		if u, err := id.User(ctx, adminA, a, wes.ID); err != nil || u.ID != wes.ID || u.Email != "wes@a.example" || u.PasswordExpiresAt == nil {
+			t.Fatalf("through its tenant: %+v, %v", u, err)
+		}
+		for name, try := range map[string]func() error{
+			"through another tenant": func() error { _, err := id.User(ctx, adminB, b, wes.ID); return err },
+			"as staff":               func() error { _, err := id.User(ctx, sys, "", wes.ID); return err },
+			"unknown":                func() error { _, err := id.User(ctx, adminA, a, "usr_nobody"); return err },
+		} {
+			if err := try(); rempart.ErrorCode(err) != rempart.ENOTFOUND {
+				t.Errorf("%s: got %v, want not found", name, err)
+			}
+		}
+		if _, err := id.User(ctx, readerA, a, wes.ID); rempart.ErrorCode(err) != rempart.EFORBIDDEN {
+			t.Errorf("a reader: got %v, want forbidden", err)
+		}
+		es, err := d.AuditLog(ctx, audit.Query{Action: "user.read", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		denied := 0
+		for _, e := range es {
+			if e.Outcome == rempart.OutcomeDenied {
+				denied++
+			}
+		}
+		if len(es) != 5 || denied != 4 {
+			t.Fatalf("user.read entries: %d, %d denied; want 5 with 4 denied", len(es), denied)
 		}
 	})
 }

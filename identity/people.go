@@ -368,6 +368,34 @@ func (s *Service) Users(ctx context.Context, c rempart.Caller, tenant string) ([
 	return out, err
 }
 
+// User returns one user of a tenant ("" for staff), for a page about that
+// person, without listing the others. A user of another tenant is not found,
+// like one that does not exist.
+func (s *Service) User(ctx context.Context, c rempart.Caller, tenant, id string) (rempart.User, error) {
+	e := c.Entry(tenant, "user.read", peoplePath(tenant)+"/users/"+id)
+	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
+		return rempart.User{}, err
+	}
+	u, err := s.store.User(ctx, id)
+	if err == nil && u.TenantID != tenant {
+		err = errNoUser
+	}
+	if err != nil {
+		if rempart.ErrorCode(err) == rempart.ENOTFOUND {
+			return rempart.User{}, s.deny(ctx, e, errNoUser)
+		}
+		return rempart.User{}, err
+	}
+	pol, err := s.policyFor(ctx, tenant)
+	if err != nil {
+		return rempart.User{}, err
+	}
+	_, err = s.store.Audit(ctx, e)
+	return withExpiry(u.User, pol), err
+}
+
+var errNoUser = rempart.Errorf(rempart.ENOTFOUND, "User not found.")
+
 // SetUserStatus suspends or reactivates a user of a tenant ("" for staff).
 // Suspension ends every session of the user at once (IAM-8).
 func (s *Service) SetUserStatus(ctx context.Context, c rempart.Caller, tenant, id, status string) error {

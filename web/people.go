@@ -22,6 +22,7 @@ type PeopleService interface {
 	ApproveInvitation(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RoleChangeDecision) (rempart.InvitationCreated, error)
 	RejectInvitation(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RoleChangeDecision) (rempart.Invitation, error)
 	Users(ctx context.Context, c rempart.Caller, tenant string) ([]rempart.User, error)
+	User(ctx context.Context, c rempart.Caller, tenant, id string) (rempart.User, error)
 	SetUserStatus(ctx context.Context, c rempart.Caller, tenant, id, status string) error
 	RevokeAccess(ctx context.Context, c rempart.Caller, tenant, id string, in rempart.RevocationRequest) (rempart.Revocation, error)
 	AcceptInvitation(ctx context.Context, c rempart.Caller, in rempart.InvitationAccept) (rempart.User, error)

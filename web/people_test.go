@@ -180,6 +180,19 @@ func (f *fakePeople) Users(ctx context.Context, c rempart.Caller, tenant string)
 	return out, nil
 }
 
+func (f *fakePeople) User(ctx context.Context, c rempart.Caller, tenant, id string) (rempart.User, error) {
+	users, err := f.Users(ctx, c, tenant)
+	for _, u := range users {
+		if u.ID == id {
+			return u, nil
+		}
+	}
+	if err == nil {
+		err = rempart.Errorf(rempart.ENOTFOUND, "User not found.")
+	}
+	return rempart.User{}, err
+}
+
 func (f *fakePeople) SetUserStatus(ctx context.Context, c rempart.Caller, tenant, id, status string) error {
 	if err := mayPeople(c, tenant); err != nil {
 		return err

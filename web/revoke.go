@@ -19,19 +19,11 @@ type revokePage struct {
 	Done   *rempart.Revocation
 }
 
-// revokeUser finds the user the URL names among the caller's people.
+// revokeUser is the user the URL names, among the caller's people.
 func (s *server) revokeUser(r *http.Request, v *visit) (rempart.User, string, error) {
 	tenant, base := peopleBase(r)
-	users, err := s.cfg.People.Users(r.Context(), v.caller, tenant)
-	if err != nil {
-		return rempart.User{}, "", err
-	}
-	for _, u := range users {
-		if u.ID == r.PathValue("user") {
-			return u, base, nil
-		}
-	}
-	return rempart.User{}, "", errNotFound
+	u, err := s.cfg.People.User(r.Context(), v.caller, tenant, r.PathValue("user"))
+	return u, base, err
 }
 
 func (s *server) confirmRevokeAccess(w http.ResponseWriter, r *http.Request, v *visit) error {

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"maps"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -61,7 +62,7 @@ func validIssuer(s string, loopbackHTTP bool) (string, error) {
 	u, err := url.Parse(s)
 	bad := err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || len(s) > maxSSOProvider
 	if !bad && u.Scheme != "https" {
-		bad = !loopbackHTTP || u.Scheme != "http" || !isLoopback(u.Hostname())
+		bad = !loopbackHTTP || u.Scheme != "http" || !IsLoopback(u.Hostname())
 	}
 	if bad {
 		return "", rempart.Errorf(rempart.EINVALID, "issuer must be an https URL without query or fragment, such as https://login.example.com.")
@@ -69,7 +70,15 @@ func validIssuer(s string, loopbackHTTP bool) (string, error) {
 	return strings.TrimSuffix(s, "/"), nil
 }
 
-func isLoopback(h string) bool { return h == "127.0.0.1" || h == "localhost" || h == "::1" }
+// IsLoopback reports whether host (a URL's Hostname) names this machine:
+// "localhost" or a loopback address. Plain http is allowed only there.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
 
 // checkProviderInput validates a provider's settings at the edge; roles are
 // those of the tenant ("" staff).
@@ -277,7 +286,7 @@ func (s *Service) samlProvider(ctx context.Context, row *SSOProviderRow, in remp
 	}
 	// The browser is sent to the single sign-on service: https only (http
 	// on loopback for tests, as for OpenID issuers).
-	if u, err := url.Parse(idp.SSOURL); err != nil || u.User != nil || (u.Scheme != "https" && !(s.cfg.SSO.LoopbackHTTP && u.Scheme == "http" && isLoopback(u.Hostname()))) {
+	if u, err := url.Parse(idp.SSOURL); err != nil || u.User != nil || (u.Scheme != "https" && !(s.cfg.SSO.LoopbackHTTP && u.Scheme == "http" && IsLoopback(u.Hostname()))) {
 		e.Reason = "metadata refused"
 		return s.reject(ctx, *e, rempart.Errorf(rempart.EINVALID, "The identity provider's single sign-on service must be an https URL."))
 	}

@@ -149,3 +149,14 @@ func testSealer(t *testing.T) keys.Sealer {
 	}
 	return s
 }
+
+// TestIsLoopback: plain http is allowed (in tests, and to a mirror on this
+// host) only where the host names this machine.
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{"localhost": true, "127.0.0.1": true, "127.8.9.1": true, "::1": true,
+		"10.0.0.1": false, "example.com": false, "localhost.example.com": false, "": false, "0.0.0.0": false} {
+		if got := identity.IsLoopback(host); got != want {
+			t.Errorf("%q: %v, want %v", host, got, want)
+		}
+	}
+}

@@ -476,17 +476,8 @@ func breachChecker(base string) (password.BreachChecker, error) {
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, errors.New("want a base URL such as https://api.pwnedpasswords.com")
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && identity.IsLoopback(u.Hostname())) {
 		return nil, errors.New("want https (http only to a mirror on this host)")
 	}
 	return password.NewPwnedClient(password.PwnedConfig{BaseURL: base}), nil
-}
-
-// isLoopback reports whether host names this machine.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -217,8 +217,7 @@ func (s *ServiceProvider) FetchIdPMetadata(ctx context.Context, raw string, loop
 		if u.Host == "" || u.User != nil {
 			return false
 		}
-		h := u.Hostname()
-		return u.Scheme == "https" || loopbackHTTP && u.Scheme == "http" && (h == "127.0.0.1" || h == "localhost" || h == "::1")
+		return u.Scheme == "https" || loopbackHTTP && u.Scheme == "http" && identity.IsLoopback(u.Hostname())
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !allowed(u) || u.Fragment != "" || len(raw) > 2048 {

@@ -110,3 +110,19 @@ func TestStepUpPersonalKey(t *testing.T) {
 		}
 	}
 }
+
+// TestStaffStepUp: a change in the staff scope needs a recent second
+// factor; one in a tenant's scope does not (IAM-4).
+func TestStaffStepUp(t *testing.T) {
+	stale := rempart.Caller{Principal: rempart.Principal{ID: "usr_1", Role: rempart.RoleSystemAdmin}, CredentialID: "ses_1"}
+	if got := rempart.ErrorCode(guard.StaffStepUp(stale, "")); got != rempart.EMFAREQUIRED {
+		t.Errorf("staff scope without a recent factor: got %q, want %q", got, rempart.EMFAREQUIRED)
+	}
+	if err := guard.StaffStepUp(stale, "ten_1"); err != nil {
+		t.Errorf("a tenant's scope: got %v, want nil", err)
+	}
+	stale.RecentMFA = true
+	if err := guard.StaffStepUp(stale, ""); err != nil {
+		t.Errorf("staff scope with a recent factor: got %v, want nil", err)
+	}
+}

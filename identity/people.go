@@ -89,10 +89,7 @@ func (s *Service) authorizePeopleChange(ctx context.Context, c rempart.Caller, t
 	if err := s.authorizePeople(ctx, c, tenant, e); err != nil {
 		return err
 	}
-	if tenant != "" {
-		return nil
-	}
-	if err := guard.StepUp(c); err != nil {
+	if err := guard.StaffStepUp(c, tenant); err != nil {
 		return s.deny(ctx, e, err)
 	}
 	return nil

@@ -232,10 +232,7 @@ func (s *Service) authorizeChange(ctx context.Context, c rempart.Caller, tenant 
 	if err := s.authorize(ctx, c, tenant, e); err != nil {
 		return err
 	}
-	if tenant != "" {
-		return nil
-	}
-	if err := guard.StepUp(c); err != nil {
+	if err := guard.StaffStepUp(c, tenant); err != nil {
 		return s.deny(ctx, e, err)
 	}
 	return nil

@@ -105,7 +105,7 @@ func NewMain(stdout, stderr io.Writer) *Main {
 	m.passwordBreachCheck = o.add("password-breach-check", "", `base URL of a Have I Been Pwned range API, "https://api.pwnedpasswords.com" or a mirror (https, or http on loopback), that new passwords are checked against (IAM-3): only the first 5 hex digits of a password's SHA-1 leave the server. It fails closed: while the service cannot answer, new passwords are refused. "" turns the check off`)
 	m.sessionIdle = o.add("session-idle", "30m", "a console session ends after this long without use")
 	m.sessionLifetime = o.add("session-lifetime", "12h", "a console session ends this long after sign-in, used or not")
-	m.mfaStepUp = o.add("mfa-step-up", "10m", "how recently a person must have proved a second factor for a sensitive action (IAM-4): removing a factor, new recovery codes, staff changes, root key rotation")
+	m.mfaStepUp = o.add("mfa-step-up", "10m", "how recently a person must have proved a second factor for a sensitive action (IAM-4): removing a factor, new recovery codes, a new personal API key, staff changes, root key rotation")
 	m.webauthnRPID = o.add("webauthn-rp-id", "localhost", "relying party ID of security keys: the console's host name, as users type it in the browser")
 	m.webauthnOrigins = o.add("webauthn-origins", "", `comma-separated origins of the console for security keys (default "https://<webauthn-rp-id>:<listen port>")`)
 	m.retention = o.add("retention", "720h", "how long deleted records and attachments stay restorable before they are purged")

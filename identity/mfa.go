@@ -126,6 +126,23 @@ func validFactorName(name string) (string, error) {
 	return name, nil
 }
 
+// mayAddFactor refuses a new second factor beyond maxFactors and, for a
+// person who already has one (fs, their confirmed factors), without a second
+// factor proven recently: otherwise a stolen or stale session could enrol a
+// factor of its own and, with it, pass every step-up (IAM-4). A first factor
+// needs none, as there is nothing to prove yet.
+func (s *Service) mayAddFactor(ctx context.Context, c rempart.Caller, e rempart.AuditEntry, fs []FactorRow) error {
+	if len(fs) >= maxFactors {
+		return s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "You have %d second factors, the most allowed; remove one first.", maxFactors))
+	}
+	if len(fs) > 0 {
+		if err := guard.StepUp(c); err != nil {
+			return s.deny(ctx, e, err)
+		}
+	}
+	return nil
+}
+
 // StartTOTP begins enrolling an authenticator app: a new secret, its
 // otpauth:// URI and QR code, shown once. The device counts only once
 // ConfirmTOTP accepted a first code; an unconfirmed one is replaced by the
@@ -147,8 +164,8 @@ func (s *Service) StartTOTP(ctx context.Context, c rempart.Caller, in rempart.TO
 	if err != nil {
 		return rempart.TOTPEnrolment{}, err
 	}
-	if len(fs) >= maxFactors {
-		return rempart.TOTPEnrolment{}, s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "You have %d second factors, the most allowed; remove one first.", maxFactors))
+	if err := s.mayAddFactor(ctx, c, e, fs); err != nil {
+		return rempart.TOTPEnrolment{}, err
 	}
 	u, err := s.store.User(ctx, c.Principal.ID)
 	if err != nil {

@@ -68,8 +68,13 @@ func TestFactorChangesNoticed(t *testing.T) {
 		return en.ID
 	}
 	phone := enrol("phone")
-	enrol("tablet")
+	// A second factor needs the first proven recently (IAM-4): a stale
+	// session cannot enrol one of its own and pass every step-up with it.
+	if _, err := id.StartTOTP(ctx, me, rempart.TOTPStart{Name: "tablet"}); rempart.ErrorCode(err) != rempart.EMFAREQUIRED {
+		t.Fatalf("a second factor without a recent first: got %v, want %s", err, rempart.EMFAREQUIRED)
+	}
 	me.RecentMFA = true
+	enrol("tablet")
 	if _, err := id.RegenerateRecoveryCodes(ctx, me); err != nil {
 		t.Fatal(err)
 	}

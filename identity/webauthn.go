@@ -100,6 +100,8 @@ func (s *Service) openCeremony(token, user, kind string) (ceremony, bool) {
 	return c, true
 }
 
+// waUser is the person as go-webauthn sees them, with their security keys,
+// and every confirmed factor of theirs.
 func (s *Service) waUser(ctx context.Context, userID string) (waUser, []FactorRow, error) {
 	u, err := s.store.User(ctx, userID)
 	if err != nil {
@@ -110,7 +112,6 @@ func (s *Service) waUser(ctx context.Context, userID string) (waUser, []FactorRo
 		return waUser{}, nil, err
 	}
 	w := waUser{u: u.User}
-	var keys []FactorRow
 	for _, f := range fs {
 		if f.Kind != rempart.FactorWebAuthn {
 			continue
@@ -121,9 +122,8 @@ func (s *Service) waUser(ctx context.Context, userID string) (waUser, []FactorRo
 		}
 		cred.Authenticator.SignCount = f.SignCount
 		w.creds = append(w.creds, cred)
-		keys = append(keys, f)
 	}
-	return w, keys, nil
+	return w, fs, nil
 }
 
 // BeginWebAuthnRegistration starts registering a security key named name:
@@ -140,12 +140,12 @@ func (s *Service) BeginWebAuthnRegistration(ctx context.Context, c rempart.Calle
 	if name, err = validFactorName(name); err != nil {
 		return nil, "", s.deny(ctx, e, err)
 	}
-	w, _, err := s.waUser(ctx, c.Principal.ID)
+	w, fs, err := s.waUser(ctx, c.Principal.ID)
 	if err != nil {
 		return nil, "", err
 	}
-	if len(w.creds) >= maxFactors {
-		return nil, "", s.deny(ctx, e, rempart.Errorf(rempart.EINVALID, "You have too many security keys; remove one first."))
+	if err := s.mayAddFactor(ctx, c, e, fs); err != nil {
+		return nil, "", err
 	}
 	var exclude []protocol.CredentialDescriptor
 	for _, cr := range w.creds {
@@ -191,7 +191,7 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, c rempart.Call
 		e.Reason = "malformed answer"
 		return rempart.FactorConfirmed{}, s.deny(ctx, e, errBadCeremony)
 	}
-	w, _, err := s.waUser(ctx, c.Principal.ID)
+	w, all, err := s.waUser(ctx, c.Principal.ID)
 	if err != nil {
 		return rempart.FactorConfirmed{}, err
 	}
@@ -199,10 +199,6 @@ func (s *Service) FinishWebAuthnRegistration(ctx context.Context, c rempart.Call
 	if err != nil {
 		e.Reason = "attestation refused"
 		return rempart.FactorConfirmed{}, s.deny(ctx, e, errBadCeremony)
-	}
-	all, err := s.confirmedFactors(ctx, c.Principal.ID)
-	if err != nil {
-		return rempart.FactorConfirmed{}, err
 	}
 	blob, err := json.Marshal(cred)
 	if err != nil {

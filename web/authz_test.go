@@ -426,7 +426,7 @@ func authzRows() []authzRow {
 
 		authzRow{pattern: "GET /{$}", path: "/", allow: signedIn, ok: oPage},
 		authzRow{pattern: "GET /account/security", path: "/account/security", allow: signedIn, ok: oPage, enrol: oPage},
-		authzRow{pattern: "POST /account/security/totp", path: "/account/security/totp", form: form("name", "spare phone"), allow: signedIn, ok: oPage, enrol: oPage},
+		authzRow{pattern: "POST /account/security/totp", path: "/account/security/totp", form: form("name", "spare phone"), allow: signedIn, ok: oPage, enrol: oPage, stepUp: true},
 		authzRow{pattern: "POST /account/security/totp/{factor}/confirm", path: "/account/security/totp/{FACTOR}/confirm", form: form("code", "123456"), allow: signedIn, ok: oGone, enrol: oGone},
 		authzRow{pattern: "POST /account/security/webauthn", path: "/account/security/webauthn", form: form("name", "key"), allow: signedIn, ok: "503", enrol: "503"},
 		authzRow{pattern: "POST /account/security/webauthn/finish", path: "/account/security/webauthn/finish", form: form("state", "x"), allow: signedIn, ok: "400", enrol: "400"},

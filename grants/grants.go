@@ -66,7 +66,7 @@ func New(store Store, clock rempart.Clock) *Service { return &Service{store: sto
 func (s *Service) deny(ctx context.Context, e rempart.AuditEntry, err error) error {
 	e.Outcome = rempart.OutcomeDenied
 	switch rempart.ErrorCode(err) {
-	case rempart.EFORBIDDEN, rempart.EUNAUTHORIZED, rempart.ENOTFOUND:
+	case rempart.EFORBIDDEN, rempart.EUNAUTHORIZED, rempart.ENOTFOUND, rempart.EMFAREQUIRED:
 	default:
 		e.Outcome = rempart.OutcomeFailure
 	}
@@ -206,14 +206,19 @@ func (s *Service) staffGrant(ctx context.Context, c rempart.Caller, id string, e
 	return g, nil
 }
 
-// Approve is a security admin's approval (never the requester's). The grant
-// becomes active now if the tenant's approval is not needed or already in.
+// Approve is a security admin's approval (never the requester's), from a
+// session with a second factor proven recently, since it opens a tenant's
+// data to a staff member (IAM-7, IAM-4, IAM-10). The grant becomes active
+// now if the tenant's approval is not needed or already in.
 func (s *Service) Approve(ctx context.Context, c rempart.Caller, id string) (rempart.Grant, error) {
 	e := c.Entry("", "grant.approve", resource(id))
 	if _, err := s.staffGrant(ctx, c, id, &e, guard.GrantsApprove); err != nil {
 		return rempart.Grant{}, err
 	}
 	if err := guard.AuthorizeSystem(c, guard.GrantsApprove); err != nil {
+		return rempart.Grant{}, s.deny(ctx, e, err)
+	}
+	if err := guard.StepUp(c); err != nil {
 		return rempart.Grant{}, s.deny(ctx, e, err)
 	}
 	return s.update(ctx, e, id, func(g *rempart.Grant, now time.Time) error {
@@ -264,7 +269,7 @@ func (s *Service) update(ctx context.Context, e rempart.AuditEntry, id string, f
 	return s.withStatus(g), nil
 }
 
-// Deny refuses a pending grant (a security admin).
+// Deny refuses a pending grant (a security admin; IAM-7).
 func (s *Service) Deny(ctx context.Context, c rempart.Caller, id string) (rempart.Grant, error) {
 	e := c.Entry("", "grant.deny", resource(id))
 	if _, err := s.staffGrant(ctx, c, id, &e, guard.GrantsApprove); err != nil {
@@ -280,7 +285,7 @@ func (s *Service) Deny(ctx context.Context, c rempart.Caller, id string) (rempar
 }
 
 // Revoke ends a pending or active grant at once: its requester or a
-// security admin.
+// security admin (IAM-7, IAM-8).
 func (s *Service) Revoke(ctx context.Context, c rempart.Caller, id string) (rempart.Grant, error) {
 	e := c.Entry("", "grant.revoke", resource(id))
 	if _, err := s.staffGrant(ctx, c, id, &e, guard.GrantsApprove); err != nil {

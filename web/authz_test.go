@@ -477,7 +477,7 @@ func authzRows() []authzRow {
 		authzRow{pattern: "GET /grants", path: "/grants", allow: staff, ok: oPage},
 		authzRow{pattern: "POST /grants", path: "/grants", form: form("tenant_id", "{A}", "reason", "ticket 4712: a customer asked", "scope", "read", "duration_minutes", "60"),
 			allow: []string{kSupport, kEngineer}, ok: oDone},
-		authzRow{pattern: "POST /grants/{grant}/approve", path: "/grants/{GRANT}/approve", allow: sysAdmins, ok: oDone, fresh: freshGrant, want: othersGrant},
+		authzRow{pattern: "POST /grants/{grant}/approve", path: "/grants/{GRANT}/approve", allow: sysAdmins, ok: oDone, stepUp: true, fresh: freshGrant, want: othersGrant},
 		authzRow{pattern: "POST /grants/{grant}/deny", path: "/grants/{GRANT}/deny", allow: sysAdmins, ok: oDone, fresh: freshGrant, want: othersGrant},
 		authzRow{pattern: "POST /grants/{grant}/revoke", path: "/grants/{GRANT}/revoke", allow: []string{kSysAdmin, kStale, kSupport}, ok: oDone, fresh: freshGrant, want: othersGrant},
 		authzRow{pattern: "GET /tenants/{tenant}/grants", path: t + "/grants", allow: []string{kAdminA}, ok: oPage},

@@ -80,3 +80,14 @@ func (d *DB) TenantRowsForTest(ctx context.Context, tenant string) (map[string]i
 	}
 	return out, nil
 }
+
+// SignInNetworks returns the fingerprints remembered of a user, most
+// recent first.
+func (d *DB) SignInNetworks(ctx context.Context, userID string) ([][]byte, error) {
+	rows, err := d.reader(ctx).Query(`SELECT fingerprint FROM sign_in_networks WHERE user_id = ? ORDER BY last_seen_at DESC, fingerprint`, userID)
+	return scanAll(func(r rowScanner) ([]byte, error) {
+		var b []byte
+		err := r.Scan(&b)
+		return b, err
+	})(rows, err)
+}

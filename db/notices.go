@@ -141,17 +141,6 @@ func (d *DB) ForgetSignIns(ctx context.Context, before time.Time) (int, error) {
 	return int(n), err
 }
 
-// SignInNetworks returns the fingerprints remembered of a user, most
-// recent first (for tests and inspection).
-func (d *DB) SignInNetworks(ctx context.Context, userID string) ([][]byte, error) {
-	rows, err := d.reader(ctx).Query(`SELECT fingerprint FROM sign_in_networks WHERE user_id = ? ORDER BY last_seen_at DESC, fingerprint`, userID)
-	return scanAll(func(r rowScanner) ([]byte, error) {
-		var b []byte
-		err := r.Scan(&b)
-		return b, err
-	})(rows, err)
-}
-
 // PendingNotices lists the outbox, oldest first (for tests and inspection).
 func (d *DB) PendingNotices(ctx context.Context) ([]identity.NoticeRow, error) {
 	rows, err := d.reader(ctx).Query(`SELECT ` + noticeColumns + ` FROM account_notices ORDER BY seq`)

@@ -58,7 +58,7 @@ func (d *DB) CreateInvitation(ctx context.Context, e rempart.AuditEntry, inv ide
 			}
 			if n == 0 {
 				approval = rempart.ApprovalNotRequired
-				tx.entry.Reason += "; no staff administrator yet: nobody else could approve"
+				tx.Record("no staff administrator yet: nobody else could approve")
 			}
 		}
 		_, err := tx.Exec(`INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, created_at, expires_at, approval) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -18,12 +18,9 @@ func (d *DB) RevokeAccess(ctx context.Context, e rempart.AuditEntry, tenant, id 
 	r := rempart.Revocation{UserID: id, At: now}
 	_, err := d.Write(ctx, e, func(tx *Tx) error {
 		r.Sessions, r.Factors, r.RecoveryCodes, r.Grants, r.PersonalKeys, r.PasswordCleared = 0, 0, 0, 0, 0, false
-		res, err := tx.Exec(`UPDATE users SET status = ? WHERE id = ? AND `+tenantIs(tenant), append([]any{rempart.UserSuspended, id}, tenantArgs(tenant)...)...)
-		if err != nil {
+		if err := tx.execOne(rempart.Errorf(rempart.ENOTFOUND, "User not found."),
+			`UPDATE users SET status = ? WHERE id = ? AND `+tenantIs(tenant), append([]any{rempart.UserSuspended, id}, tenantArgs(tenant)...)...); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return rempart.Errorf(rempart.ENOTFOUND, "User not found.")
 		}
 		count := func(n *int, q string, args ...any) error {
 			res, err := tx.Exec(q, args...)

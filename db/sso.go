@@ -158,8 +158,8 @@ func (d *DB) SSOProviders(ctx context.Context, tenant string) ([]identity.SSOPro
 
 // SSOProviderByDomain returns the provider that claims an email domain.
 func (d *DB) SSOProviderByDomain(ctx context.Context, domain string) (identity.SSOProviderRow, error) {
-	return scanSSOProvider(d.reader(ctx).QueryRow(`SELECT p.id, p.tenant_id, p.name, p.issuer, p.client_id, p.client_secret, p.settings, p.enabled, p.created_at, p.updated_at
-		FROM sso_domains d JOIN sso_providers p ON p.id = d.provider_id WHERE d.domain = ?`, domain))
+	return scanSSOProvider(d.reader(ctx).QueryRow(`SELECT `+ssoProviderColumns+` FROM sso_providers
+		WHERE id = (SELECT provider_id FROM sso_domains WHERE domain = ?)`, domain))
 }
 
 // CreateSSOLogin stores a sign-in in progress and forgets expired ones.

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/rempart/rempart"
@@ -313,10 +312,7 @@ func (s *server) renderMe(w http.ResponseWriter, r *http.Request, v *visit, stat
 // service answers EMFAREQUIRED and the step-up page follows.
 func (s *server) createPersonalKey(w http.ResponseWriter, r *http.Request, v *visit) error {
 	name, days := r.PostFormValue("name"), strings.TrimSpace(r.PostFormValue("expires_in_days"))
-	n, err := strconv.Atoi(days)
-	if err != nil || len(days) > 4 {
-		n = 0 // refused by the service, with its message, and audited
-	}
+	n, _ := wholeDays(days) // 0 when not a number: refused by the service, with its message, and audited
 	k, err := s.cfg.People.CreatePersonalKey(r.Context(), v.caller, rempart.PersonalKeyCreate{Name: name, ExpiresInDays: n})
 	if err != nil {
 		if formError(err) {
